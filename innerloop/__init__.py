@@ -1,0 +1,1 @@
+"""innerloop: a small library for studying how gradient-based meta-learners learn."""
