@@ -1,0 +1,96 @@
+"""The workflow's configuration: validated against config/schema.yaml, defaults filled in.
+
+Errors name the offending key as a dotted path (``task.ways``) and, where the schema has
+them, the allowed values, so a typo stops the run before any job starts.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration value the schema (or a cross-key rule) does not allow."""
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    path = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        path = ".".join(filter(None, [path, *extra]))
+    return path or "<top level>"
+
+
+def _explain(error: jsonschema.ValidationError) -> str:
+    key = _key_path(error)
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        return f"config key {key!r} is not a known key here; allowed: {allowed}"
+    if error.validator == "enum":
+        return f"config key {key!r}: {error.instance!r} is not allowed; allowed values: {error.validator_value}"
+    return f"config key {key!r}: {error.message}"
+
+
+def _with_defaults(validator_class):
+    set_properties = validator_class.VALIDATORS["properties"]
+
+    def fill_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from set_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": fill_defaults})
+
+
+def load_schema() -> dict:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Fill defaults into ``config`` in place and check it; raise :class:`ConfigError`.
+
+    All schema violations are reported together, each with its key.
+    """
+    validator = _with_defaults(jsonschema.Draft202012Validator)(load_schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(_explain(e) for e in errors))
+    _check_cross_keys(config)
+    return config
+
+
+def _check_cross_keys(config: dict[str, Any]) -> None:
+    """Rules that involve more than one key."""
+    for name, options in config["algorithm_options"].items():
+        low, high = options.get("lr_init_low"), options.get("lr_init_high")
+        if low is not None and high is not None and low > high:
+            raise ConfigError(f"config key 'algorithm_options.{name}.lr_init_low': {low} is above lr_init_high {high}")
+    if config["dataset"] not in config["datasets"]:
+        raise ConfigError(f"config key 'dataset': {config['dataset']!r} has no entry under 'datasets'")
+
+
+def load_config(*paths: Path | str) -> dict[str, Any]:
+    """Merge YAML files left to right (later ones override, dicts merged key by key) and validate."""
+    config: dict[str, Any] = {}
+    for path in paths:
+        merge(config, yaml.safe_load(Path(path).read_text()) or {})
+    return validate_config(config)
+
+
+def merge(base: dict, update: dict) -> dict:
+    """Recursive dict update, as Snakemake applies --configfile on top of the Snakefile's configfile."""
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge(base[key], value)
+        else:
+            base[key] = value
+    return base

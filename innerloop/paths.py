@@ -1,0 +1,35 @@
+"""The run directory layout, results/runs/{dataset}/{algorithm}/{ways}w{shots}s/seed{seed}/,
+so that a file's path says which run made it (the Snakemake rules use the same pattern)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+RUN_PATTERN = re.compile(
+    r"runs/(?P<dataset>[a-z0-9_]+)/(?P<algorithm>[a-z0-9_]+)/(?P<ways>\d+)w(?P<shots>\d+)s/seed(?P<seed>\d+)/"
+)
+
+
+def parse_run_path(path: str | Path) -> dict:
+    """dataset, algorithm, setting ("5w1s"), ways, shots and seed of a file inside a run directory."""
+    match = RUN_PATTERN.search(Path(path).as_posix())
+    if match is None:
+        raise ValueError(f"{path} is not inside a run directory (runs/<dataset>/<algorithm>/<W>w<S>s/seed<N>/)")
+    d = match.groupdict()
+    return {"dataset": d["dataset"], "algorithm": d["algorithm"], "setting": f"{d['ways']}w{d['shots']}s",
+            "ways": int(d["ways"]), "shots": int(d["shots"]), "seed": int(d["seed"])}
+
+
+def read_runs(paths, reader) -> "pd.DataFrame":
+    """Concatenate per-run tables, each prefixed with the identity of its run."""
+    import pandas as pd
+
+    frames = []
+    for path in paths:
+        df = reader(path)
+        identity = parse_run_path(path)
+        for i, (key, value) in enumerate(identity.items()):
+            df.insert(i, key, value)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)

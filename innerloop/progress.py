@@ -1,0 +1,32 @@
+"""Progress bars that read well both in a terminal and in a rule's log file."""
+
+from __future__ import annotations
+
+import sys
+
+from tqdm import tqdm
+
+
+class _Lines:
+    """A stream that ends every tqdm refresh with a newline instead of a carriage return,
+    so a log file holds one readable line per update rather than one endless line."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        text = text.replace("\r", "").strip()
+        if text:
+            self.stream.write(text + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def progress(iterable=None, *, total: int | None = None, desc: str = "", initial: int = 0,
+             disable: bool = False) -> tqdm:
+    """A tqdm bar on stderr: live in a terminal, a line every 15 s in a log file."""
+    interactive = sys.stderr.isatty()
+    return tqdm(iterable, total=total, desc=desc, initial=initial, disable=disable,
+                file=sys.stderr if interactive else _Lines(sys.stderr),
+                mininterval=0.5 if interactive else 15, ascii=not interactive, dynamic_ncols=interactive)

@@ -1,0 +1,218 @@
+"""Meta-training: the outer loop, validation, checkpoints that resume exactly, logs.
+
+One run trains one algorithm on one dataset and task setting with one seed. Every random
+choice comes from that seed: the initialisation (and learned-rate initialisation) from a
+seeded generator, and meta-training task ``i`` of iteration ``t`` is task
+``t * meta_batch + i`` of the train sampler, which depends on nothing else. So a run that
+is killed and resumed from its checkpoint (meta-parameters, Adam state, logs so far)
+ends with the same weights and logs as one that was never interrupted (on CPU; on GPU up
+to cuDNN's non-determinism).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from innerloop.algorithms import MetaLearner, build_learner
+from innerloop.data.sampler import TaskSampler, fixed_tasks
+from innerloop.data.store import Store
+from innerloop.evaluation.meta_test import evaluate
+from innerloop.io import atomic_path
+from innerloop.models import Conv4, init_params
+from innerloop.progress import progress as progress_bar
+from innerloop.stats import mean_ci
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines one training run (and nothing that does not)."""
+
+    dataset: str
+    algorithm: str
+    seed: int
+    ways: int
+    shots: int
+    queries: int
+    filters: int
+    iterations: int
+    meta_batch: int
+    inner_steps: int
+    outer_lr: float
+    val_every: int
+    val_tasks: int
+    val_seed: int
+    checkpoint_every: int
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def resolve_device(requested: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when present, else the CPU; anything else is taken as given."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(requested)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"config asks for device {requested!r} but CUDA is not available")
+    return device
+
+
+def build_run(spec: RunSpec, image_shape: tuple[int, int, int]) -> MetaLearner:
+    """The freshly initialised learner of ``spec`` (on the CPU)."""
+    channels, height, width = image_shape
+    if height != width:
+        raise ValueError(f"Conv4 expects square images, got {height}x{width}")
+    generator = torch.Generator().manual_seed(spec.seed)
+    model = Conv4(in_channels=channels, ways=spec.ways, filters=spec.filters, image_size=height)
+    init = init_params(model, generator)
+    return build_learner(spec.algorithm, spec.options, model=model, init=init,
+                         inner_steps=spec.inner_steps, generator=generator)
+
+
+def save_model(path: Path, learner: MetaLearner, spec: RunSpec, image_shape, status: dict) -> None:
+    with atomic_path(path) as tmp:
+        torch.save({"spec": asdict(spec), "image_shape": list(image_shape),
+                    "state": learner.state_dict(), "status": status}, tmp)
+
+
+def load_model(path: Path, device: torch.device | str = "cpu") -> tuple[MetaLearner, RunSpec, dict]:
+    """The trained learner saved by :func:`train`, its spec and its final status."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    spec = RunSpec(**saved["spec"])
+    learner = build_run(spec, tuple(saved["image_shape"]))
+    learner.load_state_dict(saved["state"])
+    return learner.to(device), spec, saved["status"]
+
+
+class Interrupted(Exception):
+    """The run stopped early (signal or ``stop_after``) after writing its checkpoint."""
+
+
+@contextlib.contextmanager
+def _stop_requests():
+    """Turn SIGTERM/SIGINT into a flag checked between iterations.
+
+    Stopping only at an iteration boundary keeps the checkpoint consistent: the
+    meta-parameters, the optimiser state and the logs always describe the same iteration.
+    """
+    requested: list[int] = []
+
+    def handler(signum, frame):
+        requested.append(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield requested
+    finally:
+        for sig, h in previous.items():
+            signal.signal(sig, h)
+
+
+def train(
+    spec: RunSpec,
+    store: Store,
+    *,
+    model_path: Path,
+    log_path: Path,
+    validation_path: Path,
+    checkpoint_path: Path,
+    device: torch.device,
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> MetaLearner:
+    """Meta-train ``spec`` on ``store``, resuming from ``checkpoint_path`` if it is there.
+
+    Writes the final meta-parameters to ``model_path``, the per-iteration log (iteration,
+    loss, accuracy: query loss and accuracy after adaptation, averaged over the
+    meta-batch) to ``log_path`` and the validation accuracy every ``val_every``
+    iterations to ``validation_path``. A checkpoint is written every
+    ``checkpoint_every`` iterations and when the run is interrupted (SIGTERM, Ctrl-C).
+    ``stop_after`` ends the run early at that iteration, as an interruption would
+    (used by the resume test).
+    """
+    learner = build_run(spec, store.image_shape).to(device)
+    optimiser = torch.optim.Adam(learner.meta_parameters().values(), lr=spec.outer_lr)
+    sampler = TaskSampler(store, "train", spec.ways, spec.shots, spec.queries, seed=spec.seed)
+    val_tasks = fixed_tasks(store, "val", spec.ways, spec.shots, spec.queries, seed=spec.val_seed, n=spec.val_tasks)
+
+    log: list[dict] = []
+    validation: list[dict] = []
+    start = 0
+    if checkpoint_path.exists():
+        ckpt = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        if ckpt["fingerprint"] == spec.fingerprint():
+            learner.load_state_dict(ckpt["state"])
+            optimiser.load_state_dict(ckpt["optimiser"])
+            start, log, validation = ckpt["iteration"], ckpt["log"], ckpt["validation"]
+            print(f"resuming from {checkpoint_path} at iteration {start}", file=sys.stderr)
+        else:
+            print(f"{checkpoint_path} belongs to a different configuration; starting afresh", file=sys.stderr)
+
+    def checkpoint(iteration: int) -> None:
+        checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(checkpoint_path) as tmp:
+            torch.save({"fingerprint": spec.fingerprint(), "iteration": iteration,
+                        "state": learner.state_dict(), "optimiser": optimiser.state_dict(),
+                        "log": log, "validation": validation}, tmp)
+
+    bar = progress_bar(total=spec.iterations, initial=start, desc=f"train {spec.algorithm} seed {spec.seed}",
+                       disable=not progress)
+    started = time.perf_counter()
+    with _stop_requests() as stop_signals:
+        for iteration in range(start, spec.iterations):
+            if stop_signals or (stop_after is not None and iteration >= stop_after):
+                checkpoint(iteration)
+                bar.close()
+                why = f"signal {stop_signals[0]}" if stop_signals else f"stop_after={stop_after}"
+                print(f"stopped by {why} at iteration {iteration}; checkpoint saved to {checkpoint_path}",
+                      file=sys.stderr)
+                raise Interrupted(f"{spec.algorithm} seed {spec.seed} stopped at iteration {iteration}")
+            optimiser.zero_grad(set_to_none=True)
+            loss_sum = torch.zeros((), device=device)
+            acc_sum = torch.zeros((), device=device)
+            for b in range(spec.meta_batch):
+                task = sampler.task(iteration * spec.meta_batch + b).to(device)
+                loss, accuracy = learner.outer_loss(task)
+                # Backward per task frees its graph; summed, this is the meta-batch mean.
+                (loss / spec.meta_batch).backward()
+                loss_sum += loss.detach()
+                acc_sum += accuracy
+            optimiser.step()
+            row = {"iteration": iteration + 1, "loss": (loss_sum / spec.meta_batch).item(),
+                   "accuracy": (acc_sum / spec.meta_batch).item()}
+            log.append(row)
+            if (iteration + 1) % spec.val_every == 0 or iteration + 1 == spec.iterations:
+                ci = mean_ci(evaluate(learner, val_tasks, device))
+                validation.append({"iteration": iteration + 1, "accuracy": ci.mean, "ci95": ci.half_width})
+                bar.set_postfix(loss=f"{row['loss']:.3f}", val=f"{ci.mean:.3f}")
+            if (iteration + 1) % spec.checkpoint_every == 0:
+                checkpoint(iteration + 1)
+            bar.update(1)
+    bar.close()
+
+    checkpoint(spec.iterations)
+    elapsed = time.perf_counter() - started
+    write_csv(pd.DataFrame(log, columns=["iteration", "loss", "accuracy"]), log_path)
+    write_csv(pd.DataFrame(validation, columns=["iteration", "accuracy", "ci95"]), validation_path)
+    save_model(model_path, learner, spec, store.image_shape,
+               {"status": "completed", "iterations": spec.iterations, "device": str(device),
+                "seconds_this_session": round(elapsed, 3), "resumed_from": start})
+    return learner
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)

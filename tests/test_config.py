@@ -1,0 +1,49 @@
+"""Configuration: defaults, and errors that name the key."""
+
+import copy
+
+import pytest
+import yaml
+
+from innerloop.config import ConfigError, load_config, validate_config
+
+
+def test_default_config_and_presets_are_valid():
+    config = load_config("config/config.yaml")
+    assert config["task"]["ways"] == 5 and config["train"]["inner_steps"] == 5
+    assert config["algorithm_options"]["maml"]["inner_lr"] == 0.01
+    assert len(config["seeds"]) >= 3
+    assert config["evaluation"]["meta_test_tasks"] >= 600
+    for preset in ("smoke", "paper"):
+        load_config("config/config.yaml", f"config/presets/{preset}.yaml")
+    paper = load_config("config/config.yaml", "config/presets/paper.yaml")
+    assert (paper["train"]["iterations"], paper["train"]["meta_batch"], paper["datasets"]["glyphs"]["image_size"]) == (60000, 3, 84)
+
+
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        ({"algorithms": ["maml", "mamll"]}, "algorithms.1"),
+        ({"task": {"ways": 0}}, "task.ways"),
+        ({"task": {"ways": -5}}, "task.ways"),
+        ({"train": {"iterations": "many"}}, "train.iterations"),
+        ({"train": {"itrations": 5}}, "train.itrations"),
+        ({"train": {"device": "gpu"}}, "train.device"),
+        ({"algorithm_options": {"metasgd": {"lr_init_low": 0.5, "lr_init_high": 0.1}}},
+         "algorithm_options.metasgd.lr_init_low"),
+    ],
+)
+def test_bad_values_name_the_key(change, key):
+    config = yaml.safe_load(open("config/config.yaml"))
+    for section, value in change.items():
+        if isinstance(value, dict) and isinstance(config.get(section), dict):
+            config[section] = {**copy.deepcopy(config[section]), **value}
+        else:
+            config[section] = value
+    with pytest.raises(ConfigError, match=f"'{key}'"):
+        validate_config(config)
+
+
+def test_unknown_algorithm_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="allowed values: .*maml.*metasgd"):
+        validate_config({"algorithms": ["reptil"]})
