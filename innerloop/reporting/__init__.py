@@ -1,0 +1,62 @@
+"""Reporting layer: figures (paper Figs. 5-7), tables, and the HTML/PDF report.
+
+- :mod:`.figures` — matplotlib figures from the workflow's result frames, :func:`save_figure`;
+- :mod:`.tables` — display formatting, HTML/CSV/LaTeX tables, the paper's reported values;
+- :mod:`.render` — the report context (:class:`ReportContext`), HTML rendering and the PDF.
+"""
+
+from .figures import (
+    algorithm_color,
+    algorithm_label,
+    feature_probe,
+    lr_histograms,
+    meta_test_accuracy,
+    save_figure,
+    training_curves,
+)
+from .render import (
+    ReportContext,
+    build_context,
+    embed_image,
+    headline_findings,
+    html_to_pdf,
+    load_captions,
+    make_figures,
+    render_html,
+    ttest_info,
+)
+from .tables import (
+    PAPER_REFERENCE,
+    PAPER_TABLE1_LR,
+    format_table,
+    lr_table_with_paper,
+    report_tables,
+    to_html,
+    write_table,
+)
+
+__all__ = [
+    "algorithm_color",
+    "algorithm_label",
+    "training_curves",
+    "lr_histograms",
+    "feature_probe",
+    "meta_test_accuracy",
+    "save_figure",
+    "format_table",
+    "to_html",
+    "write_table",
+    "lr_table_with_paper",
+    "report_tables",
+    "PAPER_TABLE1_LR",
+    "PAPER_REFERENCE",
+    "ReportContext",
+    "embed_image",
+    "load_captions",
+    "headline_findings",
+    "ttest_info",
+    "make_figures",
+    "build_context",
+    "render_html",
+    "html_to_pdf",
+]

@@ -1,0 +1,115 @@
+"""What the report says about how it was made: the setup as configured, and provenance
+(commit, package versions, hardware, command, timestamps)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import platform
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from innerloop.algorithms import DISPLAY_NAMES
+from innerloop.models import Conv4, embedding_size
+
+from .render import ProvenanceInfo, SetupInfo
+
+PACKAGES = ("torch", "torchvision", "numpy", "snakemake", "pandas", "scipy", "statsmodels", "matplotlib",
+            "jinja2", "scikit-learn", "weasyprint", "tqdm", "jsonschema", "pyyaml")
+
+DATASET_DESCRIPTIONS = {
+    "glyphs": ("glyphs (embedded: letters rendered from matplotlib's fonts)",
+               "alphabet-disjoint (every letter of a Unicode script in one split)"),
+    "digits": ("digits (scikit-learn's handwritten digits)", "all ten classes in the meta-test split"),
+}
+
+
+def setup_info(config: dict[str, Any], manifest: dict[str, Any]) -> SetupInfo:
+    """The report's setup section from the config as run and the dataset's manifest."""
+    train, evaluation, task = config["train"], config["evaluation"], config["task"]
+    n, channels, size, _ = manifest["shape"]
+    filters, ways = config["model"]["filters"], task["ways"]
+    model = Conv4(in_channels=channels, ways=ways, filters=filters, image_size=size)
+    name, split_rule = DATASET_DESCRIPTIONS.get(manifest["dataset"], (manifest["dataset"], "as prepared"))
+    eval_steps = train["inner_steps"] if evaluation["inner_steps"] is None else evaluation["inner_steps"]
+    return SetupInfo(
+        dataset={"name": name, "image_size": f"{size}×{size} px, {'greyscale' if channels == 1 else 'RGB'}",
+                 "split_rule": split_rule,
+                 "splits": [{"split": s, **c} for s, c in manifest["split_counts"].items()]},
+        task={"ways": ways, "shots": ", ".join(map(str, task["shots"])), "queries": task["queries"],
+              "meta_batch_size": train["meta_batch"]},
+        model={"description": f"4 × [3×3 conv, {filters} filters → BatchNorm (batch statistics) → ReLU → "
+                              f"2×2 max-pool] → linear to {ways} ways",
+               "n_parameters": sum(p.numel() for p in model.parameters()),
+               "embedding_dim": embedding_size(size, filters)},
+        probe={"iterations": evaluation["probe_iterations"], "inner_steps": eval_steps,
+               "queries": task["queries"], "split": "meta-test"},
+        algorithms=[DISPLAY_NAMES.get(a, a) for a in config["algorithms"]],
+        seeds=list(config["seeds"]),
+        iterations=train["iterations"],
+        inner_steps=train["inner_steps"],
+        inner_steps_eval=eval_steps,
+        validation_every=train["val_every"],
+        n_val_tasks=train["val_tasks"],
+        n_test_tasks=evaluation["meta_test_tasks"],
+        hyperparameters={
+            "outer optimiser": f"Adam, learning rate {train['outer_lr']}",
+            "meta-batch": train["meta_batch"],
+            **{f"{DISPLAY_NAMES.get(a, a)} {k.replace('_', ' ')}": v
+               for a in config["algorithms"] for k, v in config["algorithm_options"].get(a, {}).items()},
+            "evaluation task seed": evaluation["seed"],
+            "probe centroid shots": evaluation["probe_centroid_shots"],
+        },
+    )
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def provenance_info(*, config_yaml: str, devices: list[str], command: str, started: str) -> ProvenanceInfo:
+    """Commit, versions, hardware and timing of the run that made the report."""
+    gpu = (f", {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "")
+    packages = {}
+    for pkg in PACKAGES:
+        try:
+            packages[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            packages[pkg] = "not installed"
+    return ProvenanceInfo(
+        config_yaml=config_yaml,
+        git_commit=_git("rev-parse", "HEAD") or "unknown (not a git checkout)",
+        git_dirty=bool(_git("status", "--porcelain", "--untracked-files=no")),
+        packages=packages,
+        device="training ran on " + ", ".join(sorted(set(devices))) + gpu,
+        hostname=socket.gethostname(),
+        cpu=f"{_cpu_name()} ({torch.get_num_threads()} threads)",
+        python=platform.python_version(),
+        platform=platform.platform(),
+        command=command,
+        started=started,
+        finished=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def earliest_mtime(paths) -> str:
+    """ISO time of the oldest file among ``paths`` (when the run's first outputs appeared)."""
+    t = min(Path(p).stat().st_mtime for p in paths)
+    return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,494 @@
+"""Render the study report: one self-contained HTML file and its A4 PDF.
+
+The template (``report/templates/report.html.j2``) is rendered with Jinja2
+``StrictUndefined`` and autoescaping: a key missing from the context is an
+error, and so is a ``None`` printed into the page (never a silent blank).
+
+The context is a :class:`ReportContext` (a ``TypedDict``, documented below).
+Tables arrive as HTML strings from :func:`innerloop.reporting.tables.to_html`
+(see :func:`~innerloop.reporting.tables.report_tables`), figures as PNG paths
+(an SVG beside the PNG, same stem, is linked from the HTML page).
+
+Typical use (what the workflow's report rule does)::
+
+    figs = make_figures(frames, out_dir / "figures")
+    ctx = build_context(frames=frames, setup=setup, provenance=prov,
+                        figures={**figs, "rulegraph": rulegraph_png},
+                        caption_dir=Path("report/captions"))
+    html = render_html(ctx, Path("report/templates"), out_dir / "report.html")
+    html_to_pdf(html, out_dir / "report.pdf")
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import math
+import mimetypes
+import os
+import re
+import tempfile
+import urllib.parse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypedDict
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from . import figures as F
+from .tables import PAPER_REFERENCE, PAPER_TABLE1_LR, report_tables
+
+__all__ = [
+    "ReportContext",
+    "SetupInfo",
+    "DatasetInfo",
+    "SplitInfo",
+    "TaskInfo",
+    "ModelInfo",
+    "ProbeInfo",
+    "TTestInfo",
+    "ProvenanceInfo",
+    "FIGURE_KEYS",
+    "TABLE_KEYS",
+    "FRAME_KEYS",
+    "DEFAULT_TITLE",
+    "embed_image",
+    "load_captions",
+    "headline_findings",
+    "ttest_info",
+    "make_figures",
+    "build_context",
+    "render_html",
+    "html_to_pdf",
+]
+
+DEFAULT_TITLE = "Negative Inner-Loop Learning Rates Learn Universal Features — a re-run"
+
+#: Figure keys the template uses (values: PNG paths). ``rulegraph`` may be ``None``.
+FIGURE_KEYS = ("training_curves", "meta_test_accuracy", "lr_histograms", "feature_probe", "rulegraph")
+#: Table keys the template uses (values: HTML from ``tables.to_html``).
+TABLE_KEYS = ("meta_test_runs", "meta_test_summary", "lr_table", "probe_summary", "probe_changes")
+#: Frames :func:`make_figures` / :func:`build_context` read, with their columns.
+FRAME_KEYS: dict[str, tuple[str, ...]] = {
+    "train_log": ("algorithm", "seed", "iteration", "loss", "accuracy"),
+    "validation": ("algorithm", "seed", "iteration", "accuracy", "ci95"),
+    "lr_values": ("algorithm", "seed", "layer", "value"),
+    "lr_table": ("layer", "mean", "std", "median", "fraction_negative", "n_seeds", "mean_ci95_low",
+                 "mean_ci95_high"),
+    "meta_test": ("algorithm", "seed", "accuracy", "ci95_low", "ci95_high", "n_tasks"),
+    "meta_test_summary": ("algorithm", "setting", "n_seeds", "mean", "median", "ci95_low", "ci95_high"),
+    "probe_summary": ("algorithm", "phase", "mean", "ci95_low", "ci95_high", "n"),
+    "probe_changes": ("algorithm", "change", "mean", "ci95_low", "ci95_high", "n"),
+    "probe_ttest": ("comparison", "statistic", "df", "p_value", "test", "n_a", "n_b"),
+}
+
+
+# --------------------------------------------------------------------------
+# The context
+# --------------------------------------------------------------------------
+
+class SplitInfo(TypedDict):
+    split: str          # "train", "val", "test"
+    classes: int        # classes in the split
+    images: int         # images in the split
+
+
+class DatasetInfo(TypedDict):
+    name: str           # e.g. "Omniglot"
+    image_size: str     # e.g. "28×28 px, greyscale"
+    split_rule: str     # one phrase, e.g. "alphabet-disjoint (all characters of an alphabet in one split)"
+    splits: list[SplitInfo]
+
+
+class TaskInfo(TypedDict):
+    ways: int
+    shots: int          # support examples per class
+    queries: int        # query examples per class
+    meta_batch_size: int  # tasks per outer-loop update
+
+
+class ModelInfo(TypedDict):
+    description: str    # e.g. "4 × [3×3 conv, 64 filters → BatchNorm → ReLU → 2×2 max-pool] → linear"
+    n_parameters: int   # meta-parameters of the network (Meta-SGD doubles them with its rates)
+    embedding_dim: int  # width of the flattened features the probe uses
+
+
+class ProbeInfo(TypedDict):
+    iterations: int     # probe iterations per run
+    inner_steps: int    # adaptation steps in the probe
+    queries: int        # evaluation examples per class
+    split: str          # split the probe tasks come from, e.g. "meta-test"
+
+
+class SetupInfo(TypedDict):
+    dataset: DatasetInfo
+    task: TaskInfo
+    model: ModelInfo
+    probe: ProbeInfo
+    algorithms: list[str]        # display names, e.g. ["MAML", "Meta-SGD"]
+    seeds: list[int]
+    iterations: int              # meta-training iterations per run
+    inner_steps: int             # inner-loop steps in meta-training
+    inner_steps_eval: int        # inner-loop steps at validation and meta-test
+    validation_every: int        # iterations between validation evaluations
+    n_val_tasks: int             # size of the fixed validation task set
+    n_test_tasks: int            # size of the fixed meta-test task set
+    hyperparameters: dict[str, Any]  # free-form "name -> value", shown as a table in order
+
+
+class TTestInfo(TypedDict):
+    test_name: str      # e.g. "Welch's t-test"
+    comparison: str     # e.g. "MAML vs Meta-SGD"
+    statistic: float
+    df: float
+    p_value: float
+    n_a: int
+    n_b: int
+    paper_p_value: float
+
+
+class ProvenanceInfo(TypedDict):
+    config_yaml: str    # the config as run, YAML text
+    git_commit: str
+    git_dirty: bool
+    packages: dict[str, str]  # name -> version
+    device: str         # e.g. "NVIDIA H100 80GB HBM3, CUDA 12.8" or "cpu"
+    hostname: str
+    cpu: str
+    python: str
+    platform: str
+    command: str        # the command line that produced the results
+    started: str        # ISO timestamps
+    finished: str
+
+
+class ReportContext(TypedDict):
+    title: str
+    generated: str               # ISO timestamp of rendering
+    findings: list[str]          # headline sentences, from headline_findings()
+    setup: SetupInfo
+    figures: dict[str, Any]      # FIGURE_KEYS -> PNG path (rulegraph: path or None)
+    captions: dict[str, str]     # FIGURE_KEYS -> caption text, from load_captions()
+    tables: dict[str, str]       # TABLE_KEYS -> HTML, from tables.report_tables()
+    ttest: TTestInfo             # from ttest_info(probe_ttest)
+    paper: dict[str, Any]        # PAPER_REFERENCE plus "table1" (PAPER_TABLE1_LR)
+    provenance: ProvenanceInfo
+
+
+# --------------------------------------------------------------------------
+# Helpers the template uses
+# --------------------------------------------------------------------------
+
+def embed_image(path: Path | str) -> str:
+    """``data:`` URI (base64) for a PNG/SVG/JPEG file, for a self-contained HTML page."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"figure not found: {path}")
+    mime = {".svg": "image/svg+xml", ".png": "image/png"}.get(path.suffix.lower()) \
+        or mimetypes.guess_type(path.name)[0]
+    if mime is None or not mime.startswith("image/"):
+        raise ValueError(f"not an image file: {path}")
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def _number(x: Any) -> float:
+    if x is None:
+        raise ValueError("a number in the report is None")
+    return float(x)  # StrictUndefined raises here for a missing key
+
+
+def _fmt(x: Any, digits: int = 3, signed: bool = False) -> str:
+    v = _number(x)
+    if math.isnan(v):
+        return "n/a"
+    s = f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
+    if s.lstrip("+-").strip("0.") == "":
+        s = s.lstrip("+-")
+    return s.replace("-", "−")
+
+
+def _pct(x: Any, digits: int = 1) -> str:
+    v = _number(x)
+    return "n/a" if math.isnan(v) else _fmt(v * 100, digits) + "%"
+
+
+def _pp(x: Any, digits: int = 2) -> str:
+    """A difference of fractions as signed percentage points."""
+    v = _number(x)
+    return "n/a" if math.isnan(v) else _fmt(v * 100, digits, signed=True) + " pp"
+
+
+def _pval(x: Any) -> str:
+    v = _number(x)
+    if math.isnan(v):
+        return "n/a"
+    if v >= 0.001:
+        return f"{v:.2g}" if v < 0.01 else f"{v:.3f}".rstrip("0").rstrip(".")
+    if v >= 1e-4:
+        return f"{v:.2g}"
+    return f"{v:.1e}".replace("e-0", "e-").replace("-", "−")
+
+
+def _intcomma(x: Any) -> str:
+    v = _number(x)
+    return f"{int(round(v)):,}"
+
+
+def _finalize(value: Any) -> Any:
+    if value is None:
+        raise ValueError("the report template printed None: a context value is missing")
+    return value
+
+
+def load_captions(caption_dir: Path | str) -> dict[str, str]:
+    """``{stem: text}`` for every ``*.rst`` caption, RST inline markup reduced to plain text."""
+    out = {}
+    for p in sorted(Path(caption_dir).glob("*.rst")):
+        text = p.read_text(encoding="utf-8")
+        text = re.sub(r"``(.+?)``", r"\1", text)
+        text = re.sub(r"\*\*?(.+?)\*\*?", r"\1", text)
+        out[p.stem] = " ".join(text.split())
+    return out
+
+
+# --------------------------------------------------------------------------
+# Headline findings (sentences written from the numbers)
+# --------------------------------------------------------------------------
+
+def headline_findings(
+    *,
+    lr_table: pd.DataFrame,
+    meta_test_summary: pd.DataFrame,
+    probe_changes: pd.DataFrame,
+    probe_ttest: pd.DataFrame,
+    alpha: float = 0.05,
+) -> list[str]:
+    """The report's headline sentences, each stated from the measured numbers.
+
+    ``lr_table`` is Meta-SGD's per-layer table (it has no algorithm column).
+    """
+    out: list[str] = []
+
+    # 1. learned learning rates
+    lr = lr_table.assign(layer=lr_table["layer"].astype(str))
+    conv = lr[lr["layer"].str.startswith("conv")]
+    if len(conv):
+        k = int((conv["mean"] < 0).sum())
+        paper_k = sum(1 for name, (m, _s) in PAPER_TABLE1_LR.items() if name.startswith("conv") and m < 0)
+        s = (f"Meta-SGD's mean learned inner-loop learning rate is negative in {k} of {len(conv)} "
+             f"convolutional layers (paper: {paper_k} of 4)")
+        if conv["mean_ci95_high"].notna().all():
+            k_ci = int((conv["mean_ci95_high"] < 0).sum())
+            s += f"; the 95% CI over seeds lies entirely below zero in {k_ci} of {len(conv)}"
+        else:
+            s += "; with fewer than two seeds there is no interval over seeds"
+        s += (f". Per conv layer, {_pct(conv['fraction_negative'].min(), 0)}"
+              f"–{_pct(conv['fraction_negative'].max(), 0)} of the rates are negative.")
+        logits = lr[lr["layer"] == "logits"]
+        if len(logits):
+            m = float(logits["mean"].iloc[0])
+            s += (f" In the logits layer the mean rate is {_fmt(m, 4, signed=True)} "
+                  f"({'positive' if m > 0 else 'not positive'}; paper: "
+                  f"{_fmt(PAPER_TABLE1_LR['logits'][0], 3, signed=True)}).")
+        out.append(s)
+
+    # 2. meta-test accuracy
+    for setting, g in meta_test_summary.groupby("setting", sort=False):
+        parts = []
+        for alg in F.ordered_algorithms(g["algorithm"]):
+            r = g[g["algorithm"].astype(str) == alg].iloc[0]
+            n = int(r["n_seeds"])
+            ci = (f"95% CI {_pct(r['ci95_low'], 1)}–{_pct(r['ci95_high'], 1)}, "
+                  if pd.notna(r["ci95_low"]) and pd.notna(r["ci95_high"]) else "")
+            parts.append(f"{F.algorithm_label(alg)} {_pct(r['median'], 1)} ({ci}{n} seed{'s' if n != 1 else ''})")
+        out.append(f"Meta-test accuracy ({F.setting_label(setting)}), median over seeds: " + "; ".join(parts) + ".")
+
+    # 3. feature probe
+    ch = probe_changes.assign(algorithm=probe_changes["algorithm"].map(F._canonical))
+    rows = {(a, c): r for a, c, r in zip(ch["algorithm"], ch["change"].astype(str),
+                                         (ch.iloc[i] for i in range(len(ch))))}
+    sentences = []
+    for change, what in (("on_task_change", "on-task"), ("off_task_change", "off-task")):
+        parts = []
+        for alg in ("maml", "metasgd"):
+            r = rows.get((alg, change))
+            if r is not None:
+                ci = (f" [{_pp(r['ci95_low'])}, {_pp(r['ci95_high'])}]"
+                      if pd.notna(r["ci95_low"]) and pd.notna(r["ci95_high"]) else "")
+                parts.append(f"{_pp(r['mean'])}{ci} for {F.ALGORITHM_LABELS[alg]}")
+        if parts:
+            sentences.append(f"{what} accuracy changed by {' and '.join(parts)}")
+    if sentences:
+        s = "Feature probe, change from pre-adaptation (95% CI): " + "; ".join(sentences) + "."
+        maml, msgd = rows.get(("maml", "off_task_change")), rows.get(("metasgd", "off_task_change"))
+        if maml is not None and msgd is not None:
+            same = maml["mean"] < 0 < msgd["mean"]
+            s += (" The paper's off-task pattern (MAML worse off-task, −0.3 pp; Meta-SGD better, +0.2 pp) is "
+                  + ("reproduced in sign" if same else "not reproduced"))
+            if same and pd.notna(maml["ci95_high"]) and pd.notna(msgd["ci95_low"]):
+                both = maml["ci95_high"] < 0 < msgd["ci95_low"]
+                s += (", and both 95% intervals exclude zero" if both
+                      else ", but not both 95% intervals exclude zero")
+            s += "."
+        out.append(s)
+
+    # 4. the t-test
+    if len(probe_ttest):
+        t = ttest_info(probe_ttest)
+        sig = t["p_value"] < alpha
+        out.append(f"{t['test_name']} on the per-iteration off-task minus on-task change, {t['comparison']}: "
+                   f"t = {_fmt(t['statistic'], 2)}, p = {_pval(t['p_value'])} (paper: p = "
+                   f"{_pval(t['paper_p_value'])}); {'significant' if sig else 'not significant'} at α = {alpha:g}.")
+    return out
+
+
+def ttest_info(probe_ttest: pd.DataFrame) -> TTestInfo:
+    """The one-row ``probe_ttest`` frame as the template's ``ttest`` dict."""
+    if len(probe_ttest) != 1:
+        raise ValueError(f"probe_ttest must have exactly one row, has {len(probe_ttest)}")
+    r = probe_ttest.iloc[0]
+    test = str(r["test"])
+    name = "Welch's t-test" if "welch" in test.lower() else test
+    comparison = str(r["comparison"])
+    for key, label in F.ALGORITHM_LABELS.items():
+        comparison = re.sub(rf"\b{key}\b", label, comparison, flags=re.I)
+    comparison = re.sub(r"\s*(_vs_|-vs-| vs\.? )\s*", " vs ", comparison)
+    return TTestInfo(test_name=name, comparison=comparison, statistic=float(r["statistic"]),
+                     df=float(r["df"]), p_value=float(r["p_value"]), n_a=int(r["n_a"]), n_b=int(r["n_b"]),
+                     paper_p_value=PAPER_REFERENCE["ttest_p_value"])
+
+
+# --------------------------------------------------------------------------
+# Assembling
+# --------------------------------------------------------------------------
+
+def make_figures(frames: Mapping[str, pd.DataFrame], out_dir: Path | str) -> dict[str, Path]:
+    """Draw and save the four data figures; returns ``{key: png_path}`` (SVG beside each)."""
+    out_dir = Path(out_dir)
+    made = {
+        "training_curves": F.training_curves(frames["train_log"], frames["validation"]),
+        "meta_test_accuracy": F.meta_test_accuracy(frames["meta_test"]),
+        "lr_histograms": F.lr_histograms(frames["lr_values"]),
+        "feature_probe": F.feature_probe(frames["probe_summary"], frames["probe_changes"]),
+    }
+    return {k: F.save_figure(fig, out_dir / k)[0] for k, fig in made.items()}
+
+
+def build_context(
+    *,
+    frames: Mapping[str, pd.DataFrame],
+    setup: SetupInfo,
+    provenance: ProvenanceInfo,
+    figures: Mapping[str, Any],
+    caption_dir: Path | str,
+    title: str = DEFAULT_TITLE,
+    generated: str | None = None,
+) -> ReportContext:
+    """A complete :class:`ReportContext` from the result frames and the run's metadata.
+
+    ``frames`` needs ``lr_table, meta_test, meta_test_summary, probe_summary,
+    probe_changes, probe_ttest``; ``figures`` maps every key of
+    :data:`FIGURE_KEYS` to a PNG path (``rulegraph`` may be ``None``).
+    """
+    missing = [k for k in FIGURE_KEYS if k not in figures]
+    if missing:
+        raise KeyError(f"figures missing {missing}")
+    for key in ("lr_table", "meta_test", "meta_test_summary", "probe_summary", "probe_changes", "probe_ttest"):
+        F._require(frames[key], FRAME_KEYS[key], key)
+    captions = load_captions(caption_dir)
+    return ReportContext(
+        title=title,
+        generated=generated or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        findings=headline_findings(lr_table=frames["lr_table"], meta_test_summary=frames["meta_test_summary"],
+                                   probe_changes=frames["probe_changes"], probe_ttest=frames["probe_ttest"]),
+        setup=setup,
+        figures=dict(figures),
+        captions=captions,
+        tables=dict(report_tables(meta_test=frames["meta_test"], meta_test_summary=frames["meta_test_summary"],
+                                  lr_table=frames["lr_table"], probe_summary=frames["probe_summary"],
+                                  probe_changes=frames["probe_changes"])),
+        ttest=ttest_info(frames["probe_ttest"]),
+        paper={**PAPER_REFERENCE, "table1": PAPER_TABLE1_LR},
+        provenance=provenance,
+    )
+
+
+# --------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------
+
+def _atomic_write_bytes(path: Path, data: bytes | None = None, writer=None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        if writer is None:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        else:
+            os.close(fd)
+            writer(tmp)
+        F._publish(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _environment(template_dir: Path, out_dir: Path) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(template_dir)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+    def svg_href(png: Any) -> str:
+        """Relative link to the SVG beside a PNG figure, or "" if there is none."""
+        svg = Path(png).with_suffix(".svg")
+        if not svg.is_file():
+            return ""
+        rel = os.path.relpath(svg.resolve(), out_dir.resolve())
+        return urllib.parse.quote(Path(rel).as_posix())
+
+    env.filters.update(
+        embed_image=embed_image, svg_href=svg_href, num=_fmt, pct=_pct, pp=_pp, pval=_pval, intcomma=_intcomma,
+    )
+    env.globals["embed_image"] = embed_image
+    return env
+
+
+def render_html(
+    context: Mapping[str, Any],
+    template_dir: Path | str,
+    out_path: Path | str,
+    *,
+    template_name: str = "report.html.j2",
+    css_path: Path | str | None = None,
+) -> Path:
+    """Render the report template to one self-contained HTML file (atomic write).
+
+    Figures are embedded as base64 ``data:`` URIs; the stylesheet
+    (``css_path``, default ``template_dir/../style.css``) is inlined.
+    Raises ``jinja2.UndefinedError`` for a missing context key.
+    """
+    template_dir, out_path = Path(template_dir), Path(out_path)
+    css_path = Path(css_path) if css_path is not None else template_dir.parent / "style.css"
+    env = _environment(template_dir, out_path.parent)
+    text = env.get_template(template_name).render(
+        **context, css=Markup(css_path.read_text(encoding="utf-8"))
+    )
+    return _atomic_write_bytes(out_path, text.encode("utf-8"))
+
+
+def html_to_pdf(html_path: Path | str, pdf_path: Path | str) -> Path:
+    """Print the HTML report to an A4 PDF with WeasyPrint (atomic write)."""
+    import weasyprint  # slow import; only needed here
+
+    html_path, pdf_path = Path(html_path), Path(pdf_path)
+    doc = weasyprint.HTML(filename=str(html_path))
+    return _atomic_write_bytes(pdf_path, writer=lambda tmp: doc.write_pdf(tmp))

@@ -1,0 +1,345 @@
+"""Tables for the report: display formatting, HTML/CSV/LaTeX output, paper values.
+
+Accuracies are fractions in [0, 1] in the data and are shown as percentages.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+from markupsafe import Markup
+
+from .figures import (
+    CHANGE_LABELS,
+    CHANGE_ORDER,
+    LAYER_ORDER,
+    PHASE_LABELS,
+    PHASE_ORDER,
+    _publish,
+    algorithm_label,
+    ordered_algorithms,
+    setting_label,
+)
+
+__all__ = [
+    "PAPER_CITATION",
+    "PAPER_TABLE1_LR",
+    "PAPER_REFERENCE",
+    "format_number",
+    "format_table",
+    "to_html",
+    "write_table",
+    "lr_table_with_paper",
+    "report_tables",
+]
+
+# --------------------------------------------------------------------------
+# Numbers reported by the paper (the only place they are written down)
+# --------------------------------------------------------------------------
+
+PAPER_CITATION = (
+    "T. Starshak, \"Negative Inner-Loop Learning Rates Learn Universal Features\", "
+    "Stanford University (Mini-ImageNet, 5-way 1-shot, one model per algorithm, 60,000 iterations)"
+)
+
+#: Paper Table 1, "Final inner-loop learning rates for meta-SGD": layer -> (mean, std. dev.).
+PAPER_TABLE1_LR: dict[str, tuple[float, float]] = {
+    "conv1": (-0.006, 0.032),
+    "conv2": (-0.004, 0.027),
+    "conv3": (-0.013, 0.027),
+    "conv4": (-0.018, 0.030),
+    "logits": (0.043, 0.072),
+}
+
+#: Other numbers quoted in the paper's text (Section 5).
+PAPER_REFERENCE: dict[str, float] = {
+    # 5.1: final validation accuracies, "approximately 46% and 47%"
+    "validation_accuracy_maml": 0.46,
+    "validation_accuracy_metasgd": 0.47,
+    # 5.3: off-task change, "Meta-SGD increased by 0.2% while MAML decreased by 0.3%"
+    "off_task_change_maml": -0.003,
+    "off_task_change_metasgd": 0.002,
+    # 5.3: t-test on the relative change between on-task and off-task performance
+    "ttest_p_value": 0.00044,
+    "probe_iterations": 40_000,
+    "train_iterations": 60_000,
+}
+
+MISSING = "—"
+
+
+# --------------------------------------------------------------------------
+# Formatting
+# --------------------------------------------------------------------------
+
+def _isnan(x: object) -> bool:
+    try:
+        return x is None or (isinstance(x, float) and math.isnan(x)) or bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def format_number(x: object, digits: int = 3, *, percent: bool = False, signed: bool = False) -> str:
+    """One number as display text: ``0.4612 -> "46.1%"`` with ``percent=True, digits=1``.
+
+    NaN/None become an em dash. ``signed`` forces a leading ``+``.
+    """
+    if _isnan(x):
+        return MISSING
+    v = float(x) * (100 if percent else 1)
+    s = f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
+    if s.lstrip("+-").strip("0.") == "":  # "-0.000" / "+0.000" -> "0.000"
+        s = s.lstrip("+-")
+    return s + ("%" if percent else "")
+
+
+def format_table(
+    df: pd.DataFrame,
+    percent_cols: Iterable[str] = (),
+    float_cols: Iterable[str] = (),
+    int_cols: Iterable[str] = (),
+    *,
+    ci_cols: Sequence[tuple[str, str, str]] = (),
+    signed_cols: Iterable[str] = (),
+    percent_digits: int = 1,
+    float_digits: int = 3,
+    rename: Mapping[str, str] | None = None,
+    labels: Mapping[str, Mapping[object, str]] | None = None,
+) -> pd.DataFrame:
+    """Return a frame of display strings.
+
+    - ``percent_cols``: fractions shown as ``46.1%`` (``percent_digits`` decimals);
+    - ``float_cols``: ``float_digits`` decimals; ``int_cols``: thousands separators;
+    - ``ci_cols``: ``(low, high, name)`` triples merged into one ``"[lo, hi]"`` column
+      placed where ``low`` was (percent if ``low`` is in ``percent_cols``);
+    - ``signed_cols``: also show ``+`` on positive values;
+    - ``labels``: per-column value -> display-text maps (e.g. algorithm names);
+    - ``rename``: final column headers. Other columns are ``str()``-ed; NaN -> "—".
+    """
+    percent_cols, float_cols = set(percent_cols), set(float_cols)
+    int_cols, signed_cols = set(int_cols), set(signed_cols)
+    out = pd.DataFrame(index=df.index)
+    ci_low = {lo: (hi, name) for lo, hi, name in ci_cols}
+    ci_high = {hi for _lo, hi, _name in ci_cols}
+    for col in df.columns:
+        if col in ci_high:
+            continue
+        s = df[col]
+        if col in ci_low:
+            hi, name = ci_low[col]
+            pct = col in percent_cols
+            d = percent_digits if pct else float_digits
+            sg = col in signed_cols
+            out[name] = [
+                MISSING if _isnan(a) and _isnan(b) else
+                f"[{format_number(a, d, percent=pct, signed=sg)}, {format_number(b, d, percent=pct, signed=sg)}]"
+                for a, b in zip(s, df[hi])
+            ]
+            continue
+        if labels and col in labels:
+            out[col] = [labels[col].get(v, str(v)) if not _isnan(v) else MISSING for v in s]
+        elif col in percent_cols:
+            out[col] = [format_number(v, percent_digits, percent=True, signed=col in signed_cols) for v in s]
+        elif col in float_cols:
+            out[col] = [format_number(v, float_digits, signed=col in signed_cols) for v in s]
+        elif col in int_cols:
+            out[col] = [MISSING if _isnan(v) else f"{int(round(float(v))):,}" for v in s]
+        else:
+            out[col] = [MISSING if _isnan(v) else str(v) for v in s]
+    if rename:
+        out = out.rename(columns=dict(rename))
+    return out.reset_index(drop=True)
+
+
+_NUM = r"[+\-−]?(?:\d[\d,]*)?\.?\d+(?:e[+\-]?\d+)?%?(?: pp)?"
+_NUMERIC_RE = re.compile(rf"^(?:{_NUM}|\[{_NUM}, {_NUM}\]|—)$")
+_MINUS_RE = re.compile(r"(?<![\w.])-(?=[\d.])")  # a sign, not a hyphen inside a word
+
+
+def _is_numeric_column(values: Sequence[str]) -> bool:
+    vals = [v for v in values if v != MISSING]
+    return bool(vals) and all(_NUMERIC_RE.match(v) for v in vals)
+
+
+def to_html(df: pd.DataFrame, caption: str | None = None, *, table_id: str | None = None) -> Markup:
+    """A clean ``<table class="data">``: escaped text; numeric columns get class ``num``.
+
+    A column is numeric when every cell looks like a number, a percentage or a
+    ``[low, high]`` interval; its header and cells are right-aligned by the
+    stylesheet, and a leading ``-`` is shown as a typographic minus.
+    Returns :class:`markupsafe.Markup` (a ``str``), so Jinja's autoescape leaves it alone.
+    """
+    e = html.escape
+    text = [[MISSING if _isnan(v) else str(v) for v in row] for row in df.itertuples(index=False, name=None)]
+    numeric = [_is_numeric_column([row[j] for row in text]) for j in range(df.shape[1])]
+    cls = [' class="num"' if n else "" for n in numeric]
+    id_attr = f' id="{e(table_id)}"' if table_id else ""
+    parts = [f'<table class="data"{id_attr}>']
+    if caption:
+        parts.append(f"<caption>{e(str(caption))}</caption>")
+    parts.append("<thead><tr>" + "".join(f'<th scope="col"{c}>{e(str(h))}</th>' for h, c in zip(df.columns, cls))
+                 + "</tr></thead>")
+    parts.append("<tbody>")
+    for row in text:
+        cells = [f"<td{c}>{e(_MINUS_RE.sub(chr(0x2212), v) if n else v)}</td>"
+                 for v, c, n in zip(row, cls, numeric)]
+        parts.append("<tr>" + "".join(cells) + "</tr>")
+    parts.append("</tbody></table>")
+    return Markup("\n".join(parts))
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        _publish(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_table(df: pd.DataFrame, stem: Path | str, *, caption: str | None = None) -> list[Path]:
+    """Write ``stem.csv`` and ``stem.tex`` (``DataFrame.to_latex``, booktabs) atomically."""
+    stem = Path(stem)
+    csv_path = stem.with_name(stem.name + ".csv")
+    tex_path = stem.with_name(stem.name + ".tex")
+    _atomic_write_text(csv_path, df.to_csv(index=False, lineterminator="\n"))
+    _atomic_write_text(tex_path, df.to_latex(index=False, escape=True, caption=caption, na_rep=MISSING))
+    return [csv_path, tex_path]
+
+
+# --------------------------------------------------------------------------
+# Paper comparison
+# --------------------------------------------------------------------------
+
+def _layer_key(layer: str) -> tuple[int, str]:
+    return (LAYER_ORDER.index(layer) if layer in LAYER_ORDER else len(LAYER_ORDER), layer)
+
+
+def lr_table_with_paper(lr_table: pd.DataFrame) -> pd.DataFrame:
+    """The measured per-layer learning-rate table beside the paper's Table 1.
+
+    Input columns: ``layer, mean, std, median, fraction_negative, n_seeds,
+    mean_ci95_low, mean_ci95_high``. Output (numbers, one row per layer in
+    network order; a layer missing on either side gets NaN): ``layer, mean,
+    mean_ci95_low, mean_ci95_high, paper_mean, std, paper_std, median,
+    fraction_negative, n_seeds, sign_agrees`` (measured mean has the paper's sign).
+    """
+    cols = ["layer", "mean", "std", "median", "fraction_negative", "n_seeds", "mean_ci95_low", "mean_ci95_high"]
+    missing = [c for c in cols if c not in lr_table.columns]
+    if missing:
+        raise ValueError(f"lr_table is missing columns {missing}")
+    measured = lr_table[cols].copy()
+    measured["layer"] = measured["layer"].astype(str)
+    paper = pd.DataFrame(
+        [(k, m, s) for k, (m, s) in PAPER_TABLE1_LR.items()], columns=["layer", "paper_mean", "paper_std"]
+    )
+    out = measured.merge(paper, on="layer", how="outer")
+    out = out.sort_values("layer", key=lambda s: s.map(_layer_key)).reset_index(drop=True)
+    agree = [
+        (pd.NA if (pd.isna(m) or pd.isna(p)) else bool((m < 0) == (p < 0)))
+        for m, p in zip(out["mean"], out["paper_mean"])
+    ]
+    out["sign_agrees"] = pd.array(agree, dtype="boolean")
+    return out[["layer", "mean", "mean_ci95_low", "mean_ci95_high", "paper_mean", "std", "paper_std",
+                "median", "fraction_negative", "n_seeds", "sign_agrees"]]
+
+
+# --------------------------------------------------------------------------
+# The report's tables, ready for the template
+# --------------------------------------------------------------------------
+
+def _sort_by(df: pd.DataFrame, col: str, order: Sequence[str]) -> pd.DataFrame:
+    rank = {v: i for i, v in enumerate(order)}
+    return df.sort_values(col, key=lambda s: s.astype(str).map(lambda v: rank.get(v, len(rank))), kind="stable")
+
+
+def _with_setting(df: pd.DataFrame, cols: list[str]) -> list[str]:
+    """``cols`` with ``setting`` after ``algorithm`` when the frame has that column."""
+    return cols[:1] + ["setting"] + cols[1:] if "setting" in df.columns and "setting" not in cols else cols
+
+
+def _display_order(df: pd.DataFrame, inner: str | None = None, inner_order: Sequence[str] = ()) -> pd.DataFrame:
+    """Rows by algorithm (paper algorithms first), then setting, then ``inner``."""
+    df = df.assign(algorithm=df["algorithm"].astype(str))
+    if inner is not None:
+        df = _sort_by(df, inner, inner_order) if inner_order else df.sort_values(inner, kind="stable")
+    if "setting" in df.columns:
+        df = df.sort_values("setting", kind="stable", key=lambda s: s.astype(str))
+    return _sort_by(df, "algorithm", ordered_algorithms(df["algorithm"]))
+
+
+def report_tables(
+    *,
+    meta_test: pd.DataFrame,
+    meta_test_summary: pd.DataFrame,
+    lr_table: pd.DataFrame,
+    probe_summary: pd.DataFrame,
+    probe_changes: pd.DataFrame,
+) -> dict[str, Markup]:
+    """HTML for every table in the report, keyed as ``ReportContext['tables']`` expects.
+
+    Keys: ``meta_test_runs``, ``meta_test_summary``, ``lr_table``,
+    ``probe_summary``, ``probe_changes``. A ``setting`` column (e.g. ``"5w1s"``),
+    where a frame has one, is shown as "5-way 1-shot".
+    """
+    frames = (meta_test, meta_test_summary, probe_summary, probe_changes)
+    names = {str(a) for f in frames for a in f["algorithm"]}
+    settings = {str(v) for f in frames if "setting" in f.columns for v in f["setting"]}
+    labels = {"algorithm": {a: algorithm_label(a) for a in names},
+              "setting": {v: setting_label(v) for v in settings}}
+    common = {"algorithm": "Algorithm", "setting": "Setting", "seed": "Seed", "n": "n"}
+    out: dict[str, Markup] = {}
+
+    runs = _display_order(meta_test, "seed")
+    out["meta_test_runs"] = to_html(format_table(
+        runs[_with_setting(runs, ["algorithm", "seed", "accuracy", "ci95_low", "ci95_high", "n_tasks"])],
+        percent_cols=["accuracy", "ci95_low"], int_cols=["n_tasks"], percent_digits=2,
+        ci_cols=[("ci95_low", "ci95_high", "95% CI (tasks)")], labels=labels,
+        rename={**common, "accuracy": "Accuracy", "n_tasks": "Tasks"}))
+
+    summ = _display_order(meta_test_summary)
+    out["meta_test_summary"] = to_html(format_table(
+        summ[["algorithm", "setting", "n_seeds", "median", "mean", "ci95_low", "ci95_high"]],
+        percent_cols=["median", "mean", "ci95_low"], int_cols=["n_seeds"], percent_digits=2,
+        ci_cols=[("ci95_low", "ci95_high", "95% CI (seeds)")], labels=labels,
+        rename={**common, "n_seeds": "Seeds", "median": "Median", "mean": "Mean"}))
+
+    lr = lr_table_with_paper(lr_table)
+    lr = lr.assign(sign_agrees=lr["sign_agrees"].map(lambda b: MISSING if pd.isna(b) else ("yes" if b else "no")))
+    out["lr_table"] = to_html(format_table(
+        lr.drop(columns=["n_seeds"]), percent_cols=["fraction_negative"],
+        float_cols=["mean", "mean_ci95_low", "paper_mean", "std", "paper_std", "median"],
+        ci_cols=[("mean_ci95_low", "mean_ci95_high", "95% CI of mean")],
+        float_digits=4, percent_digits=1,
+        rename={"layer": "Layer", "mean": "Mean", "paper_mean": "Paper mean", "std": "Std. dev.",
+                "paper_std": "Paper std.", "median": "Median", "fraction_negative": "Negative",
+                "sign_agrees": "Paper sign"}))
+
+    ps = _display_order(probe_summary, "phase", PHASE_ORDER)
+    out["probe_summary"] = to_html(format_table(
+        ps[_with_setting(ps, ["algorithm", "phase", "mean", "ci95_low", "ci95_high", "n"])],
+        percent_cols=["mean", "ci95_low"], int_cols=["n"], percent_digits=2,
+        ci_cols=[("ci95_low", "ci95_high", "95% CI")],
+        labels={**labels, "phase": PHASE_LABELS},
+        rename={**common, "phase": "Phase", "mean": "Accuracy"}))
+
+    pc = _display_order(probe_changes, "change", CHANGE_ORDER)
+    pc = pc[_with_setting(pc, ["algorithm", "change", "mean", "ci95_low", "ci95_high", "n"])].copy()
+    for c in ("mean", "ci95_low", "ci95_high"):
+        pc[c] = pc[c] * 100  # accuracy differences -> percentage points
+    out["probe_changes"] = to_html(format_table(
+        pc, float_cols=["mean", "ci95_low"], int_cols=["n"], signed_cols=["mean", "ci95_low"],
+        float_digits=3, ci_cols=[("ci95_low", "ci95_high", "95% CI (pp)")],
+        labels={**labels, "change": CHANGE_LABELS},
+        rename={**common, "change": "Change", "mean": "Mean (pp)"}))
+    return out
