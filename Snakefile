@@ -1,0 +1,29 @@
+# innerloop: re-runs "Negative Inner-Loop Learning Rates Learn Universal Features"
+# (MAML vs Meta-SGD: learned learning rates, feature probe) and compiles one report.
+#
+#   snakemake --cores 8 --resources gpu=1                                  # default experiment
+#   snakemake --cores 2 --resources gpu=1 --configfile config/presets/smoke.yaml
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "report/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/stats.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        "results/report/report.html",
+        "results/report/report.pdf",

@@ -1,0 +1,91 @@
+# Configuration check, wildcard constraints, and the functions that turn the config into
+# lists of target files. Every other rule file reads its paths from here.
+
+import json
+
+from innerloop.config import validate_config
+
+validate_config(config)
+
+
+wildcard_constraints:
+    dataset=r"[a-z0-9_]+",
+    algorithm=r"[a-z0-9_]+",
+    ways=r"\d+",
+    shots=r"\d+",
+    seed=r"\d+",
+
+
+#: One training run, as a path: results/runs/<RUN_ID>/..., logs/<rule>/<RUN_ID>.log, ...
+RUN_ID = "{dataset}/{algorithm}/{ways}w{shots}s/seed{seed}"
+RUN = f"results/runs/{RUN_ID}"
+CHECKPOINT = f"results/checkpoints/{RUN_ID}/checkpoint.pt"
+TRAIN_BENCHMARK = f"results/benchmarks/train/{RUN_ID}.tsv"
+STORE_FILES = ["images.npy", "labels.npy", "classes.csv", "manifest.json"]
+ENV = "../environment.yml"
+#: Algorithms that learn per-element inner-loop learning rates (feed Table 1 and Fig. 6).
+LEARNS_RATES = {"metasgd"}
+
+
+def store(dataset):
+    return {f.split(".")[0]: f"results/data/{dataset}/{f}" for f in STORE_FILES}
+
+
+def expand_runs(pattern, algorithms=None):
+    """``pattern`` (with the run wildcards) for every run: algorithm x setting x seed."""
+    return expand(
+        pattern,
+        dataset=config["dataset"],
+        algorithm=algorithms or config["algorithms"],
+        ways=config["task"]["ways"],
+        shots=config["task"]["shots"],
+        seed=config["seeds"],
+    )
+
+
+def runs(filename, algorithms=None):
+    """Paths of ``filename`` in the directory of every run."""
+    return expand_runs(f"{RUN}/{filename}", algorithms)
+
+
+def rate_learning_algorithms():
+    return [a for a in config["algorithms"] if a in LEARNS_RATES]
+
+
+def run_spec(wildcards):
+    """The training run a set of wildcards names, as a dict for innerloop.training.RunSpec."""
+    train, evaluation = config["train"], config["evaluation"]
+    return dict(
+        dataset=wildcards.dataset,
+        algorithm=wildcards.algorithm,
+        seed=int(wildcards.seed),
+        ways=int(wildcards.ways),
+        shots=int(wildcards.shots),
+        queries=config["task"]["queries"],
+        filters=config["model"]["filters"],
+        iterations=train["iterations"],
+        meta_batch=train["meta_batch"],
+        inner_steps=train["inner_steps"],
+        outer_lr=train["outer_lr"],
+        val_every=train["val_every"],
+        val_tasks=train["val_tasks"],
+        val_seed=evaluation["seed"],
+        checkpoint_every=train["checkpoint_every"],
+        options=config["algorithm_options"].get(wildcards.algorithm, {}),
+    )
+
+
+def eval_inner_steps():
+    steps = config["evaluation"]["inner_steps"]
+    return config["train"]["inner_steps"] if steps is None else steps
+
+
+
+def train_benchmarks():
+    """Benchmark files of every training run (wall time per run, for the report)."""
+    return expand_runs(TRAIN_BENCHMARK)
+
+
+def figure_report(name, category):
+    """The SVG of figure ``name``, registered for `snakemake --report` with its caption."""
+    return report(f"results/figures/{name}.svg", caption=f"../report/captions/{name}.rst", category=category)

@@ -1,0 +1,138 @@
+# Figures (one rule and one script each, named after what the figure shows), the rule
+# graph, and the HTML/PDF report that pulls every number from the result tables.
+
+import sys
+
+rule config_as_run:
+    output:
+        "results/report/config_as_run.yaml",
+    params:
+        config=config,
+    log:
+        "results/logs/config_as_run.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/config_as_run.py"
+
+
+rule figure_training_curves:
+    input:
+        train_log="results/tables/train_log.csv",
+        validation="results/tables/validation.csv",
+    output:
+        png="results/figures/training_curves.png",
+        svg=figure_report("training_curves", "Training"),
+    log:
+        "results/logs/figures/training_curves.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_training_curves.py"
+
+
+rule figure_lr_histograms:
+    input:
+        values="results/tables/lr_values.csv.gz",
+    output:
+        png="results/figures/lr_histograms.png",
+        svg=figure_report("lr_histograms", "Learning rates"),
+    log:
+        "results/logs/figures/lr_histograms.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_lr_histograms.py"
+
+
+rule figure_feature_probe:
+    input:
+        summary="results/tables/probe_summary.csv",
+        changes="results/tables/probe_changes.csv",
+    output:
+        png="results/figures/feature_probe.png",
+        svg=figure_report("feature_probe", "Feature probe"),
+    log:
+        "results/logs/figures/feature_probe.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_feature_probe.py"
+
+
+rule figure_meta_test_accuracy:
+    input:
+        runs="results/tables/meta_test_runs.csv",
+    output:
+        png="results/figures/meta_test_accuracy.png",
+        svg=figure_report("meta_test_accuracy", "Meta-test"),
+    log:
+        "results/logs/figures/meta_test_accuracy.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_meta_test_accuracy.py"
+
+
+rule rulegraph:
+    input:
+        "results/report/config_as_run.yaml",
+    output:
+        dot="results/figures/rulegraph.dot",
+        png="results/figures/rulegraph.png",
+        svg=report("results/figures/rulegraph.svg", caption="../report/captions/rulegraph.rst", category="Provenance"),
+    params:
+        snakemake=f"{sys.executable} -m snakemake",
+    log:
+        "results/logs/rulegraph.log",
+    conda:
+        ENV
+    shell:
+        "({params.snakemake} --rulegraph --nolock --configfile {input} > {output.dot}"
+        " && dot -Tsvg {output.dot} -o {output.svg} && dot -Tpng -Gdpi=110 {output.dot} -o {output.png}) > {log} 2>&1"
+
+
+rule report_html:
+    input:
+        config="results/report/config_as_run.yaml",
+        train_log="results/tables/train_log.csv",
+        validation="results/tables/validation.csv",
+        meta_test_runs="results/tables/meta_test_runs.csv",
+        meta_test_summary="results/tables/meta_test_summary.csv",
+        lr_table="results/tables/lr_table.csv",
+        lr_per_seed="results/tables/lr_layers_per_seed.csv",
+        probe_summary="results/tables/probe_summary.csv",
+        probe_changes="results/tables/probe_changes.csv",
+        probe_ttest="results/tables/probe_ttest.csv",
+        manifest=f"results/data/{config['dataset']}/manifest.json",
+        training_curves="results/figures/training_curves.png",
+        lr_histograms="results/figures/lr_histograms.png",
+        feature_probe="results/figures/feature_probe.png",
+        meta_test_accuracy="results/figures/meta_test_accuracy.png",
+        rulegraph="results/figures/rulegraph.png",
+        models=runs("model.pt"),
+        benchmarks=train_benchmarks(),
+    output:
+        html="results/report/report.html",
+    params:
+        command=" ".join(sys.argv),
+        templates="report/templates",
+    log:
+        "results/logs/report_html.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/report_html.py"
+
+
+rule report_pdf:
+    input:
+        "results/report/report.html",
+    output:
+        "results/report/report.pdf",
+    log:
+        "results/logs/report_pdf.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/report_pdf.py"

@@ -1,0 +1,62 @@
+# Per-run results gathered into the tables the report shows (results/tables/*.csv).
+
+
+rule collect_training:
+    input:
+        train_logs=runs("train_log.csv"),
+        validation=runs("validation.csv"),
+    output:
+        train_log="results/tables/train_log.csv",
+        validation="results/tables/validation.csv",
+    log:
+        "results/logs/collect_training.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/collect_training.py"
+
+
+rule meta_test_stats:
+    input:
+        runs("meta_test.csv"),
+    output:
+        runs="results/tables/meta_test_runs.csv",
+        summary="results/tables/meta_test_summary.csv",
+    log:
+        "results/logs/meta_test_stats.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/meta_test_stats.py"
+
+
+rule lr_stats:
+    input:
+        layers=lambda w: runs("learning_rates.csv", rate_learning_algorithms()),
+        values=lambda w: runs("learning_rates.npz", rate_learning_algorithms()),
+    output:
+        per_seed="results/tables/lr_layers_per_seed.csv",
+        table="results/tables/lr_table.csv",
+        values="results/tables/lr_values.csv.gz",
+    log:
+        "results/logs/lr_stats.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/lr_stats.py"
+
+
+rule probe_stats:
+    input:
+        runs("probe.csv"),
+    output:
+        iterations="results/tables/probe_iterations.csv.gz",
+        summary="results/tables/probe_summary.csv",
+        changes="results/tables/probe_changes.csv",
+        ttest="results/tables/probe_ttest.csv",
+    log:
+        "results/logs/probe_stats.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/probe_stats.py"

@@ -1,0 +1,27 @@
+# Meta-training of one algorithm, setting and seed. The checkpoint lives outside the
+# rule's outputs, so Snakemake's cleanup of incomplete outputs never deletes it and a
+# rerun resumes where an interrupted run stopped.
+
+
+rule train:
+    input:
+        **store("{dataset}"),
+    output:
+        model=f"{RUN}/model.pt",
+        train_log=f"{RUN}/train_log.csv",
+        validation=f"{RUN}/validation.csv",
+    params:
+        spec=run_spec,
+        checkpoint=CHECKPOINT,
+        device=config["train"]["device"],
+    resources:
+        gpu=1,
+    threads: 2
+    log:
+        f"results/logs/train/{RUN_ID}.log",
+    benchmark:
+        TRAIN_BENCHMARK
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/train.py"

@@ -1,0 +1,14 @@
+"""Rule collect_training: every run's training log and validation curve in two tables."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.paths import read_runs
+from innerloop.training import write_csv
+
+write_csv(read_runs(snakemake.input.train_logs, pd.read_csv), Path(snakemake.output.train_log))
+write_csv(read_runs(snakemake.input.validation, pd.read_csv), Path(snakemake.output.validation))

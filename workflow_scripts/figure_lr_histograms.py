@@ -1,0 +1,12 @@
+"""Rule figure_lr_histograms: Meta-SGD's learned learning rates per layer (paper Fig. 6)."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.reporting.figures import lr_histograms, save_figure
+
+save_figure(lr_histograms(pd.read_csv(snakemake.input.values)), Path(snakemake.output.png).with_suffix(""))

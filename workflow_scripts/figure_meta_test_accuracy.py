@@ -1,0 +1,12 @@
+"""Rule figure_meta_test_accuracy: meta-test accuracy of every run with its 95% CI."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.reporting.figures import meta_test_accuracy, save_figure
+
+save_figure(meta_test_accuracy(pd.read_csv(snakemake.input.runs)), Path(snakemake.output.png).with_suffix(""))

@@ -1,0 +1,13 @@
+"""Rule figure_training_curves: validation and training accuracy over meta-training (paper Fig. 5)."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.reporting.figures import save_figure, training_curves
+
+fig = training_curves(pd.read_csv(snakemake.input.train_log), pd.read_csv(snakemake.input.validation))
+save_figure(fig, Path(snakemake.output.png).with_suffix(""))

@@ -1,0 +1,17 @@
+"""Rule meta_test_stats: per-run meta-test accuracy with its CI, and the summary over seeds."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.paths import read_runs
+from innerloop.stats import meta_test_summary
+from innerloop.stats.summaries import meta_test_runs
+from innerloop.training import write_csv
+
+runs = meta_test_runs(read_runs(snakemake.input, pd.read_csv))
+write_csv(runs, Path(snakemake.output.runs))
+write_csv(meta_test_summary(runs), Path(snakemake.output.summary))

@@ -1,0 +1,31 @@
+"""Rule report_html: every table and figure of the run in one self-contained HTML report."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+import torch
+import yaml
+
+from innerloop.reporting.provenance import earliest_mtime, provenance_info, setup_info
+from innerloop.reporting.render import build_context, render_html
+
+inp = snakemake.input
+config_yaml = Path(inp.config).read_text()
+frames = {key: pd.read_csv(inp[key]) for key in ("train_log", "validation", "meta_test_summary", "lr_table",
+                                                 "probe_summary", "probe_changes", "probe_ttest")}
+frames["meta_test"] = pd.read_csv(inp.meta_test_runs)
+statuses = [torch.load(p, map_location="cpu", weights_only=True)["status"] for p in inp.models]
+context = build_context(
+    frames=frames,
+    setup=setup_info(yaml.safe_load(config_yaml), json.loads(Path(inp.manifest).read_text())),
+    provenance=provenance_info(config_yaml=config_yaml, devices=[s["device"] for s in statuses],
+                               command=snakemake.params.command, started=earliest_mtime(inp.benchmarks)),
+    figures={key: inp[key] for key in ("training_curves", "meta_test_accuracy", "lr_histograms",
+                                       "feature_probe", "rulegraph")},
+    caption_dir="report/captions",
+)
+render_html(context, Path(snakemake.params.templates), Path(snakemake.output.html))
