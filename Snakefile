@@ -27,3 +27,6 @@ rule all:
     input:
         "results/report/report.html",
         "results/report/report.pdf",
+        # Every configured dataset is prepared, including those only later stages use
+        # (digits, the cross-domain test set).
+        expand("results/data/{dataset}/manifest.json", dataset=config["datasets"]),

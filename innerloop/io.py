@@ -10,19 +10,34 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
-    """Yield a temporary sibling of ``path``; rename it onto ``path`` only on success.
+    """Yield a temporary sibling of ``path``; on success flush it to disk and rename it
+    onto ``path``.
 
-    A crash, a kill or a full disk while writing leaves at most a ``.tmp`` file behind,
-    never a truncated ``path``.
+    A crash, a kill or a full disk while writing leaves at most a hidden ``.tmp*`` file
+    behind, never a truncated ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Same directory (so the rename is atomic) and same suffixes (so writers that infer
-    # compression from the name, like pandas, still do).
+    # compression or format from the name, like pandas, still do).
     tmp = path.with_name(f".tmp{os.getpid()}.{path.name}")
     try:
         yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(path: Path | str, data: bytes) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_text_atomic(path: Path | str, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+    return Path(path)

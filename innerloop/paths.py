@@ -21,7 +21,7 @@ def parse_run_path(path: str | Path) -> dict:
             "ways": int(d["ways"]), "shots": int(d["shots"]), "seed": int(d["seed"])}
 
 
-def read_runs(paths, reader) -> "pd.DataFrame":
+def read_runs(paths, reader):
     """Concatenate per-run tables, each prefixed with the identity of its run."""
     import pandas as pd
 

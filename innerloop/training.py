@@ -26,7 +26,7 @@ import torch
 
 from innerloop.algorithms import MetaLearner, build_learner
 from innerloop.data.sampler import TaskSampler, fixed_tasks
-from innerloop.data.store import Store
+from innerloop.data.store import Store, load_store
 from innerloop.evaluation.meta_test import evaluate
 from innerloop.io import atomic_path
 from innerloop.models import Conv4, init_params
@@ -94,6 +94,14 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> tuple[MetaLear
     learner = build_run(spec, tuple(saved["image_shape"]))
     learner.load_state_dict(saved["state"])
     return learner.to(device), spec, saved["status"]
+
+
+def load_for_evaluation(model_path: Path, store_path: Path, *, split: str, seed: int, device: torch.device):
+    """A trained learner on ``device``, its spec, and the fixed task sampler of its setting
+    on ``split`` of the store (tasks fixed by (dataset, split, seed) for every algorithm)."""
+    learner, spec, _ = load_model(model_path, device)
+    sampler = TaskSampler(load_store(store_path), split, spec.ways, spec.shots, spec.queries, seed=seed)
+    return learner, spec, sampler
 
 
 class Interrupted(Exception):

@@ -1,7 +1,10 @@
 # Configuration check, wildcard constraints, and the functions that turn the config into
 # lists of target files. Every other rule file reads its paths from here.
 
-import json
+import datetime
+import shlex
+import sys
+from pathlib import Path
 
 from innerloop.config import validate_config
 
@@ -29,6 +32,17 @@ LEARNS_RATES = {"metasgd"}
 
 def store(dataset):
     return {f.split(".")[0]: f"results/data/{dataset}/{f}" for f in STORE_FILES}
+
+
+#: Where each real (not dry) invocation records its command line, for the report's provenance.
+COMMAND_RECORD = "results/logs/command.txt"
+
+
+onstart:
+    Path(COMMAND_RECORD).parent.mkdir(parents=True, exist_ok=True)
+    with open(COMMAND_RECORD, "a") as f:
+        print(datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              shlex.join(["snakemake", *sys.argv[1:]]), sep="\t", file=f)
 
 
 def expand_runs(pattern, algorithms=None):

@@ -115,7 +115,7 @@ rule report_html:
     output:
         html="results/report/report.html",
     params:
-        command=" ".join(sys.argv),
+        command_record=COMMAND_RECORD,
         templates="report/templates",
     log:
         "results/logs/report_html.log",

@@ -8,16 +8,13 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 import torch
 
-from innerloop.data.sampler import TaskSampler
-from innerloop.data.store import load_store
 from innerloop.evaluation.meta_test import evaluate
-from innerloop.training import load_model, resolve_device, write_csv
+from innerloop.training import load_for_evaluation, resolve_device, write_csv
 
 torch.set_num_threads(snakemake.threads)
 device = resolve_device(snakemake.params.device)
-learner, spec, _ = load_model(Path(snakemake.input.model), device)
-sampler = TaskSampler(load_store(Path(snakemake.input.manifest).parent), "test", spec.ways, spec.shots,
-                      spec.queries, seed=snakemake.params.seed)
+learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.manifest).parent,
+                                          split="test", seed=snakemake.params.seed, device=device)
 n = snakemake.params.n_tasks
 accuracy = evaluate(learner, (sampler.task(i) for i in range(n)), device, steps=snakemake.params.inner_steps)
 write_csv(pd.DataFrame({"task": range(n), "accuracy": accuracy}), Path(snakemake.output.tasks))

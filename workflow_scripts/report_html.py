@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 import yaml
 
-from innerloop.reporting.provenance import earliest_mtime, provenance_info, setup_info
+from innerloop.reporting.provenance import earliest_mtime, last_command, provenance_info, setup_info
 from innerloop.reporting.render import build_context, render_html
 
 inp = snakemake.input
@@ -23,7 +23,7 @@ context = build_context(
     frames=frames,
     setup=setup_info(yaml.safe_load(config_yaml), json.loads(Path(inp.manifest).read_text())),
     provenance=provenance_info(config_yaml=config_yaml, devices=[s["device"] for s in statuses],
-                               command=snakemake.params.command, started=earliest_mtime(inp.benchmarks)),
+                               command=last_command(Path(snakemake.params.command_record)), started=earliest_mtime(inp.benchmarks)),
     figures={key: inp[key] for key in ("training_curves", "meta_test_accuracy", "lr_histograms",
                                        "feature_probe", "rulegraph")},
     caption_dir="report/captions",

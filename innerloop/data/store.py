@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from innerloop.io import write_bytes_atomic
+
 FORMAT_VERSION = 1
 SPLITS = ("train", "val", "test")
 CLASS_COLUMNS = ("class_id", "name", "alphabet", "split")
@@ -258,16 +260,8 @@ def _npy_bytes(array: np.ndarray) -> bytes:
 
 
 def _write_atomic(target: Path, data: bytes) -> str:
-    """Write ``data`` to a temporary file beside ``target``, then rename; return sha256."""
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write ``data`` atomically to ``target``; return its sha256."""
+    write_bytes_atomic(target, data)
     return hashlib.sha256(data).hexdigest()
 
 

@@ -12,9 +12,7 @@ Accuracies arrive as fractions in [0, 1] and are shown as percentages.
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -24,6 +22,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from innerloop.io import atomic_path
 
 __all__ = [
     "ALGORITHM_COLORS",
@@ -521,27 +521,12 @@ def save_figure(fig: Figure, stem: Path | str, *, dpi: int = PNG_DPI,
         with mpl.rc_context(_STYLE):
             for fmt in formats:
                 target = stem.with_name(f"{stem.name}.{fmt}")
-                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-                try:
-                    with os.fdopen(fd, "wb") as fh:
-                        fig.savefig(fh, format=fmt, dpi=dpi, metadata=metadata.get(fmt),
-                                    facecolor="white")
-                    _publish(tmp, target)
-                except BaseException:
-                    Path(tmp).unlink(missing_ok=True)
-                    raise
+                with atomic_path(target) as tmp:
+                    fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata.get(fmt), facecolor="white")
                 paths.append(target)
     finally:
         _close(fig)
     return paths
-
-
-def _publish(tmp: str | Path, target: Path) -> None:
-    """Give a temporary file ordinary permissions (``mkstemp`` makes it 0600) and move it into place."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, target)
 
 
 def _close(fig: Figure) -> None:

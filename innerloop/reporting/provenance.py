@@ -113,3 +113,12 @@ def earliest_mtime(paths) -> str:
     """ISO time of the oldest file among ``paths`` (when the run's first outputs appeared)."""
     t = min(Path(p).stat().st_mtime for p in paths)
     return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def last_command(record: Path) -> str:
+    """The newest command line in the workflow's command record (one "time<TAB>command" per line)."""
+    try:
+        lines = record.read_text().strip().splitlines()
+    except OSError:
+        return "unknown (no command record)"
+    return lines[-1].split("\t", 1)[-1] if lines else "unknown (empty command record)"

@@ -27,7 +27,6 @@ import math
 import mimetypes
 import os
 import re
-import tempfile
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,6 +35,8 @@ from typing import Any, TypedDict
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
+
+from innerloop.io import atomic_path, write_bytes_atomic
 
 from . import figures as F
 from .tables import PAPER_REFERENCE, PAPER_TABLE1_LR, report_tables
@@ -419,23 +420,6 @@ def build_context(
 # Rendering
 # --------------------------------------------------------------------------
 
-def _atomic_write_bytes(path: Path, data: bytes | None = None, writer=None) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        if writer is None:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-        else:
-            os.close(fd)
-            writer(tmp)
-        F._publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _environment(template_dir: Path, out_dir: Path) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(template_dir)),
@@ -482,7 +466,7 @@ def render_html(
     text = env.get_template(template_name).render(
         **context, css=Markup(css_path.read_text(encoding="utf-8"))
     )
-    return _atomic_write_bytes(out_path, text.encode("utf-8"))
+    return write_bytes_atomic(out_path, text.encode("utf-8"))
 
 
 def html_to_pdf(html_path: Path | str, pdf_path: Path | str) -> Path:
@@ -490,5 +474,6 @@ def html_to_pdf(html_path: Path | str, pdf_path: Path | str) -> Path:
     import weasyprint  # slow import; only needed here
 
     html_path, pdf_path = Path(html_path), Path(pdf_path)
-    doc = weasyprint.HTML(filename=str(html_path))
-    return _atomic_write_bytes(pdf_path, writer=lambda tmp: doc.write_pdf(tmp))
+    with atomic_path(pdf_path) as tmp:
+        weasyprint.HTML(filename=str(html_path)).write_pdf(tmp)
+    return pdf_path

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import html
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 from markupsafe import Markup
+
+from innerloop.io import write_text_atomic
 
 from .figures import (
     CHANGE_LABELS,
@@ -22,7 +22,6 @@ from .figures import (
     LAYER_ORDER,
     PHASE_LABELS,
     PHASE_ORDER,
-    _publish,
     algorithm_label,
     ordered_algorithms,
     setting_label,
@@ -195,25 +194,13 @@ def to_html(df: pd.DataFrame, caption: str | None = None, *, table_id: str | Non
     return Markup("\n".join(parts))
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        _publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_table(df: pd.DataFrame, stem: Path | str, *, caption: str | None = None) -> list[Path]:
     """Write ``stem.csv`` and ``stem.tex`` (``DataFrame.to_latex``, booktabs) atomically."""
     stem = Path(stem)
     csv_path = stem.with_name(stem.name + ".csv")
     tex_path = stem.with_name(stem.name + ".tex")
-    _atomic_write_text(csv_path, df.to_csv(index=False, lineterminator="\n"))
-    _atomic_write_text(tex_path, df.to_latex(index=False, escape=True, caption=caption, na_rep=MISSING))
+    write_text_atomic(csv_path, df.to_csv(index=False, lineterminator="\n"))
+    write_text_atomic(tex_path, df.to_latex(index=False, escape=True, caption=caption, na_rep=MISSING))
     return [csv_path, tex_path]
 
 

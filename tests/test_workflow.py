@@ -1,0 +1,113 @@
+"""The workflow end to end: the smoke preset through Snakemake, lint, and config errors.
+
+Runs in a copy of the workflow inside a temporary directory so that a user's results/
+are never touched.
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOW_FILES = ["Snakefile", "rules", "workflow_scripts", "config", "report", "environment.yml"]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+SECTIONS = ["summary", "setup", "training", "meta-test", "learning-rates", "feature-probe", "methods", "provenance"]
+FIGURES = ["training_curves", "lr_histograms", "feature_probe", "meta_test_accuracy", "rulegraph"]
+
+pytestmark = pytest.mark.workflow
+
+
+def copy_workflow(dest: Path) -> Path:
+    for name in WORKFLOW_FILES:
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / name)
+    return dest
+
+
+def snakemake(cwd: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
+    result = snakemake(workdir, "--cores", "2", "--resources", "gpu=1", "--configfile", "config/presets/smoke.yaml")
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir
+
+
+def test_smoke_report_has_every_section_and_figure(smoke_run):
+    html = (smoke_run / "results/report/report.html").read_text()
+    for section in SECTIONS:
+        assert f'id="{section}"' in html, f"section {section} missing"
+    for name in FIGURES:
+        assert (smoke_run / f"results/figures/{name}.png").stat().st_size > 1000, name
+        assert (smoke_run / f"results/figures/{name}.svg").read_text().lstrip().startswith(("<?xml", "<svg")), name
+    # Every figure is embedded as an image that a browser can decode.
+    assert len(re.findall(r'src="data:image/png;base64,', html)) >= len(FIGURES)
+
+
+def test_smoke_report_numbers_come_from_the_result_tables(smoke_run):
+    html = (smoke_run / "results/report/report.html").read_text()
+    ttest = pd.read_csv(smoke_run / "results/tables/probe_ttest.csv").iloc[0]
+    assert f"t = {ttest['statistic']:.2f}" in html
+    runs = pd.read_csv(smoke_run / "results/tables/meta_test_runs.csv")
+    assert len(runs) == 4  # 2 algorithms x 2 seeds
+    for accuracy in runs["accuracy"]:
+        assert f"{100 * accuracy:.2f}%" in html
+    lr = pd.read_csv(smoke_run / "results/tables/lr_table.csv")
+    assert list(lr["layer"]) == ["conv1", "conv2", "conv3", "conv4", "logits"]
+
+
+def test_smoke_pdf_has_pages(smoke_run):
+    pdf = smoke_run / "results/report/report.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1)) > 3
+
+
+def test_every_run_has_its_outputs_and_the_checkpoint_survives(smoke_run):
+    for algorithm in ("maml", "metasgd"):
+        for seed in (0, 1):
+            run = smoke_run / f"results/runs/glyphs/{algorithm}/5w1s/seed{seed}"
+            for name in ("model.pt", "train_log.csv", "validation.csv", "meta_test.csv", "probe.csv"):
+                assert (run / name).exists(), run / name
+            assert (smoke_run / f"results/checkpoints/glyphs/{algorithm}/5w1s/seed{seed}/checkpoint.pt").exists()
+            assert (smoke_run / f"results/logs/train/glyphs/{algorithm}/5w1s/seed{seed}.log").read_text()
+
+
+def test_rerun_has_nothing_to_do(smoke_run):
+    result = snakemake(smoke_run, "-n", "--cores", "2", "--resources", "gpu=1",
+                       "--configfile", "config/presets/smoke.yaml")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_snakemake_report_with_captions(smoke_run):
+    result = snakemake(smoke_run, "--configfile", "config/presets/smoke.yaml", "--report", "results/snakemake_report.zip")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (smoke_run / "results/snakemake_report.zip").stat().st_size > 10_000
+
+
+def test_lint_is_clean():
+    result = snakemake(ROOT, "--lint", timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "bad, key",
+    [("algorithms: [maml, mamll]", "algorithms.1"), ("task: {ways: 0}", "task.ways")],
+)
+def test_bad_config_stops_before_any_job(tmp_path, bad, key):
+    workdir = copy_workflow(tmp_path)
+    (workdir / "bad.yaml").write_text(bad + "\n")
+    result = snakemake(workdir, "-n", "--cores", "1", "--configfile", "bad.yaml", timeout=120)
+    assert result.returncode != 0
+    assert f"'{key}'" in result.stdout + result.stderr
+    assert not (workdir / "results").exists()
