@@ -13,7 +13,7 @@ setup: $(VENV)/.installed system-packages
 
 system-packages:
 	@command -v dot >/dev/null && command -v pdftoppm >/dev/null || \
-	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES))
+	  ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES))
 
 # torch 2.14.1 / torchvision 0.29.1 are pinned in pyproject.toml (pip takes them from local files where present).
 $(VENV)/.installed: pyproject.toml

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
+import os
 import platform
 import socket
 import subprocess
@@ -100,7 +101,7 @@ def provenance_info(*, config_yaml: str, devices: list[str], command: str, start
         packages=packages,
         device="training ran on " + ", ".join(sorted(set(devices))) + gpu,
         hostname=socket.gethostname(),
-        cpu=f"{_cpu_name()} ({torch.get_num_threads()} threads)",
+        cpu=f"{_cpu_name()} ({os.cpu_count()} logical cores)",
         python=platform.python_version(),
         platform=platform.platform(),
         command=command,
