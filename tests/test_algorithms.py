@@ -87,7 +87,7 @@ def test_metasgd_matches_reference_and_rates_get_gradients(setup):
     model, init, task = setup
     learner = MetaSGD(model, init, inner_steps=STEPS, generator=torch.Generator().manual_seed(3),
                       lr_init_low=-0.3, lr_init_high=0.6)
-    learner.lr = {k: v.double().detach().requires_grad_() for k, v in learner.lr.items()}
+    learner.extra["lr"] = {k: v.double().detach().requires_grad_() for k, v in learner.lr.items()}
     loss, g = engine_meta_gradient(learner, task)
 
     theta = {k: v.detach() for k, v in init.items()}

@@ -36,6 +36,8 @@ class MetaLearner:
         self.init = _leaves(init)
         self.inner_steps = inner_steps
         self.second_order = second_order
+        #: Further meta-parameter groups the outer loop learns, by name (e.g. {"lr": ...}).
+        self.extra: dict[str, Params] = {}
 
     @classmethod
     def from_config(cls, options: dict, *, model: nn.Module, init: Params, inner_steps: int, generator: torch.Generator):
@@ -51,10 +53,6 @@ class MetaLearner:
         """One inner update of one tensor; see :data:`engine.StepRule`."""
         raise NotImplementedError
 
-    def extra_meta_parameters(self) -> dict[str, Params]:
-        """Meta-parameters besides the initialisation, by group name (e.g. {"lr": ...})."""
-        return {}
-
     def learning_rates(self) -> Params | None:
         """Per-element inner-loop learning rates, for algorithms that learn them."""
         return None
@@ -62,7 +60,7 @@ class MetaLearner:
     # -- shared machinery ---------------------------------------------------------------
     def meta_parameters(self) -> dict[str, torch.Tensor]:
         """Everything the outer optimiser updates, flat and in a stable order."""
-        groups = {"init": self.init, **self.extra_meta_parameters()}
+        groups = {"init": self.init, **self.extra}
         return {f"{g}{SEP}{n}": t for g, tensors in groups.items() for n, t in tensors.items()}
 
     def support_loss(self, x: torch.Tensor, y: torch.Tensor):
@@ -109,8 +107,7 @@ class MetaLearner:
     def to(self, device: torch.device | str) -> "MetaLearner":
         self.model.to(device)
         self.init = _leaves(self.init, device)
-        for group, tensors in self.extra_meta_parameters().items():
-            setattr(self, group, _leaves(tensors, device))
+        self.extra = {group: _leaves(tensors, device) for group, tensors in self.extra.items()}
         return self
 
     def state_dict(self) -> dict[str, torch.Tensor]:

@@ -33,7 +33,7 @@ class MetaSGD(MetaLearner):
         super().__init__(model, init, inner_steps=inner_steps, second_order=not first_order)
         if lr_init_low > lr_init_high:
             raise ValueError(f"lr_init_low {lr_init_low} > lr_init_high {lr_init_high}")
-        self.lr = {
+        self.extra["lr"] = {
             n: torch.empty_like(p).uniform_(lr_init_low, lr_init_high, generator=generator).requires_grad_(True)
             for n, p in self.init.items()
         }
@@ -42,8 +42,10 @@ class MetaSGD(MetaLearner):
     def from_config(cls, options: dict, *, model: nn.Module, init: Params, inner_steps: int, generator: torch.Generator):
         return cls(model, init, inner_steps=inner_steps, generator=generator, **options)
 
-    def extra_meta_parameters(self) -> dict[str, Params]:
-        return {"lr": self.lr}
+    @property
+    def lr(self) -> Params:
+        """The learned per-element inner learning rates, keyed like ``init``."""
+        return self.extra["lr"]
 
     def learning_rates(self) -> Params:
         return self.lr
