@@ -69,8 +69,12 @@ def resolve_device(requested: str = "auto") -> torch.device:
     return device
 
 
-def build_run(spec: RunSpec, image_shape: tuple[int, int, int]) -> MetaLearner:
-    """The freshly initialised learner of ``spec`` (on the CPU)."""
+def build_run(spec: RunSpec, image_shape: tuple[int, int, int], n_classes: int = 0) -> MetaLearner:
+    """The freshly initialised learner of ``spec`` (on the CPU).
+
+    ``n_classes`` is the number of classes in the store (the width of the pre-training
+    classifier of the transfer baselines).
+    """
     channels, height, width = image_shape
     if height != width:
         raise ValueError(f"Conv4 expects square images, got {height}x{width}")
@@ -78,12 +82,12 @@ def build_run(spec: RunSpec, image_shape: tuple[int, int, int]) -> MetaLearner:
     model = Conv4(in_channels=channels, ways=spec.ways, filters=spec.filters, image_size=height)
     init = init_params(model, generator)
     return build_learner(spec.algorithm, spec.options, model=model, init=init,
-                         inner_steps=spec.inner_steps, generator=generator)
+                         inner_steps=spec.inner_steps, generator=generator, n_classes=n_classes)
 
 
-def save_model(path: Path, learner: MetaLearner, spec: RunSpec, image_shape, status: dict) -> None:
+def save_model(path: Path, learner: MetaLearner, spec: RunSpec, image_shape, n_classes: int, status: dict) -> None:
     with atomic_path(path) as tmp:
-        torch.save({"spec": asdict(spec), "image_shape": list(image_shape),
+        torch.save({"spec": asdict(spec), "image_shape": list(image_shape), "n_classes": n_classes,
                     "state": learner.state_dict(), "status": status}, tmp)
 
 
@@ -91,7 +95,7 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> tuple[MetaLear
     """The trained learner saved by :func:`train`, its spec and its final status."""
     saved = torch.load(path, map_location="cpu", weights_only=True)
     spec = RunSpec(**saved["spec"])
-    learner = build_run(spec, tuple(saved["image_shape"]))
+    learner = build_run(spec, tuple(saved["image_shape"]), saved.get("n_classes", 0))
     learner.load_state_dict(saved["state"])
     return learner.to(device), spec, saved["status"]
 
@@ -144,14 +148,18 @@ def train(
 
     Writes the final meta-parameters to ``model_path``, the per-iteration log (iteration,
     loss, accuracy: query loss and accuracy after adaptation, averaged over the
-    meta-batch) to ``log_path`` and the validation accuracy every ``val_every``
-    iterations to ``validation_path``. A checkpoint is written every
+    meta-batch, plus any columns of ``learner.log_values()``) to ``log_path`` and the
+    validation accuracy every ``val_every`` iterations to ``validation_path``. A learner
+    that is not meta-trained (train from scratch) runs no iteration; its validation is
+    measured once. A checkpoint is written every
     ``checkpoint_every`` iterations and when the run is interrupted (SIGTERM, Ctrl-C).
     ``stop_after`` ends the run early at that iteration, as an interruption would
     (used by the resume test).
     """
-    learner = build_run(spec, store.image_shape).to(device)
-    optimiser = torch.optim.Adam(learner.meta_parameters().values(), lr=spec.outer_lr)
+    n_classes = len(store.classes)
+    learner = build_run(spec, store.image_shape, n_classes).to(device)
+    optimiser = learner.make_optimiser(spec.outer_lr)
+    iterations = spec.iterations if learner.meta_trained else 0
     sampler = TaskSampler(store, "train", spec.ways, spec.shots, spec.queries, seed=spec.seed)
     val_tasks = fixed_tasks(store, "val", spec.ways, spec.shots, spec.queries, seed=spec.val_seed, n=spec.val_tasks)
 
@@ -175,11 +183,11 @@ def train(
                         "state": learner.state_dict(), "optimiser": optimiser.state_dict(),
                         "log": log, "validation": validation}, tmp)
 
-    bar = progress_bar(total=spec.iterations, initial=start, desc=f"train {spec.algorithm} seed {spec.seed}",
+    bar = progress_bar(total=iterations, initial=start, desc=f"train {spec.algorithm} seed {spec.seed}",
                        disable=not progress)
     started = time.perf_counter()
     with _stop_requests() as stop_signals:
-        for iteration in range(start, spec.iterations):
+        for iteration in range(start, iterations):
             if stop_signals or (stop_after is not None and iteration >= stop_after):
                 checkpoint(iteration)
                 bar.close()
@@ -192,16 +200,14 @@ def train(
             acc_sum = torch.zeros((), device=device)
             for b in range(spec.meta_batch):
                 task = sampler.task(iteration * spec.meta_batch + b).to(device)
-                loss, accuracy = learner.outer_loss(task)
-                # Backward per task frees its graph; summed, this is the meta-batch mean.
-                (loss / spec.meta_batch).backward()
-                loss_sum += loss.detach()
+                loss, accuracy = learner.accumulate(task, 1 / spec.meta_batch)
+                loss_sum += loss
                 acc_sum += accuracy
             optimiser.step()
             row = {"iteration": iteration + 1, "loss": (loss_sum / spec.meta_batch).item(),
-                   "accuracy": (acc_sum / spec.meta_batch).item()}
+                   "accuracy": (acc_sum / spec.meta_batch).item(), **learner.log_values()}
             log.append(row)
-            if (iteration + 1) % spec.val_every == 0 or iteration + 1 == spec.iterations:
+            if (iteration + 1) % spec.val_every == 0 or iteration + 1 == iterations:
                 ci = mean_ci(evaluate(learner, val_tasks, device))
                 validation.append({"iteration": iteration + 1, "accuracy": ci.mean, "ci95": ci.half_width})
                 bar.set_postfix(loss=f"{row['loss']:.3f}", val=f"{ci.mean:.3f}")
@@ -209,13 +215,17 @@ def train(
                 checkpoint(iteration + 1)
             bar.update(1)
     bar.close()
+    if not validation:  # not meta-trained: the initialisation's validation accuracy
+        ci = mean_ci(evaluate(learner, val_tasks, device))
+        validation.append({"iteration": 0, "accuracy": ci.mean, "ci95": ci.half_width})
 
-    checkpoint(spec.iterations)
+    checkpoint(iterations)
     elapsed = time.perf_counter() - started
-    write_csv(pd.DataFrame(log, columns=["iteration", "loss", "accuracy"]), log_path)
+    columns = ["iteration", "loss", "accuracy", *learner.log_values()]
+    write_csv(pd.DataFrame(log, columns=columns), log_path)
     write_csv(pd.DataFrame(validation, columns=["iteration", "accuracy", "ci95"]), validation_path)
-    save_model(model_path, learner, spec, store.image_shape,
-               {"status": "completed", "iterations": spec.iterations, "device": str(device),
+    save_model(model_path, learner, spec, store.image_shape, n_classes,
+               {"status": "completed", "iterations": iterations, "device": str(device),
                 "seconds_this_session": round(elapsed, 3), "resumed_from": start})
     return learner
 

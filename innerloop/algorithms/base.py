@@ -1,9 +1,20 @@
-"""What every gradient-based meta-learner shares: meta-parameters and the engine's choices.
+"""What every meta-learner shares: meta-parameters, the engine's choices, the outer loop's hooks.
 
 A learner holds the meta-initialisation ``theta`` (``self.init``) plus whatever else the
-outer loop learns (Meta-SGD's rates, ...). A subclass states its choices by overriding
-``adapts`` (which tensors move in the inner loop) and ``step`` (how one tensor moves);
-the loop itself is :func:`innerloop.algorithms.engine.adapt`.
+outer loop learns, in named groups in ``self.extra`` (Meta-SGD's rates, TURTLE's update
+network, ...). A subclass states its choices by overriding
+
+* ``adapts`` (which tensors move in the inner loop) and ``step`` (how one tensor moves);
+  the loop itself is :func:`innerloop.algorithms.engine.adapt`;
+* ``predict`` (the output of the network for given tensors: Conv4's linear head by
+  default, a cosine head for Baseline++);
+* the outer loop's hooks: ``accumulate`` (add one task's contribution to the
+  meta-gradients: backward of the query loss by default, Reptile's interpolation
+  direction), ``make_optimiser`` (Adam by default; hypergradient SGD for Alpha-MAML) and
+  ``log_values`` (extra per-iteration log columns).
+
+Classification uses cross-entropy and accuracy; a learner built with
+``regression=True`` (sine waves) uses the mean squared error for both.
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from innerloop.algorithms import engine
+from innerloop.algorithms.engine import StepContext
 from innerloop.models import Params, forward
 
 if TYPE_CHECKING:
@@ -28,6 +40,12 @@ class MetaLearner:
     """Base class: a meta-initialisation adapted by the shared inner-loop engine."""
 
     name = "base"
+    #: Whether the outer loop trains anything (False for train-from-scratch).
+    meta_trained = True
+    #: Cross-entropy/accuracy (False) or mean squared error (True, sine-wave regression).
+    regression = False
+    #: Step of the finite-difference Hessian-vector product; None: exact second order.
+    hvp_epsilon: float | None = None
 
     def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, second_order: bool = True):
         if inner_steps < 0:
@@ -35,13 +53,30 @@ class MetaLearner:
         self.model = model
         self.init = _leaves(init)
         self.inner_steps = inner_steps
+        #: Adaptation steps at evaluation time (meta-test, probe) unless the caller says otherwise.
+        self.eval_steps = inner_steps
         self.second_order = second_order
         #: Further meta-parameter groups the outer loop learns, by name (e.g. {"lr": ...}).
         self.extra: dict[str, Params] = {}
 
     @classmethod
-    def from_config(cls, options: dict, *, model: nn.Module, init: Params, inner_steps: int, generator: torch.Generator):
-        """Build from the algorithm's config options; ``generator`` seeds any random init."""
+    def from_config(
+        cls,
+        options: dict,
+        *,
+        model: nn.Module,
+        init: Params,
+        inner_steps: int,
+        generator: torch.Generator,
+        n_classes: int = 0,
+    ):
+        """Build from the algorithm's config options.
+
+        ``generator`` seeds any random initialisation beyond ``init``; ``n_classes`` is
+        the number of classes in the dataset's store (for learners that pre-train a
+        classifier over all meta-training classes). Learners that need either override
+        this.
+        """
         return cls(model, init, inner_steps=inner_steps, **options)
 
     # -- the engine's choices -------------------------------------------------------
@@ -49,7 +84,7 @@ class MetaLearner:
         """Whether parameter ``name`` moves in the inner loop (all of them by default)."""
         return True
 
-    def step(self, name: str, param: torch.Tensor, grad: torch.Tensor, k: int) -> torch.Tensor:
+    def step(self, name: str, param: torch.Tensor, grad: torch.Tensor, ctx: StepContext) -> torch.Tensor:
         """One inner update of one tensor; see :data:`engine.StepRule`."""
         raise NotImplementedError
 
@@ -63,8 +98,26 @@ class MetaLearner:
         groups = {"init": self.init, **self.extra}
         return {f"{g}{SEP}{n}": t for g, tensors in groups.items() for n, t in tensors.items()}
 
+    def predict(self, params: Params, x: torch.Tensor) -> torch.Tensor:
+        """The network's output (logits, or regression values) with tensors ``params``."""
+        return forward(self.model, params, x)
+
+    def loss(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(output, y) if self.regression else F.cross_entropy(output, y)
+
+    def metric(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Accuracy (classification) or mean squared error (regression), detached."""
+        with torch.no_grad():
+            if self.regression:
+                return F.mse_loss(output, y)
+            return (output.argmax(1) == y).float().mean()
+
+    @property
+    def metric_name(self) -> str:
+        return "mse" if self.regression else "accuracy"
+
     def support_loss(self, x: torch.Tensor, y: torch.Tensor):
-        return lambda params: F.cross_entropy(forward(self.model, params, x), y)
+        return lambda params: self.loss(self.predict(params, x), y)
 
     def adapt(
         self,
@@ -78,30 +131,53 @@ class MetaLearner:
         """Adapt ``params`` (default: the meta-initialisation) to the support set (x, y).
 
         With ``meta_gradient=True`` the result stays differentiable with respect to the
-        meta-parameters (to the order the learner was built with); with ``False`` it is a
-        plain evaluation-time adaptation and the result is detached.
+        meta-parameters (to the order the learner was built with) and ``steps`` defaults
+        to ``inner_steps``; with ``False`` it is a plain evaluation-time adaptation, the
+        result is detached and ``steps`` defaults to ``eval_steps``.
         """
         params = self.init if params is None else params
         if not meta_gradient:
             params = {n: p.detach() for n, p in params.items()}
+        if steps is None:
+            steps = self.inner_steps if meta_gradient else self.eval_steps
         adapted, _ = engine.adapt(
             self.support_loss(x, y),
             params,
-            steps=self.inner_steps if steps is None else steps,
+            steps=steps,
             step=self.step,
             adapts=self.adapts,
             second_order=self.second_order and meta_gradient,
+            hvp_epsilon=self.hvp_epsilon,
         )
         if not meta_gradient:
             adapted = {n: p.detach() for n, p in adapted.items()}
         return adapted
 
     def outer_loss(self, task: "Task") -> tuple[torch.Tensor, torch.Tensor]:
-        """Query loss after adapting to the support set, and query accuracy (detached)."""
+        """Query loss after adapting to the support set, and the query metric (detached)."""
         adapted = self.adapt(task.support_x, task.support_y)
-        logits = forward(self.model, adapted, task.query_x)
-        accuracy = (logits.argmax(1) == task.query_y).float().mean().detach()
-        return F.cross_entropy(logits, task.query_y), accuracy
+        output = self.predict(adapted, task.query_x)
+        return self.loss(output, task.query_y), self.metric(output, task.query_y)
+
+    # -- the outer loop's hooks ---------------------------------------------------------
+    def accumulate(self, task: "Task", weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Add ``weight`` times this task's meta-gradient to the ``.grad`` of the meta-parameters.
+
+        Returns the (detached) query loss and metric for the log. The default is the
+        backward pass of the query loss after adaptation; backward per task frees each
+        task's graph, and with ``weight = 1 / meta_batch`` the sum is the meta-batch mean.
+        """
+        loss, metric = self.outer_loss(task)
+        (loss * weight).backward()
+        return loss.detach(), metric
+
+    def make_optimiser(self, outer_lr: float) -> torch.optim.Optimizer:
+        """The optimiser of the meta-parameters (Adam at ``outer_lr`` by default)."""
+        return torch.optim.Adam(self.meta_parameters().values(), lr=outer_lr)
+
+    def log_values(self) -> dict[str, float]:
+        """Extra columns of the per-iteration training log (e.g. Alpha-MAML's alpha and beta)."""
+        return {}
 
     # -- state ------------------------------------------------------------------------
     def to(self, device: torch.device | str) -> "MetaLearner":

@@ -3,16 +3,21 @@
 An inner loop takes ``steps`` gradient steps on the support loss, starting from the
 meta-parameters::
 
-    theta_{k+1}[n] = step(n, theta_k[n], grad_n L_support(theta_k), k)   for n in adapted names
+    theta_{k+1}[n] = step(n, theta_k[n], grad_n L_support(theta_k), ctx_k)   for n in adapted names
 
 Algorithms differ only in their choices, never in the loop:
 
 * which parameters adapt (``adapts``: all for MAML, the head for ANIL, the body for BOIL),
 * how a step is taken (``step``: a scalar rate for MAML, a learned rate per element for
-  Meta-SGD, a learned update rule for TURTLE ...),
+  Meta-SGD, a learned update network for TURTLE, an LSTM cell for the meta-learner LSTM),
 * what the outer loss differentiates through (``second_order``: keep the graph of each
   inner gradient so the meta-gradient contains the Hessian terms, or treat the inner
-  gradients as constants, the first-order approximation).
+  gradients as constants, the first-order approximation; with ``hvp_epsilon`` the
+  Hessian terms come from finite differences of gradients instead of double backward).
+
+A step sees a :class:`StepContext`: the step index, the current support loss (an input
+of the meta-learner LSTM and TURTLE) and a ``state`` dict that lives for one adaptation
+(the LSTM's cell and gates, TURTLE's moving average). Stateless rules ignore it.
 
 The loop is a plain per-task Python loop over ``torch.autograd.grad`` with
 ``create_graph=second_order``: measured on torch 2.14.1, ``torch.func.vmap`` over tasks
@@ -22,14 +27,27 @@ gives a wrong second-order meta-gradient through ``batch_norm`` and is slower on
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 
 Params = dict[str, torch.Tensor]
-#: ``step(name, param, grad, k) -> new param``: one inner update of one tensor.
-StepRule = Callable[[str, torch.Tensor, torch.Tensor, int], torch.Tensor]
 #: ``support_loss(params) -> scalar``: the loss the inner loop descends.
 SupportLoss = Callable[[Params], torch.Tensor]
+
+
+@dataclass
+class StepContext:
+    """What one inner step may look at besides its tensor and gradient."""
+
+    k: int  #: step index, 0 .. steps - 1
+    steps: int  #: total steps of this adaptation
+    loss: torch.Tensor  #: support loss at theta_k (in the graph when second order)
+    state: dict = field(default_factory=dict)  #: scratch state kept across the steps of one adaptation
+
+
+#: ``step(name, param, grad, ctx) -> new param``: one inner update of one tensor.
+StepRule = Callable[[str, torch.Tensor, torch.Tensor, StepContext], torch.Tensor]
 
 
 def adapt(
@@ -40,6 +58,7 @@ def adapt(
     step: StepRule,
     adapts: Callable[[str], bool],
     second_order: bool,
+    hvp_epsilon: float | None = None,
 ) -> tuple[Params, list[torch.Tensor]]:
     """Run the inner loop; return the adapted parameters and the (detached) support loss per step.
 
@@ -47,7 +66,9 @@ def adapt(
     outer gradient reaches them directly). With ``second_order=False`` the inner
     gradients are detached: the adapted parameters still depend on the meta-parameters
     (and on any learned step sizes) through the update itself, which is exactly the
-    first-order approximation of MAML.
+    first-order approximation of MAML. With ``second_order=True`` and ``hvp_epsilon`` set,
+    the gradients are computed without a graph and their backward pass is the
+    finite-difference Hessian-vector product of :func:`fd_gradients`.
 
     When called outside meta-training (evaluation, the feature probe), pass detached
     parameters; the adapted ones are made differentiable here so that the inner
@@ -59,10 +80,66 @@ def adapt(
         if not params[n].requires_grad:
             params[n] = params[n].detach().requires_grad_(True)
     losses: list[torch.Tensor] = []
+    state: dict = {}
     for k in range(steps):
-        loss = support_loss(params)
+        if second_order and hvp_epsilon is not None:
+            loss, grads = fd_gradients(support_loss, params, names, hvp_epsilon)
+        else:
+            loss = support_loss(params)
+            grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph=second_order)
+            if not second_order:
+                grads = [g.detach() for g in grads]
         losses.append(loss.detach())
-        grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph=second_order)
+        ctx = StepContext(k=k, steps=steps, loss=loss if second_order else loss.detach(), state=state)
         for n, g in zip(names, grads):
-            params[n] = step(n, params[n], g if second_order else g.detach(), k)
+            params[n] = step(n, params[n], g, ctx)
     return params, losses
+
+
+def fd_gradients(
+    support_loss: SupportLoss, params: Params, names: list[str], epsilon: float
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The support loss and its gradients w.r.t. ``names``, differentiable by finite differences.
+
+    The gradients' backward pass, given the upstream vector ``v``, returns the central
+    difference Hessian-vector product (Agarwal, "Investigating MAML", eq. 2)::
+
+        H v  ~=  ||v|| * (grad L(theta + eps * v/||v||) - grad L(theta - eps * v/||v||)) / (2 eps)
+
+    (the step is taken along the unit vector so ``epsilon`` is a distance in parameter
+    space whatever the scale of ``v``). Only the adapted tensors get this backward; the
+    loss itself is returned detached, so a meta-gradient through the loss value (an input
+    of learned update rules) is first order.
+    """
+    others = {n: p.detach() for n, p in params.items() if n not in names}
+
+    def gradient_at(tensors: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        with torch.enable_grad():
+            leaves = [t.detach().requires_grad_(True) for t in tensors]
+            loss = support_loss({**others, **dict(zip(names, leaves))})
+            return loss.detach(), list(torch.autograd.grad(loss, leaves))
+
+    theta = tuple(params[n] for n in names)
+    loss, grads = gradient_at(theta)
+
+    class _Gradient(torch.autograd.Function):
+        @staticmethod
+        def forward(*tensors):
+            return tuple(grads)
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(*inputs)
+
+        @staticmethod
+        def backward(ctx, *v):
+            theta = ctx.saved_tensors
+            norm = torch.sqrt(sum((u.double() ** 2).sum() for u in v)).to(v[0].dtype)
+            if norm == 0:
+                return tuple(torch.zeros_like(t) for t in theta)
+            scale = epsilon / norm
+            _, plus = gradient_at(tuple(t + scale * u for t, u in zip(theta, v)))
+            _, minus = gradient_at(tuple(t - scale * u for t, u in zip(theta, v)))
+            return tuple((p - m) / (2 * scale) for p, m in zip(plus, minus))
+
+    return loss, list(_Gradient.apply(*theta))

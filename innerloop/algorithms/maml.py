@@ -1,8 +1,14 @@
-"""MAML (Finn et al. 2017): one scalar inner learning rate for every parameter.
+"""MAML (Finn et al. 2017) and the variants that differ from it in one choice only.
 
 theta'_i = theta - alpha * grad L_support(theta)   (paper eq. 1, repeated ``inner_steps`` times)
 
-Second order by default; ``first_order=True`` drops the Hessian terms (FO-MAML).
+* ``maml``: second order (the meta-gradient differentiates through the inner gradients).
+* ``fomaml``: first order, the Hessian terms dropped.
+* ``maml_fd``: second order, with the Hessian-vector products of the meta-gradient taken
+  by central finite differences of gradients (step ``epsilon``) instead of double
+  backward (Agarwal, "Investigating MAML", eq. 2).
+* ``negmaml``: a fixed negative inner learning rate (the lecture notes' "negative inner
+  LR" question: gradient *ascent* on the support set).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import torch
 from torch import nn
 
 from innerloop.algorithms.base import MetaLearner
+from innerloop.algorithms.engine import StepContext
 from innerloop.models import Params
 
 
@@ -21,5 +28,32 @@ class MAML(MetaLearner):
         super().__init__(model, init, inner_steps=inner_steps, second_order=not first_order)
         self.inner_lr = inner_lr
 
-    def step(self, name: str, param: torch.Tensor, grad: torch.Tensor, k: int) -> torch.Tensor:
+    def step(self, name: str, param: torch.Tensor, grad: torch.Tensor, ctx: StepContext) -> torch.Tensor:
         return param - self.inner_lr * grad
+
+
+class FOMAML(MAML):
+    name = "fomaml"
+
+    def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, inner_lr: float):
+        super().__init__(model, init, inner_steps=inner_steps, inner_lr=inner_lr, first_order=True)
+
+
+class FiniteDifferenceMAML(MAML):
+    name = "maml_fd"
+
+    def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, inner_lr: float, epsilon: float = 1e-3):
+        if not epsilon > 0:
+            raise ValueError(f"maml_fd: epsilon must be positive, got {epsilon}")
+        super().__init__(model, init, inner_steps=inner_steps, inner_lr=inner_lr)
+        self.hvp_epsilon = epsilon
+
+
+class NegativeMAML(MAML):
+    name = "negmaml"
+
+    def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, inner_lr: float = -0.01,
+                 first_order: bool = False):
+        if not inner_lr < 0:
+            raise ValueError(f"negmaml: inner_lr must be negative, got {inner_lr}")
+        super().__init__(model, init, inner_steps=inner_steps, inner_lr=inner_lr, first_order=first_order)

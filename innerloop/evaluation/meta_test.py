@@ -9,15 +9,14 @@ import torch
 
 from innerloop.algorithms import MetaLearner
 from innerloop.data.sampler import Task
-from innerloop.models import forward
 
 
 def task_accuracy(learner: MetaLearner, task: Task, steps: int | None = None) -> float:
-    """Query accuracy after the learner's own evaluation-time adaptation to the support set."""
+    """Query metric (accuracy; MSE for regression) after the learner's own evaluation-time
+    adaptation to the support set (``steps`` None: the learner's ``eval_steps``)."""
     adapted = learner.adapt(task.support_x, task.support_y, steps=steps, meta_gradient=False)
     with torch.no_grad():
-        logits = forward(learner.model, adapted, task.query_x)
-    return (logits.argmax(1) == task.query_y).float().mean().item()
+        return learner.metric(learner.predict(adapted, task.query_x), task.query_y).item()
 
 
 def evaluate(learner: MetaLearner, tasks: Iterable[Task], device: torch.device, steps: int | None = None) -> np.ndarray:

@@ -43,6 +43,11 @@ def layer_of(param_name: str) -> str:
     raise KeyError(f"parameter {param_name!r} belongs to no known layer")
 
 
+def is_head(param_name: str) -> bool:
+    """Whether a parameter belongs to the network's output layer (what ANIL adapts)."""
+    return param_name.startswith("head.")
+
+
 def embedding_size(image_size: int, filters: int, blocks: int = 4) -> int:
     """Length of the flattened block-4 output (floor-halving per max-pool)."""
     side = image_size
