@@ -22,3 +22,13 @@ def tiny_store(tmp_path_factory):
     })
     path = write_store(tmp_path_factory.mktemp("store"), images, labels, classes, dataset="tiny", params={})
     return load_store(path)
+
+
+@pytest.fixture(scope="session")
+def glyph_store(tmp_path_factory):
+    """A 200-class subset of the embedded glyphs at 28x28, 12 images per class."""
+    from innerloop.data.registry import prepare_dataset
+
+    path = prepare_dataset("glyphs", {"image_size": 28, "images_per_class": 12, "max_classes": 200},
+                           tmp_path_factory.mktemp("glyphs"))
+    return load_store(path)
