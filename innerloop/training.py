@@ -151,17 +151,43 @@ def train(
     meta-batch, plus any columns of ``learner.log_values()``) to ``log_path`` and the
     validation accuracy every ``val_every`` iterations to ``validation_path``. A learner
     that is not meta-trained (train from scratch) runs no iteration; its validation is
-    measured once. A checkpoint is written every
-    ``checkpoint_every`` iterations and when the run is interrupted (SIGTERM, Ctrl-C).
-    ``stop_after`` ends the run early at that iteration, as an interruption would
-    (used by the resume test).
+    measured once. A checkpoint is written every ``checkpoint_every`` iterations and when
+    the run is interrupted (SIGTERM, Ctrl-C). ``stop_after`` ends the run early at that
+    iteration, as an interruption would (used by the resume test).
     """
     n_classes = len(store.classes)
     learner = build_run(spec, store.image_shape, n_classes).to(device)
-    optimiser = learner.make_optimiser(spec.outer_lr)
-    iterations = spec.iterations if learner.meta_trained else 0
     sampler = TaskSampler(store, "train", spec.ways, spec.shots, spec.queries, seed=spec.seed)
     val_tasks = fixed_tasks(store, "val", spec.ways, spec.shots, spec.queries, seed=spec.val_seed, n=spec.val_tasks)
+    fit(learner, spec, sampler, val_tasks, log_path=log_path, validation_path=validation_path,
+        checkpoint_path=checkpoint_path, device=device, progress=progress, stop_after=stop_after)
+    save_model(model_path, learner, spec, store.image_shape, n_classes, learner.training_status)
+    return learner
+
+
+def fit(
+    learner: MetaLearner,
+    spec: RunSpec,
+    sampler,
+    val_tasks: list,
+    *,
+    log_path: Path,
+    validation_path: Path,
+    checkpoint_path: Path,
+    device: torch.device,
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> MetaLearner:
+    """The outer loop of ``learner`` (already on ``device``) on tasks ``sampler.task(i)``.
+
+    Meta-training task ``b`` of iteration ``t`` is ``sampler.task(t * meta_batch + b)``;
+    validation scores ``learner.metric`` on ``val_tasks``. Resumes from, and writes,
+    ``checkpoint_path``; writes the logs at the end and leaves a status dict in
+    ``learner.training_status``. Used by :func:`train` (images) and by the sine-wave
+    experiments with their own sampler.
+    """
+    optimiser = learner.make_optimiser(spec.outer_lr)
+    iterations = spec.iterations if learner.meta_trained else 0
 
     log: list[dict] = []
     validation: list[dict] = []
@@ -205,11 +231,11 @@ def train(
                 acc_sum += accuracy
             optimiser.step()
             row = {"iteration": iteration + 1, "loss": (loss_sum / spec.meta_batch).item(),
-                   "accuracy": (acc_sum / spec.meta_batch).item(), **learner.log_values()}
+                   learner.metric_name: (acc_sum / spec.meta_batch).item(), **learner.log_values()}
             log.append(row)
             if (iteration + 1) % spec.val_every == 0 or iteration + 1 == iterations:
                 ci = mean_ci(evaluate(learner, val_tasks, device))
-                validation.append({"iteration": iteration + 1, "accuracy": ci.mean, "ci95": ci.half_width})
+                validation.append({"iteration": iteration + 1, learner.metric_name: ci.mean, "ci95": ci.half_width})
                 bar.set_postfix(loss=f"{row['loss']:.3f}", val=f"{ci.mean:.3f}")
             if (iteration + 1) % spec.checkpoint_every == 0:
                 checkpoint(iteration + 1)
@@ -217,16 +243,16 @@ def train(
     bar.close()
     if not validation:  # not meta-trained: the initialisation's validation accuracy
         ci = mean_ci(evaluate(learner, val_tasks, device))
-        validation.append({"iteration": 0, "accuracy": ci.mean, "ci95": ci.half_width})
+        validation.append({"iteration": 0, learner.metric_name: ci.mean, "ci95": ci.half_width})
 
     checkpoint(iterations)
     elapsed = time.perf_counter() - started
-    columns = ["iteration", "loss", "accuracy", *learner.log_values()]
+    metric = learner.metric_name
+    columns = ["iteration", "loss", metric, *learner.log_values()]
     write_csv(pd.DataFrame(log, columns=columns), log_path)
-    write_csv(pd.DataFrame(validation, columns=["iteration", "accuracy", "ci95"]), validation_path)
-    save_model(model_path, learner, spec, store.image_shape, n_classes,
-               {"status": "completed", "iterations": iterations, "device": str(device),
-                "seconds_this_session": round(elapsed, 3), "resumed_from": start})
+    write_csv(pd.DataFrame(validation, columns=["iteration", metric, "ci95"]), validation_path)
+    learner.training_status = {"status": "completed", "iterations": iterations, "device": str(device),
+                               "seconds_this_session": round(elapsed, 3), "resumed_from": start}
     return learner
 
 
