@@ -2,7 +2,8 @@
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SMK    := $(VENV)/bin/snakemake
-CORES  ?= 8
+# One job per core: on the CPU each network job uses one thread (rules/common.smk).
+CORES  ?= $(shell nproc)
 # System packages: graphviz draws the rule graph, poppler-utils renders PDF pages in tests.
 APT_PACKAGES := graphviz poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -15,8 +15,8 @@ rule train:
         checkpoint=CHECKPOINT,
         device=config["train"]["device"],
     resources:
-        gpu=1,
-    threads: 2
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
     log:
         f"results/logs/train/{RUN_ID}.log",
     benchmark:

@@ -36,7 +36,8 @@ def setup_info(config: dict[str, Any], manifest: dict[str, Any]) -> SetupInfo:
     filters, ways = config["model"]["filters"], task["ways"]
     model = Conv4(in_channels=channels, ways=ways, filters=filters, image_size=size)
     name, split_rule = DATASET_DESCRIPTIONS.get(manifest["dataset"], (manifest["dataset"], "as prepared"))
-    eval_steps = train["inner_steps"] if evaluation["inner_steps"] is None else evaluation["inner_steps"]
+    eval_steps = (f"{train['inner_steps']} (or the algorithm's own: the baselines' fine-tuning steps)"
+                  if evaluation["inner_steps"] is None else evaluation["inner_steps"])
     return SetupInfo(
         dataset={"name": name, "image_size": f"{size}×{size} px, {'greyscale' if channels == 1 else 'RGB'}",
                  "split_rule": split_rule,
