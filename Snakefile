@@ -30,3 +30,5 @@ rule all:
         # Every configured dataset is prepared, including those only later stages use
         # (digits, the cross-domain test set).
         expand("results/data/{dataset}/manifest.json", dataset=config["datasets"]),
+        cross_domain_runs("meta_test.csv"),
+        cross_domain_runs("probe.csv"),

@@ -97,14 +97,25 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> tuple[MetaLear
     spec = RunSpec(**saved["spec"])
     learner = build_run(spec, tuple(saved["image_shape"]), saved.get("n_classes", 0))
     learner.load_state_dict(saved["state"])
+    learner.input_shape = tuple(saved["image_shape"])
     return learner.to(device), spec, saved["status"]
 
 
 def load_for_evaluation(model_path: Path, store_path: Path, *, split: str, seed: int, device: torch.device):
     """A trained learner on ``device``, its spec, and the fixed task sampler of its setting
-    on ``split`` of the store (tasks fixed by (dataset, split, seed) for every algorithm)."""
+    on ``split`` of the store (tasks fixed by (dataset, split, seed) for every algorithm).
+
+    The store may be another dataset than the one the run was trained on (cross-domain
+    evaluation): its images are then converted to the network's input shape
+    (:mod:`innerloop.evaluation.cross_domain`).
+    """
+    from innerloop.evaluation.cross_domain import ConvertedSampler
+
     learner, spec, _ = load_model(model_path, device)
-    sampler = TaskSampler(load_store(store_path), split, spec.ways, spec.shots, spec.queries, seed=seed)
+    store = load_store(store_path)
+    sampler = TaskSampler(store, split, spec.ways, spec.shots, spec.queries, seed=seed)
+    if tuple(store.image_shape) != learner.input_shape:
+        sampler = ConvertedSampler(sampler, learner.input_shape)
     return learner, spec, sampler
 
 

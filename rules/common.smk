@@ -6,6 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from innerloop.algorithms import LEARNS_RATES
 from innerloop.config import validate_config
 
 validate_config(config)
@@ -17,6 +18,7 @@ wildcard_constraints:
     ways=r"\d+",
     shots=r"\d+",
     seed=r"\d+",
+    target=r"[a-z0-9_]+",
 
 
 #: One training run, as a path: results/runs/<RUN_ID>/..., logs/<rule>/<RUN_ID>.log, ...
@@ -26,12 +28,28 @@ CHECKPOINT = f"results/checkpoints/{RUN_ID}/checkpoint.pt"
 TRAIN_BENCHMARK = f"results/benchmarks/train/{RUN_ID}.tsv"
 STORE_FILES = ["images.npy", "labels.npy", "classes.csv", "manifest.json"]
 ENV = "../environment.yml"
-#: Algorithms that learn per-element inner-loop learning rates (feed Table 1 and Fig. 6).
-LEARNS_RATES = {"metasgd"}
 
 
 def store(dataset):
     return {f.split(".")[0]: f"results/data/{dataset}/{f}" for f in STORE_FILES}
+
+
+def _runs_on_gpu():
+    device = config["train"]["device"]
+    if device == "auto":
+        import torch
+
+        return torch.cuda.is_available()
+    return device.startswith("cuda")
+
+
+#: Resources of the jobs that run a network. On a GPU they request the `gpu` resource
+#: (`--resources gpu=1` serialises them on one card) and two CPU threads; on the CPU they
+#: request no GPU and one thread, so `--cores N` runs N of them side by side, which on
+#: small networks is faster than giving one job N threads.
+ON_GPU = _runs_on_gpu()
+NETWORK_RESOURCES = {"gpu": 1 if ON_GPU else 0}
+NETWORK_THREADS = 2 if ON_GPU else 1
 
 
 #: Where each real (not dry) invocation records its command line, for the report's provenance.
@@ -62,6 +80,17 @@ def runs(filename, algorithms=None):
     return expand_runs(f"{RUN}/{filename}", algorithms)
 
 
+def cross_domain_targets():
+    """Datasets the configured training dataset's runs are also evaluated on."""
+    return [pair["test"] for pair in config["cross_domain"] if pair["train"] == config["dataset"]]
+
+
+def cross_domain_runs(filename):
+    """``filename`` of every run's cross-domain evaluation on every target dataset."""
+    return [path for target in cross_domain_targets()
+            for path in expand_runs(f"{RUN}/cross_domain/{target}/{filename}")]
+
+
 def rate_learning_algorithms():
     return [a for a in config["algorithms"] if a in LEARNS_RATES]
 
@@ -90,8 +119,9 @@ def run_spec(wildcards):
 
 
 def eval_inner_steps():
-    steps = config["evaluation"]["inner_steps"]
-    return config["train"]["inner_steps"] if steps is None else steps
+    """Adaptation steps at meta-test and in the probe; None: each learner's own
+    (the training inner steps for meta-learners, the fine-tuning steps of the baselines)."""
+    return config["evaluation"]["inner_steps"]
 
 
 

@@ -14,8 +14,8 @@ rule meta_test:
         inner_steps=eval_inner_steps(),
         device=config["train"]["device"],
     resources:
-        gpu=1,
-    threads: 2
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
     log:
         f"results/logs/meta_test/{RUN_ID}.log",
     benchmark:
@@ -53,12 +53,66 @@ rule feature_probe:
         centroid_shots=config["evaluation"]["probe_centroid_shots"],
         device=config["train"]["device"],
     resources:
-        gpu=1,
-    threads: 2
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
     log:
         f"results/logs/feature_probe/{RUN_ID}.log",
     benchmark:
         f"results/benchmarks/feature_probe/{RUN_ID}.tsv"
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/feature_probe.py"
+
+
+# Cross-domain: a run trained on {dataset} is meta-tested and probed on the meta-test
+# split of {target}, with {target}'s images converted to the network's input shape.
+CROSS = f"{RUN}/cross_domain/{{target}}"
+
+
+rule cross_domain_meta_test:
+    input:
+        **store("{target}"),
+        model=f"{RUN}/model.pt",
+    output:
+        tasks=f"{CROSS}/meta_test.csv",
+    params:
+        n_tasks=config["evaluation"]["meta_test_tasks"],
+        seed=config["evaluation"]["seed"],
+        inner_steps=eval_inner_steps(),
+        device=config["train"]["device"],
+    resources:
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
+    log:
+        f"results/logs/cross_domain_meta_test/{RUN_ID}/{{target}}.log",
+    benchmark:
+        f"results/benchmarks/cross_domain_meta_test/{RUN_ID}/{{target}}.tsv"
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/meta_test.py"
+
+
+rule cross_domain_probe:
+    input:
+        **store("{target}"),
+        model=f"{RUN}/model.pt",
+    output:
+        probe=f"{CROSS}/probe.csv",
+    params:
+        iterations=config["evaluation"]["probe_iterations"],
+        seed=config["evaluation"]["seed"],
+        inner_steps=eval_inner_steps(),
+        centroid_shots=config["evaluation"]["probe_centroid_shots"],
+        device=config["train"]["device"],
+    resources:
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
+    log:
+        f"results/logs/cross_domain_probe/{RUN_ID}/{{target}}.log",
+    benchmark:
+        f"results/benchmarks/cross_domain_probe/{RUN_ID}/{{target}}.tsv"
     conda:
         ENV
     script:
