@@ -75,7 +75,13 @@ def _check_cross_keys(config: dict[str, Any]) -> None:
         if low is not None and high is not None and low > high:
             raise ConfigError(f"config key 'algorithm_options.{name}.lr_init_low': {low} is above lr_init_high {high}")
     if config["dataset"] not in config["datasets"]:
-        raise ConfigError(f"config key 'dataset': {config['dataset']!r} has no entry under 'datasets'")
+        raise ConfigError(f"config key 'dataset': {config['dataset']!r} has no entry under 'datasets' "
+                          f"(an on-disk dataset needs 'datasets.{config['dataset']}.root', the directory it is read from)")
+    for i, pair in enumerate(config["cross_domain"]):
+        for end in ("train", "test"):
+            if pair[end] not in config["datasets"]:
+                raise ConfigError(f"config key 'cross_domain.{i}.{end}': {pair[end]!r} has no entry under 'datasets'; "
+                                  f"configured datasets: {sorted(config['datasets'])}")
 
 
 def load_config(*paths: Path | str) -> dict[str, Any]:

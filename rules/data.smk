@@ -1,4 +1,8 @@
 # Every dataset is prepared once into the store format that the task sampler reads.
+# On-disk datasets are fingerprinted (sorted listing with sizes and mtimes): a changed
+# source directory changes the `source` param, and Snakemake re-prepares the store.
+
+from innerloop.data.registry import source_fingerprint_of
 
 
 rule prepare_dataset:
@@ -6,6 +10,7 @@ rule prepare_dataset:
         **store("{dataset}"),
     params:
         options=lambda w: config["datasets"][w.dataset],
+        source=lambda w: source_fingerprint_of(w.dataset, config["datasets"][w.dataset]),
     log:
         "results/logs/prepare_dataset/{dataset}.log",
     benchmark:

@@ -47,3 +47,10 @@ def test_bad_values_name_the_key(change, key):
 def test_unknown_algorithm_lists_the_known_ones():
     with pytest.raises(ConfigError, match="allowed values: .*maml.*metasgd"):
         validate_config({"algorithms": ["reptil"]})
+
+
+def test_cross_domain_pairs_must_name_configured_datasets():
+
+    with pytest.raises(ConfigError, match=r"cross_domain\.0\.test.*'omniglot'"):
+        validate_config({"cross_domain": [{"train": "glyphs", "test": "omniglot"}]})
+    assert validate_config({"cross_domain": [{"train": "glyphs", "test": "digits"}]})["cross_domain"]

@@ -12,7 +12,9 @@ Layout of a store directory::
     labels.npy     int64 (N,), class ids 0..K-1
     classes.csv    class_id,name,alphabet,split  (one row per class, sorted)
     manifest.json  dataset name, format version, shape, counts per split,
-                   sha256 of the three data files, preparation parameters
+                   sha256 of the three data files, preparation parameters and,
+                   for datasets read from disk, their source (root, file count,
+                   listing checksum; see innerloop.data.sources)
 
 Each file is written under a temporary name in the same directory and then
 ``os.replace``-d into place, and ``manifest.json`` is written last: a directory
@@ -99,11 +101,14 @@ def write_store(
     classes: pd.DataFrame,
     dataset: str,
     params: dict[str, Any],
+    source: dict[str, Any] | None = None,
 ) -> Path:
     """Validate the arrays and write them as a store in ``out_dir``; return its path.
 
     An existing store in ``out_dir`` is replaced: its manifest is removed first,
     so an interrupted rewrite leaves an incomplete (manifest-less) directory.
+    ``source`` (JSON-serialisable), when given, is recorded as the manifest's
+    ``source`` entry.
     """
     labels, classes = _validate(images, labels, classes)
     try:
@@ -138,6 +143,8 @@ def write_store(
         "sha256": digests,
         "params": params_json,
     }
+    if source is not None:
+        manifest["source"] = json.loads(json.dumps(source))
     _write_atomic(out / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
     return out
 
