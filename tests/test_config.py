@@ -50,7 +50,6 @@ def test_unknown_algorithm_lists_the_known_ones():
 
 
 def test_cross_domain_pairs_must_name_configured_datasets():
-
     with pytest.raises(ConfigError, match=r"cross_domain\.0\.test.*'omniglot'"):
         validate_config({"cross_domain": [{"train": "glyphs", "test": "omniglot"}]})
     assert validate_config({"cross_domain": [{"train": "glyphs", "test": "digits"}]})["cross_domain"]
