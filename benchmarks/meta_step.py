@@ -1,11 +1,19 @@
-"""Meta-training step time and peak memory of MAML (second / first order) and Meta-SGD.
+"""Meta-training step time and peak memory of every algorithm.
 
-5-way 1-shot, 15 queries per class, meta-batch 4, 5 inner steps, Conv4 with 64 filters,
-at 28x28 and 84x84, on random images (speed does not depend on the pixels). Each
-configuration runs in its own process so that its peak memory is its own: peak resident
-set size on the CPU, ``torch.cuda.max_memory_allocated`` on a GPU.
+One meta-training step is exactly what ``innerloop.training.fit`` does per iteration:
+``learner.accumulate(task, 1 / meta_batch)`` for each task of a meta-batch, then the
+learner's own optimiser's ``step()``. The task setting (ways, first entry of shots,
+queries, meta-batch, inner steps) and each algorithm's options come from the workflow's
+config (``--config``, defaults filled in from the schema); the network is Conv4 with
+``--filters`` filters (default 32, as the default config) on random ``--sizes`` images
+(default 28x28; 84 is the paper's miniImageNet size), since speed does not depend on the
+pixels. Each (algorithm, size) runs in its own process so that its peak memory is its
+own: peak resident set size on the CPU, ``torch.cuda.max_memory_allocated`` on a GPU.
+Algorithms the schema knows but ``innerloop.algorithms.ALGORITHMS`` does not register yet
+are skipped with a note, and so is a learner that is not meta-trained (train from scratch).
 
-    python benchmarks/meta_step.py [--steps 10] [--device auto] [--threads N]
+    python benchmarks/meta_step.py [--steps 10] [--sizes 28 84] [--filters 32] [--device auto]
+                                   [--threads N] [--algorithms maml metasgd ...]
 """
 
 from __future__ import annotations
@@ -17,38 +25,55 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import torch
+import yaml
 
-CONFIGS = [(name, size) for size in (28, 84) for name in ("maml", "fomaml", "metasgd")]
-WAYS, SHOTS, QUERIES, META_BATCH, INNER_STEPS, FILTERS = 5, 1, 15, 4, 5, 64
+ROOT = Path(__file__).resolve().parent.parent
+N_CLASSES = 64  # classes of the (pretend) store: the width of the transfer baselines' pre-training head
 
 
-def measure(name: str, size: int, steps: int, device: torch.device) -> dict:
+def setting(config_path: Path) -> dict:
+    """The workflow's task setting and algorithm options, defaults filled in."""
+    from innerloop.config import validate_config
+
+    config = validate_config(yaml.safe_load(config_path.read_text()))
+    return {"ways": config["task"]["ways"], "shots": config["task"]["shots"][0],
+            "queries": config["task"]["queries"], "meta_batch": config["train"]["meta_batch"],
+            "inner_steps": config["train"]["inner_steps"], "outer_lr": config["train"]["outer_lr"],
+            "options": config["algorithm_options"]}
+
+
+def measure(name: str, size: int, filters: int, steps: int, device: torch.device, config_path: Path) -> dict:
+    """Median and minimum seconds of ``steps`` timed meta-training steps after one warm-up step."""
     from innerloop.algorithms import build_learner
     from innerloop.data.sampler import Task
     from innerloop.models import Conv4, init_params
 
+    s = setting(config_path)
+    ways, shots, queries = s["ways"], s["shots"], s["queries"]
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     generator = torch.Generator().manual_seed(0)
-    model = Conv4(1, WAYS, FILTERS, size)
-    algorithm, options = {"maml": ("maml", {}), "fomaml": ("maml", {"first_order": True}),
-                          "metasgd": ("metasgd", {})}[name]
-    if algorithm == "maml":
-        options = {"inner_lr": 0.01, **options}
-    learner = build_learner(algorithm, options, model=model, init=init_params(model, generator),
-                            inner_steps=INNER_STEPS, generator=generator).to(device)
-    optimiser = torch.optim.Adam(learner.meta_parameters().values(), lr=1e-3)
-    tasks = [Task(torch.rand(WAYS * SHOTS, 1, size, size, generator=generator),
-                  torch.arange(WAYS).repeat_interleave(SHOTS),
-                  torch.rand(WAYS * QUERIES, 1, size, size, generator=generator),
-                  torch.arange(WAYS).repeat_interleave(QUERIES), tuple(range(WAYS))).to(device)
-             for _ in range(META_BATCH)]
+    model = Conv4(1, ways, filters, size)
+    learner = build_learner(name, s["options"].get(name, {}), model=model, init=init_params(model, generator),
+                            inner_steps=s["inner_steps"], generator=generator, n_classes=N_CLASSES).to(device)
+    result = {"algorithm": name, "image_size": size, "filters": filters, "device": str(device),
+              "threads": torch.get_num_threads()}
+    if not learner.meta_trained:
+        return {**result, "note": "not meta-trained: no meta-training step"}
+    optimiser = learner.make_optimiser(s["outer_lr"])
+    tasks = [Task(torch.rand(ways * shots, 1, size, size, generator=generator),
+                  torch.arange(ways).repeat_interleave(shots),
+                  torch.rand(ways * queries, 1, size, size, generator=generator),
+                  torch.arange(ways).repeat_interleave(queries),
+                  tuple(torch.randperm(N_CLASSES, generator=generator)[:ways].tolist())).to(device)
+             for _ in range(s["meta_batch"])]
 
     def step():
         optimiser.zero_grad(set_to_none=True)
         for task in tasks:
-            loss, _ = learner.outer_loss(task)
-            (loss / META_BATCH).backward()
+            learner.accumulate(task, 1 / len(tasks))
         optimiser.step()
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -61,15 +86,30 @@ def measure(name: str, size: int, steps: int, device: torch.device) -> dict:
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
-    peak = (torch.cuda.max_memory_allocated() if device.type == "cuda"
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-    return {"algorithm": name, "image_size": size, "device": str(device), "threads": torch.get_num_threads(),
-            "median_step_s": statistics.median(times), "min_step_s": min(times), "peak_memory_mib": peak / 2**20}
+    if device.type == "cuda":
+        peak, extra = torch.cuda.max_memory_allocated(), float("nan")
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        extra = peak - rss_before
+    return {**result, "median_step_s": statistics.median(times), "min_step_s": min(times),
+            "peak_memory_mib": peak / 2**20, "peak_over_start_mib": extra / 2**20, "note": ""}
+
+
+def expected_algorithms() -> list[str]:
+    """Every algorithm the config schema accepts, in its order."""
+    from innerloop.config import load_schema
+
+    return list(load_schema()["properties"]["algorithms"]["items"]["enum"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=10, help="timed meta-training steps per configuration")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[28], help="image sizes (84: miniImageNet's)")
+    parser.add_argument("--filters", type=int, default=32, help="Conv4 filters (the default config's 32)")
+    parser.add_argument("--algorithms", nargs="+", default=None, help="default: every algorithm of the schema")
+    parser.add_argument("--config", type=Path, default=ROOT / "config" / "config.yaml",
+                        help="task setting and algorithm options")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--one", nargs=2, metavar=("ALGORITHM", "SIZE"), help=argparse.SUPPRESS)
@@ -80,19 +120,43 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.one:
-        print(json.dumps(measure(args.one[0], int(args.one[1]), args.steps, resolve_device(args.device))))
+        print(json.dumps(measure(args.one[0], int(args.one[1]), args.filters, args.steps,
+                                 resolve_device(args.device), args.config)))
         return
 
-    print(f"meta-training step: {WAYS}-way {SHOTS}-shot, {QUERIES} queries, meta-batch {META_BATCH}, "
-          f"{INNER_STEPS} inner steps, Conv4 {FILTERS} filters; median of {args.steps} steps")
-    print(f"{'algorithm':<10} {'size':>5} {'device':>8} {'step (s)':>10} {'min (s)':>9} {'peak MiB':>10}")
-    for name, size in CONFIGS:
-        cmd = [sys.executable, __file__, "--one", name, str(size), "--steps", str(args.steps), "--device", args.device]
-        if args.threads:
-            cmd += ["--threads", str(args.threads)]
-        r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-        print(f"{r['algorithm']:<10} {r['image_size']:>5} {r['device']:>8} {r['median_step_s']:>10.3f} "
-              f"{r['min_step_s']:>9.3f} {r['peak_memory_mib']:>10.0f}", flush=True)
+    from innerloop.algorithms import ALGORITHMS
+
+    s = setting(args.config)
+    print(f"meta-training step: {s['ways']}-way {s['shots']}-shot, {s['queries']} queries, meta-batch "
+          f"{s['meta_batch']}, {s['inner_steps']} inner steps, Conv4 {args.filters} filters; median of "
+          f"{args.steps} steps after one warm-up; one process per row")
+    print(f"{'algorithm':<15} {'size':>5} {'device':>7} {'step (s)':>9} {'min (s)':>8} {'peak MiB':>9} "
+          f"{'+MiB':>7}  note")
+    for name in args.algorithms or expected_algorithms():
+        if name not in ALGORITHMS:
+            print(f"{name:<15} {'':>5} {'':>7} {'':>9} {'':>8} {'':>9} {'':>7}  skipped: not registered in "
+                  "innerloop.algorithms.ALGORITHMS", flush=True)
+            continue
+        for size in args.sizes:
+            cmd = [sys.executable, __file__, "--one", name, str(size), "--steps", str(args.steps), "--device",
+                   args.device, "--filters", str(args.filters), "--config", str(args.config)]
+            if args.threads:
+                cmd += ["--threads", str(args.threads)]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode != 0:
+                last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                print(f"{name:<15} {size:>5} {'':>7} {'':>9} {'':>8} {'':>9} {'':>7}  failed: {last}", flush=True)
+                continue
+            r = json.loads(done.stdout)
+            if "median_step_s" not in r:
+                print(f"{name:<15} {size:>5} {r['device']:>7} {'':>9} {'':>8} {'':>9} {'':>7}  {r['note']}",
+                      flush=True)
+                continue
+            extra = "" if r["peak_over_start_mib"] != r["peak_over_start_mib"] else f"{r['peak_over_start_mib']:.0f}"
+            print(f"{name:<15} {size:>5} {r['device']:>7} {r['median_step_s']:>9.3f} {r['min_step_s']:>8.3f} "
+                  f"{r['peak_memory_mib']:>9.0f} {extra:>7}  {r['note']}", flush=True)
+    print("peak MiB: peak resident set size of the process (CPU) or peak CUDA memory allocated (GPU); "
+          "+MiB (CPU): growth of the peak from just before the learner was built")
 
 
 if __name__ == "__main__":

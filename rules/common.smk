@@ -68,7 +68,7 @@ def expand_runs(pattern, algorithms=None):
     return expand(
         pattern,
         dataset=config["dataset"],
-        algorithm=algorithms or config["algorithms"],
+        algorithm=config["algorithms"] if algorithms is None else algorithms,
         ways=config["task"]["ways"],
         shots=config["task"]["shots"],
         seed=config["seeds"],

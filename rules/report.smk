@@ -31,6 +31,20 @@ rule figure_training_curves:
         "../workflow_scripts/figure_training_curves.py"
 
 
+rule figure_lr_trajectories:
+    input:
+        train_log="results/tables/train_log.csv",
+    output:
+        png="results/figures/lr_trajectories.png",
+        svg=figure_report("lr_trajectories", "Training"),
+    log:
+        "results/logs/figures/lr_trajectories.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_lr_trajectories.py"
+
+
 rule figure_lr_histograms:
     input:
         values="results/tables/lr_values.csv.gz",
@@ -74,6 +88,21 @@ rule figure_meta_test_accuracy:
         "../workflow_scripts/figure_meta_test_accuracy.py"
 
 
+rule figure_running_time:
+    input:
+        runs="results/tables/running_time_runs.csv",
+        meta_test_runs="results/tables/meta_test_runs.csv",
+    output:
+        png="results/figures/running_time.png",
+        svg=figure_report("running_time", "Running time"),
+    log:
+        "results/logs/figures/running_time.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_running_time.py"
+
+
 rule rulegraph:
     input:
         "results/report/config_as_run.yaml",
@@ -99,17 +128,24 @@ rule report_html:
         validation="results/tables/validation.csv",
         meta_test_runs="results/tables/meta_test_runs.csv",
         meta_test_summary="results/tables/meta_test_summary.csv",
+        meta_test_table="results/tables/meta_test_table.csv",
         lr_table="results/tables/lr_table.csv",
         lr_per_seed="results/tables/lr_layers_per_seed.csv",
         probe_summary="results/tables/probe_summary.csv",
         probe_changes="results/tables/probe_changes.csv",
         probe_ttest="results/tables/probe_ttest.csv",
+        probe_vs_maml="results/tables/probe_vs_maml.csv",
+        running_time_table="results/tables/running_time.csv",
         manifest=f"results/data/{config['dataset']}/manifest.json",
         training_curves="results/figures/training_curves.png",
         lr_histograms="results/figures/lr_histograms.png",
         feature_probe="results/figures/feature_probe.png",
         meta_test_accuracy="results/figures/meta_test_accuracy.png",
+        running_time="results/figures/running_time.png",
         rulegraph="results/figures/rulegraph.png",
+        # Alpha-MAML's learning-rate trajectories, only when it is configured.
+        **({"lr_trajectories": "results/figures/lr_trajectories.png"}
+           if "alpha_maml" in config["algorithms"] else {}),
         models=runs("model.pt"),
         benchmarks=train_benchmarks(),
     output:

@@ -22,6 +22,7 @@ rule meta_test_stats:
     output:
         runs="results/tables/meta_test_runs.csv",
         summary="results/tables/meta_test_summary.csv",
+        table="results/tables/meta_test_table.csv",
     log:
         "results/logs/meta_test_stats.log",
     conda:
@@ -30,10 +31,13 @@ rule meta_test_stats:
         "../workflow_scripts/meta_test_stats.py"
 
 
+# With no rate-learning algorithm configured the inputs are empty and the tables are written
+# header-only, so the rule graph is the same for every configuration. (The guard matters:
+# runs(..., []) would mean every algorithm.)
 rule lr_stats:
     input:
-        layers=lambda w: runs("learning_rates.csv", rate_learning_algorithms()),
-        values=lambda w: runs("learning_rates.npz", rate_learning_algorithms()),
+        layers=lambda w: runs("learning_rates.csv", rate_learning_algorithms()) if rate_learning_algorithms() else [],
+        values=lambda w: runs("learning_rates.npz", rate_learning_algorithms()) if rate_learning_algorithms() else [],
     output:
         per_seed="results/tables/lr_layers_per_seed.csv",
         table="results/tables/lr_table.csv",
@@ -54,9 +58,28 @@ rule probe_stats:
         summary="results/tables/probe_summary.csv",
         changes="results/tables/probe_changes.csv",
         ttest="results/tables/probe_ttest.csv",
+        vs_maml="results/tables/probe_vs_maml.csv",
     log:
         "results/logs/probe_stats.log",
     conda:
         ENV
     script:
         "../workflow_scripts/probe_stats.py"
+
+
+# Wall-clock seconds of every run's jobs, from the benchmark files Snakemake writes for them.
+rule running_time_stats:
+    input:
+        train=train_benchmarks(),
+        meta_test=expand_runs(f"results/benchmarks/meta_test/{RUN_ID}.tsv"),
+        feature_probe=expand_runs(f"results/benchmarks/feature_probe/{RUN_ID}.tsv"),
+        meta_test_runs="results/tables/meta_test_runs.csv",
+    output:
+        runs="results/tables/running_time_runs.csv",
+        summary="results/tables/running_time.csv",
+    log:
+        "results/logs/running_time_stats.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/running_time_stats.py"

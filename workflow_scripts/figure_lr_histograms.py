@@ -1,4 +1,5 @@
-"""Rule figure_lr_histograms: Meta-SGD's learned learning rates per layer (paper Fig. 6)."""
+"""Rule figure_lr_histograms: the learned learning rates per layer of every rate-learning
+algorithm (paper Fig. 6); a figure that says so when no configured algorithm learns rates."""
 
 import sys
 from pathlib import Path

@@ -1,4 +1,5 @@
-"""Rule meta_test_stats: per-run meta-test accuracy with its CI, and the summary over seeds."""
+"""Rule meta_test_stats: per-run meta-test accuracy with its CI, the summary over seeds, and
+the thesis-style table (algorithms x settings, median +- CI half-width, best in bold)."""
 
 import sys
 from pathlib import Path
@@ -8,10 +9,12 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 
 from innerloop.paths import read_runs
-from innerloop.stats import meta_test_summary
+from innerloop.stats import meta_test_summary, meta_test_table
 from innerloop.stats.summaries import meta_test_runs
 from innerloop.training import write_csv
 
 runs = meta_test_runs(read_runs(snakemake.input, pd.read_csv))
+summary = meta_test_summary(runs)
 write_csv(runs, Path(snakemake.output.runs))
-write_csv(meta_test_summary(runs), Path(snakemake.output.summary))
+write_csv(summary, Path(snakemake.output.summary))
+write_csv(meta_test_table(summary), Path(snakemake.output.table))

@@ -11,21 +11,22 @@ import torch
 import yaml
 
 from innerloop.reporting.provenance import earliest_mtime, last_command, provenance_info, setup_info
-from innerloop.reporting.render import build_context, render_html
+from innerloop.reporting.render import FIGURE_KEYS, OPTIONAL_FIGURE_KEYS, build_context, render_html
 
 inp = snakemake.input
 config_yaml = Path(inp.config).read_text()
-frames = {key: pd.read_csv(inp[key]) for key in ("train_log", "validation", "meta_test_summary", "lr_table",
-                                                 "probe_summary", "probe_changes", "probe_ttest")}
+frames = {key: pd.read_csv(inp[key]) for key in (
+    "train_log", "validation", "meta_test_summary", "meta_test_table", "lr_table", "probe_summary", "probe_changes",
+    "probe_ttest", "probe_vs_maml")}
 frames["meta_test"] = pd.read_csv(inp.meta_test_runs)
+frames["running_time"] = pd.read_csv(inp.running_time_table)
 statuses = [torch.load(p, map_location="cpu", weights_only=True)["status"] for p in inp.models]
 context = build_context(
     frames=frames,
     setup=setup_info(yaml.safe_load(config_yaml), json.loads(Path(inp.manifest).read_text())),
     provenance=provenance_info(config_yaml=config_yaml, devices=[s["device"] for s in statuses],
                                command=last_command(Path(snakemake.params.command_record)), started=earliest_mtime(inp.benchmarks)),
-    figures={key: inp[key] for key in ("training_curves", "meta_test_accuracy", "lr_histograms",
-                                       "feature_probe", "rulegraph")},
+    figures={key: inp[key] for key in (*FIGURE_KEYS, *OPTIONAL_FIGURE_KEYS) if key in inp.keys()},
     caption_dir="report/captions",
 )
 render_html(context, Path(snakemake.params.templates), Path(snakemake.output.html))

@@ -1,4 +1,4 @@
-"""Reporting layer: figures (paper Figs. 5-7), tables, and the HTML/PDF report.
+"""Reporting layer: figures (paper Figs. 5-7, thesis Fig. 3.4), tables, and the HTML/PDF report.
 
 - :mod:`.figures` — matplotlib figures from the workflow's result frames, :func:`save_figure`;
 - :mod:`.tables` — display formatting, HTML/CSV/LaTeX tables, the paper's reported values;
@@ -10,7 +10,10 @@ from .figures import (
     algorithm_label,
     feature_probe,
     lr_histograms,
+    lr_trajectories,
     meta_test_accuracy,
+    placeholder,
+    running_time,
     save_figure,
     training_curves,
 )
@@ -30,6 +33,7 @@ from .tables import (
     PAPER_TABLE1_LR,
     format_table,
     lr_table_with_paper,
+    meta_test_table_html,
     report_tables,
     to_html,
     write_table,
@@ -40,13 +44,17 @@ __all__ = [
     "algorithm_label",
     "training_curves",
     "lr_histograms",
+    "lr_trajectories",
     "feature_probe",
     "meta_test_accuracy",
+    "running_time",
+    "placeholder",
     "save_figure",
     "format_table",
     "to_html",
     "write_table",
     "lr_table_with_paper",
+    "meta_test_table_html",
     "report_tables",
     "PAPER_TABLE1_LR",
     "PAPER_REFERENCE",

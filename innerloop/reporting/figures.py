@@ -1,4 +1,4 @@
-"""Figures for the report (paper Figs. 5-7 and the meta-test accuracies).
+"""Figures for the report (paper Figs. 5-7, thesis Fig. 3.4, the meta-test accuracies).
 
 Every function takes the workflow's tidy pandas frames (columns documented on
 each function), returns a :class:`matplotlib.figure.Figure` and touches no
@@ -6,13 +6,18 @@ global matplotlib state: figures are built with ``Figure()`` directly (no
 pyplot, no backend switch) inside a local ``rc_context``. :func:`save_figure`
 writes PNG + SVG atomically.
 
-Accuracies arrive as fractions in [0, 1] and are shown as percentages.
+Accuracies arrive as fractions in [0, 1] and are shown as percentages. Figures
+that compare many algorithms put one algorithm (and setting) per row, so that up
+to the study's 18 algorithms stay readable; rows follow
+:func:`innerloop.stats.order.algorithm_order` (transfer baselines, then
+meta-learners, each in ``DISPLAY_NAMES`` order).
 """
 
 from __future__ import annotations
 
 import math
 import re
+import textwrap
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -21,9 +26,12 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from innerloop.algorithms import DISPLAY_NAMES
 from innerloop.io import atomic_path
+from innerloop.stats.order import algorithm_group, algorithm_rank, setting_order
 
 __all__ = [
     "ALGORITHM_COLORS",
@@ -33,12 +41,16 @@ __all__ = [
     "CHANGE_LABELS",
     "algorithm_color",
     "algorithm_label",
+    "algorithm_marker",
     "ordered_algorithms",
     "setting_label",
     "training_curves",
     "lr_histograms",
+    "lr_trajectories",
     "feature_probe",
     "meta_test_accuracy",
+    "running_time",
+    "placeholder",
     "save_figure",
 ]
 
@@ -46,17 +58,29 @@ __all__ = [
 # Names and colours shared by every figure and table
 # --------------------------------------------------------------------------
 
-#: Display names, keyed by the canonical algorithm key (lower case, no "-"/"_").
-ALGORITHM_LABELS: dict[str, str] = {"maml": "MAML", "metasgd": "Meta-SGD"}
 
-#: Fixed colours for the algorithms of the paper; others get a stable colour
-#: from ``_FALLBACK_COLORS`` chosen by a hash of their name (not by the order
-#: in which they appear, so a colour never changes between figures).
-ALGORITHM_COLORS: dict[str, str] = {"maml": "#1f6fb4", "metasgd": "#d1495b"}
-_FALLBACK_COLORS: tuple[str, ...] = (
-    "#2a9d8f", "#e9a03b", "#7b5ea7", "#5c946e", "#8c564b", "#e377c2",
-    "#7f7f7f", "#17becf", "#bcbd22",
-)
+def _canonical(name: object) -> str:
+    return str(name).strip().lower().replace("-", "").replace("_", "").replace(" ", "")
+
+
+#: Display names, keyed by the canonical algorithm key (lower case, no "-"/"_").
+ALGORITHM_LABELS: dict[str, str] = {_canonical(k): v for k, v in DISPLAY_NAMES.items()}
+#: Canonical key -> config name (``"mamlfd"`` -> ``"maml_fd"``).
+_CONFIG_NAME: dict[str, str] = {_canonical(k): k for k in DISPLAY_NAMES}
+
+#: One fixed colour per algorithm, so a colour never changes between figures; families
+#: share a hue (MAML blues, ANIL/BOIL teals, LSTM greens, transfer baselines muted).
+ALGORITHM_COLORS: dict[str, str] = {
+    "maml": "#1f6fb4", "fomaml": "#74a9cf", "mamlfd": "#0b2f5b", "metasgd": "#d1495b",
+    "alphamaml": "#f28e2b", "negmaml": "#9467bd", "anil": "#2a9d8f", "boil": "#86cfc2",
+    "multitask": "#8c564b", "protonet": "#a8a81e", "scratch": "#7f7f7f", "finetune": "#c49c94",
+    "baselinepp": "#e377c2", "lstmmeta": "#59a14f", "lstmmetaplus": "#1e5a1e", "turtle": "#d4a017",
+    "foturtle": "#b07aa1", "reptile": "#17becf",
+}
+#: Other names get a stable colour from this list, chosen by a hash of their name.
+_FALLBACK_COLORS: tuple[str, ...] = ("#5c946e", "#e9a03b", "#7b5ea7", "#3d405b", "#bc4749", "#6a994e")
+#: Marker shapes, cycled in table order, so that similar colours still differ in a scatter.
+_MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 
 #: Learning-rate layers in network order; unknown layers follow, sorted.
 LAYER_ORDER: tuple[str, ...] = ("conv1", "conv2", "conv3", "conv4", "logits")
@@ -67,11 +91,17 @@ PHASE_LABELS: dict[str, str] = {
     "on_task": "On-task",
     "off_task": "Off-task",
 }
+PHASE_STYLE: dict[str, tuple[str, str]] = {  # colour, marker
+    "pre_adaptation": ("#8a8a8a", "o"), "on_task": ("#2b6cb0", "s"), "off_task": ("#dd6b20", "^"),
+}
 CHANGE_ORDER: tuple[str, ...] = ("on_task_change", "off_task_change", "off_minus_on")
 CHANGE_LABELS: dict[str, str] = {
     "on_task_change": "On-task − pre",
     "off_task_change": "Off-task − pre",
     "off_minus_on": "Off-task − on-task",
+}
+CHANGE_STYLE: dict[str, tuple[str, str]] = {
+    "on_task_change": ("#2b6cb0", "s"), "off_task_change": ("#dd6b20", "^"), "off_minus_on": ("#222222", "D"),
 }
 
 _STYLE = {
@@ -94,10 +124,8 @@ _STYLE = {
 
 PNG_DPI = 150
 _MAX_LINE_POINTS = 1500
-
-
-def _canonical(name: object) -> str:
-    return str(name).strip().lower().replace("-", "").replace("_", "").replace(" ", "")
+_WIDTH = 7.6  # inches: the report's text width
+_ROW = 0.3  # inches per algorithm row
 
 
 def algorithm_label(name: object) -> str:
@@ -113,11 +141,23 @@ def algorithm_color(name: object) -> str:
     return _FALLBACK_COLORS[zlib.crc32(key.encode()) % len(_FALLBACK_COLORS)]
 
 
+def _rank(name: object) -> tuple:
+    return algorithm_rank(_CONFIG_NAME.get(_canonical(name), str(name)))
+
+
+def algorithm_marker(name: object) -> str:
+    """A marker shape that is the same for an algorithm in every figure."""
+    key = _canonical(name)
+    known = sorted(_CONFIG_NAME, key=lambda k: algorithm_rank(_CONFIG_NAME[k]))
+    i = known.index(key) if key in known else zlib.crc32(key.encode())
+    return _MARKERS[i % len(_MARKERS)]
+
+
 def ordered_algorithms(*columns: Iterable[object]) -> list[str]:
-    """Distinct algorithm names from the given columns: paper algorithms first, then sorted."""
+    """Distinct algorithm names from the given columns, in table order: transfer
+    baselines, then meta-learners, each in ``DISPLAY_NAMES`` order; unknown names last."""
     names = {str(a) for col in columns for a in col}
-    known = list(ALGORITHM_LABELS)
-    return sorted(names, key=lambda a: (known.index(_canonical(a)) if _canonical(a) in known else len(known), a))
+    return sorted(names, key=_rank)
 
 
 def _ordered(values: Iterable[object], order: Sequence[str]) -> list[str]:
@@ -140,12 +180,16 @@ def _series(*frames: pd.DataFrame) -> list[Series]:
     has a ``setting`` column with more than one value (so a single-setting study
     is labelled by algorithm alone)."""
     with_setting = [f for f in frames if "setting" in f.columns]
-    settings = sorted({str(v) for f in with_setting for v in f["setting"]})
+    settings = setting_order(v for f in with_setting for v in f["setting"])
     algorithms = ordered_algorithms(*(f["algorithm"] for f in frames))
     if len(settings) <= 1:
         return [(a, None) for a in algorithms]
     present = {(str(a), str(st)) for f in with_setting for a, st in zip(f["algorithm"], f["setting"])}
     return [(a, st) for a in algorithms for st in settings if (a, st) in present]
+
+
+def _settings_of(df: pd.DataFrame) -> list:
+    return setting_order(df["setting"]) if "setting" in df.columns else [None]
 
 
 def _select(df: pd.DataFrame, series: Series) -> pd.DataFrame:
@@ -162,17 +206,17 @@ def _series_label(series: Series, sep: str = " ") -> str:
 
 
 def _linestyle(series: Series, all_series: Sequence[Series]) -> str:
-    settings = sorted({st for _a, st in all_series if st is not None})
+    settings = setting_order(st for _a, st in all_series if st is not None)
     return _LINESTYLES[settings.index(series[1]) % len(_LINESTYLES)] if series[1] in settings else "-"
 
 
-def _require(df: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+def _require(df: pd.DataFrame, columns: Sequence[str], name: str, *, allow_empty: bool = False) -> None:
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"{name} must be a pandas DataFrame, got {type(df).__name__}")
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"{name} is missing columns {missing}; has {list(df.columns)}")
-    if df.empty:
+    if df.empty and not allow_empty:
         raise ValueError(f"{name} is empty")
 
 
@@ -188,6 +232,53 @@ def _note(ax, text: str, loc: str = "lower right") -> None:
             bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
 
 
+def _legend_columns_for(labels: Iterable[str], width: float = _WIDTH) -> int:
+    """As many legend columns (at most 4) as fit the figure's width for these labels."""
+    labels = list(labels)
+    longest = max((len(t) for t in labels), default=1)
+    fit = int((width - 0.3) // (0.066 * longest + 0.5))  # ~0.066 in per character at 8 pt, plus the handle
+    return max(1, min(4, fit, len(labels)))
+
+
+def _rows_axis(ax, series: Sequence[Series], *, labels: bool = True) -> None:
+    """One row per series, top to bottom, with a dotted rule between the transfer
+    baselines and the meta-learners (``labels=False``: a panel sharing the rows of one
+    that has the labels)."""
+    n = len(series)
+    if labels:
+        ax.set_yticks(range(n), [_series_label(s) for s in series])
+    else:
+        ax.tick_params(axis="y", labelleft=False, length=0)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.grid(axis="y", visible=False)
+    groups = [algorithm_group(_CONFIG_NAME.get(_canonical(a), a)) for a, _s in series]
+    for i in range(1, n):
+        if groups[i] != groups[i - 1]:
+            ax.axhline(i - 0.5, color="#999999", lw=0.7, ls=":", zorder=1)
+
+
+def _row_height(n: int, extra: float = 1.0, minimum: float = 2.4) -> float:
+    return max(minimum, extra + _ROW * n)
+
+
+def _finite_or(values: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(values), values, fallback)
+
+
+def placeholder(text: str, *, title: str | None = None) -> Figure:
+    """A small figure that only says ``text`` (a figure the configuration leaves empty,
+    so that the workflow's outputs, and its rule graph, do not depend on the config)."""
+    with mpl.rc_context(_STYLE):
+        fig = Figure(figsize=(_WIDTH, 1.3), layout="constrained")
+        ax = fig.subplots(1, 1)
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "\n".join(textwrap.wrap(text, 90)), ha="center", va="center", fontsize=10,
+                color="#555555", transform=ax.transAxes)
+        if title:
+            ax.set_title(title)
+    return fig
+
+
 # --------------------------------------------------------------------------
 # Fig. 5: training curves
 # --------------------------------------------------------------------------
@@ -198,72 +289,147 @@ def training_curves(
     *,
     smooth_window: int | None = None,
 ) -> Figure:
-    """Paper Fig. 5: validation accuracy and smoothed training query accuracy.
+    """Paper Fig. 5: validation accuracy and smoothed training query accuracy, one row
+    of two panels per setting.
 
     ``validation``: ``algorithm, seed, iteration, accuracy, ci95``;
-    ``train_log``: ``algorithm, seed, iteration, loss, accuracy``.
+    ``train_log``: ``algorithm, seed, iteration, loss, accuracy`` (further columns,
+    such as Alpha-MAML's ``alpha`` and ``beta``, are ignored; it may be empty when no
+    configured algorithm is meta-trained); both with an optional ``setting``.
     Lines are the mean over seeds; the band is min..max over seeds (or
     ± the run's 95% CI over validation tasks when there is one seed).
-    ``smooth_window`` is the rolling-mean window in logged points (default:
-    about 1/50 of a run's points).
+    An algorithm that is not meta-trained (train from scratch: an empty training log
+    and one validation row at iteration 0) is a dotted horizontal line at its
+    validation accuracy. ``smooth_window`` is the rolling-mean window in logged points
+    (default: about 1/50 of a run's points).
     """
-    _require(train_log, ("algorithm", "seed", "iteration", "loss", "accuracy"), "train_log")
+    _require(train_log, ("algorithm", "seed", "iteration", "loss", "accuracy"), "train_log", allow_empty=True)
     _require(validation, ("algorithm", "seed", "iteration", "accuracy", "ci95"), "validation")
+    settings = _settings_of(validation) if "setting" in validation.columns and \
+        validation["setting"].nunique() > 1 else [None]
+    algorithms = ordered_algorithms(validation["algorithm"], train_log["algorithm"])
+    seed_counts = validation.groupby(["algorithm", *(["setting"] if settings[0] else [])])["seed"].nunique()
+    uniform = seed_counts.nunique() == 1
+    most = int(seed_counts.max())
 
     with mpl.rc_context(_STYLE):
-        fig = Figure(figsize=(7.6, 3.1), layout="constrained")
-        ax_val, ax_tr = fig.subplots(1, 2)
-        all_series = _series(validation, train_log)
+        labels: dict[str, str] = {}
+        for alg in algorithms:
+            v = validation[validation["algorithm"].astype(str) == alg]
+            labels[alg] = algorithm_label(alg) + (" (not meta-trained)" if len(v) and v["iteration"].max() == 0
+                                                  else "")
+            if not uniform and not settings[0]:
+                n = int(seed_counts.get(alg, 0))
+                labels[alg] += f", {n} seed{'s' if n != 1 else ''}"
+        ncol = _legend_columns_for(labels.values())
+        legend_rows = math.ceil(len(algorithms) / ncol)
+        fig = Figure(figsize=(_WIDTH, 2.75 * len(settings) + 0.2 + 0.17 * legend_rows), layout="constrained")
+        axes = fig.subplots(len(settings), 2, squeeze=False)
+        handles: dict[str, object] = {}
+        for (ax_val, ax_tr), setting in zip(axes, settings):
+            for alg in algorithms:
+                series = (alg, setting)
+                color = algorithm_color(alg)
+                v = _select(validation, series)
+                if not v.empty and v["iteration"].max() == 0:  # not meta-trained: one point at iteration 0
+                    handles[alg] = ax_val.axhline(v["accuracy"].mean() * 100, color=color, lw=1.4, ls=":",
+                                                  label=labels[alg])
+                elif not v.empty:
+                    acc = v.pivot_table(index="iteration", columns="seed", values="accuracy", aggfunc="mean")
+                    mean = acc.mean(axis=1) * 100
+                    if acc.shape[1] > 1:
+                        lo, hi = acc.min(axis=1) * 100, acc.max(axis=1) * 100
+                    else:
+                        ci = v.pivot_table(index="iteration", columns="seed", values="ci95", aggfunc="mean")
+                        ci = ci.iloc[:, 0].reindex(acc.index) * 100
+                        lo, hi = mean - ci, mean + ci
+                    x = acc.index.to_numpy()
+                    ax_val.fill_between(x, lo.to_numpy(), hi.to_numpy(), color=color, alpha=0.18, lw=0)
+                    handles[alg], = ax_val.plot(x, mean.to_numpy(), color=color, lw=1.6,
+                                                marker="o" if len(x) <= 25 else None, ms=3, label=labels[alg])
+
+                t = _select(train_log, series)
+                if not t.empty:
+                    per_seed = {}
+                    for seed, g in t.groupby("seed", sort=True):
+                        s = g.groupby("iteration")["accuracy"].mean().sort_index()
+                        w = smooth_window or max(1, round(len(s) / 50))
+                        per_seed[seed] = s.rolling(w, min_periods=max(1, w // 2)).mean()
+                    acc = pd.DataFrame(per_seed).sort_index()
+                    step = max(1, len(acc) // _MAX_LINE_POINTS)  # thin long logs: lighter SVG, same picture
+                    acc = acc.iloc[::step]
+                    x = acc.index.to_numpy()
+                    mean = acc.mean(axis=1).to_numpy() * 100
+                    if acc.shape[1] > 1:
+                        ax_tr.fill_between(x, acc.min(axis=1).to_numpy() * 100, acc.max(axis=1).to_numpy() * 100,
+                                           color=color, alpha=0.18, lw=0)
+                    line, = ax_tr.plot(x, mean, color=color, lw=1.3, label=labels[alg])
+                    handles.setdefault(alg, line)
+
+            if setting:
+                ax_val.set_title(f"Validation accuracy, {setting_label(setting)}")
+                ax_tr.set_title(f"Training query accuracy (smoothed), {setting_label(setting)}")
+            else:
+                ax_val.set_title("Validation accuracy (fixed validation tasks)")
+                ax_tr.set_title("Training query accuracy (smoothed)")
+            for ax in (ax_val, ax_tr):
+                ax.set_xlabel("Meta-training iteration")
+                ax.xaxis.set_major_formatter(_iteration_formatter)
+                ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
+            ax_val.set_ylabel("Accuracy")
+            note = ("band: ±95% CI over validation tasks" if most <= 1 else
+                    f"mean over {most if uniform else 'the'} seeds; band: min–max over seeds")
+            _note(ax_val, note, loc="upper left")
+            _note(ax_tr, "rolling mean per seed; band: min–max over seeds" if len(train_log)
+                  else "no configured algorithm is meta-trained", loc="upper left")
+        fig.legend(handles=[handles[a] for a in algorithms if a in handles], loc="outside lower center", ncol=ncol)
+    return fig
+
+
+# --------------------------------------------------------------------------
+# Alpha-MAML: learning-rate trajectories
+# --------------------------------------------------------------------------
+
+def lr_trajectories(
+    train_log: pd.DataFrame,
+    *,
+    algorithm: str = "alpha_maml",
+    columns: Sequence[tuple[str, str]] = (("alpha", "Inner learning rate α"), ("beta", "Outer learning rate β")),
+) -> Figure:
+    """The Alpha-MAML poster's learning-rate trajectories: ``alpha`` and ``beta`` per
+    meta-training iteration, one line per seed (and setting).
+
+    ``train_log``: ``algorithm, seed, iteration`` and the logged ``columns``; only the
+    rows of ``algorithm`` are drawn.
+    """
+    names = [c for c, _ in columns]
+    _require(train_log, ("algorithm", "seed", "iteration", *names), "train_log")
+    d = train_log[train_log["algorithm"].astype(str) == algorithm]
+    if d.empty or d[names].isna().all().all():
+        raise ValueError(f"train_log has no logged {names} of {algorithm!r}")
+    all_series = _series(d)
+    with mpl.rc_context(_STYLE):
+        fig = Figure(figsize=(_WIDTH, 2.8), layout="constrained")
+        axes = fig.subplots(1, len(columns), squeeze=False).ravel()
+        base = algorithm_color(algorithm)
         for series in all_series:
-            color, label = algorithm_color(series[0]), _series_label(series)
-            ls = _linestyle(series, all_series)
-
-            v = _select(validation, series)
-            if not v.empty:
-                acc = v.pivot_table(index="iteration", columns="seed", values="accuracy", aggfunc="mean")
-                n = acc.shape[1]
-                mean = acc.mean(axis=1) * 100
-                if n > 1:
-                    lo, hi = acc.min(axis=1) * 100, acc.max(axis=1) * 100
-                else:
-                    ci = v.pivot_table(index="iteration", columns="seed", values="ci95", aggfunc="mean")
-                    ci = ci.iloc[:, 0].reindex(acc.index) * 100
-                    lo, hi = mean - ci, mean + ci
-                x = acc.index.to_numpy()
-                ax_val.fill_between(x, lo.to_numpy(), hi.to_numpy(), color=color, alpha=0.18, lw=0)
-                ax_val.plot(x, mean.to_numpy(), color=color, lw=1.6, ls=ls,
-                            marker="o" if len(x) <= 25 else None, ms=3,
-                            label=f"{label}, {n} seed{'s' if n != 1 else ''}")
-
-            t = _select(train_log, series)
-            if not t.empty:
-                per_seed = {}
-                for seed, g in t.groupby("seed", sort=True):
-                    s = g.groupby("iteration")["accuracy"].mean().sort_index()
-                    w = smooth_window or max(1, round(len(s) / 50))
-                    per_seed[seed] = s.rolling(w, min_periods=max(1, w // 2)).mean()
-                acc = pd.DataFrame(per_seed).sort_index()
-                step = max(1, len(acc) // _MAX_LINE_POINTS)  # thin long logs: lighter SVG, same picture
-                acc = acc.iloc[::step]
-                x = acc.index.to_numpy()
-                mean = acc.mean(axis=1).to_numpy() * 100
-                if acc.shape[1] > 1:
-                    ax_tr.fill_between(x, acc.min(axis=1).to_numpy() * 100, acc.max(axis=1).to_numpy() * 100,
-                                       color=color, alpha=0.18, lw=0)
-                ax_tr.plot(x, mean, color=color, lw=1.3, ls=ls, label=label)
-
-        ax_val.set_title("Validation accuracy (fixed validation tasks)")
-        ax_tr.set_title("Training query accuracy (smoothed)")
-        for ax in (ax_val, ax_tr):
+            s = _select(d, series)
+            seeds = sorted(s["seed"].unique())
+            for k, seed in enumerate(seeds):
+                g = s[s["seed"] == seed].sort_values("iteration")
+                g = g.iloc[:: max(1, len(g) // _MAX_LINE_POINTS)]
+                shade = _lighten(base, 0.55 * k / max(len(seeds) - 1, 1))
+                label = f"seed {seed}" + (f" ({setting_label(series[1])})" if series[1] is not None else "")
+                for ax, col in zip(axes, names):
+                    ax.plot(g["iteration"], g[col], color=shade, lw=1.3, ls=_linestyle(series, all_series),
+                            label=label)
+        for ax, (_col, title) in zip(axes, columns):
+            ax.set_title(title)
             ax.set_xlabel("Meta-training iteration")
             ax.xaxis.set_major_formatter(_iteration_formatter)
-            ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
-        ax_val.set_ylabel("Accuracy")
-        ax_val.legend(loc="lower right")
-        n_seeds = pd.Series([_select(validation, sr)["seed"].nunique() for sr in all_series] or [0])
-        _note(ax_val, "mean over seeds; band: min–max over seeds" if n_seeds.max() > 1
-              else "band: ±95% CI over validation tasks", loc="upper left")
-        _note(ax_tr, "rolling mean per seed; band: min–max over seeds", loc="upper left")
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4), useOffset=False)
+        axes[0].set_ylabel(algorithm_label(algorithm))
+        axes[-1].legend(loc="best")
     return fig
 
 
@@ -271,83 +437,64 @@ def training_curves(
 # Fig. 6: learned learning-rate histograms
 # --------------------------------------------------------------------------
 
+NO_RATES = "No configured algorithm learns per-element inner-loop learning rates."
+
+
 def lr_histograms(
     lr_values: pd.DataFrame,
     *,
-    bins: int = 60,
+    bins: int = 50,
     clip_quantile: float = 0.001,
 ) -> Figure:
-    """Paper Fig. 6: one histogram per layer of every learned inner-loop rate.
+    """Paper Fig. 6: one histogram per layer of every learned inner-loop rate, one row
+    per rate-learning algorithm (and setting).
 
-    ``lr_values``: ``algorithm, seed, layer, value``, pooled over seeds. The
-    x-range covers the central ``1 - 2*clip_quantile`` of the values (and
-    zero); how many values fall outside is noted in the panel. Black line at
-    zero, dashed line at the mean; the fraction of negative rates is in the
-    title (per algorithm in the legend when there are several).
+    ``lr_values``: ``algorithm, seed, layer, value``, pooled over seeds; with no rows
+    the figure only says that no configured algorithm learns rates. Each panel's
+    x-range covers the central ``1 - 2*clip_quantile`` of its values (and zero); how
+    many values fall outside is noted in the panel. Black line at zero, dashed line at
+    the mean; the fraction of negative rates is in each panel's title.
     """
-    _require(lr_values, ("algorithm", "seed", "layer", "value"), "lr_values")
+    _require(lr_values, ("algorithm", "seed", "layer", "value"), "lr_values", allow_empty=True)
+    if lr_values.empty:
+        return placeholder(NO_RATES, title="Learned inner-loop learning rates")
     layers = _ordered(lr_values["layer"], LAYER_ORDER)
-    all_series = _series(lr_values)
-    ncols = 3
-    nrows = math.ceil(len(layers) / ncols)
+    rows = _series(lr_values)
 
     with mpl.rc_context(_STYLE):
-        fig = Figure(figsize=(7.6, 2.35 * nrows + 0.2), layout="constrained")
-        axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-        for ax, layer in zip(axes, layers):
-            d = lr_values[lr_values["layer"].astype(str) == layer]
-            vals_all = d["value"].to_numpy(dtype=float)
-            lo, hi = np.quantile(vals_all, [clip_quantile, 1 - clip_quantile])
-            lo, hi = min(lo, 0.0), max(hi, 0.0)
-            if hi - lo <= 0:
-                lo, hi = lo - 0.5, hi + 0.5
-            edges = np.linspace(lo, hi, bins + 1)
-            titles = []
-            outside = int(np.sum((vals_all < lo) | (vals_all > hi)))
-            for series in all_series:
-                vals = _select(d, series)["value"].to_numpy(dtype=float)
+        fig = Figure(figsize=(_WIDTH, 1.85 * len(rows) + 0.45), layout="constrained")
+        axes = fig.subplots(len(rows), len(layers), squeeze=False)
+        for r, series in enumerate(rows):
+            d = _select(lr_values, series)
+            color = algorithm_color(series[0])
+            for c, layer in enumerate(layers):
+                ax = axes[r, c]
+                vals = d.loc[d["layer"].astype(str) == layer, "value"].to_numpy(dtype=float)
                 if vals.size == 0:
+                    ax.set_axis_off()
                     continue
-                color = algorithm_color(series[0])
-                frac_neg = float(np.mean(vals < 0))
-                mean = float(np.mean(vals))
-                ax.hist(vals, bins=edges, color=color, alpha=0.55 if len(all_series) > 1 else 0.8,
-                        histtype="stepfilled" if len(all_series) == 1 else "step",
-                        lw=0 if len(all_series) == 1 else 1.4, ls=_linestyle(series, all_series),
-                        label=f"{_series_label(series)}: {frac_neg:.0%} < 0")
-                ax.axvline(mean, color=color, ls="--", lw=1.2)
-                titles.append((series, frac_neg, mean))
-            ax.axvline(0.0, color="black", lw=0.9)
-            ax.set_xlim(lo, hi)
-            ax.set_ylim(0, ax.get_ylim()[1] * 1.3)  # headroom for the note
-            if len(titles) == 1:
-                _alg, frac_neg, mean = titles[0]
-                ax.set_title(f"{layer}: {frac_neg:.1%} negative")
-                text = f"mean {mean:+.4f}\nn = {int(vals_all.size):,}"
-                if outside:
-                    text += f"\n{outside:,} outside x-range"
+                lo, hi = np.quantile(vals, [clip_quantile, 1 - clip_quantile])
+                lo, hi = min(lo, 0.0), max(hi, 0.0)
+                if hi - lo <= 0:
+                    lo, hi = lo - 0.5, hi + 0.5
+                outside = int(np.sum((vals < lo) | (vals > hi)))
+                frac_neg, mean = float(np.mean(vals < 0)), float(np.mean(vals))
+                ax.hist(vals, bins=np.linspace(lo, hi, bins + 1), color=color, alpha=0.8, histtype="stepfilled",
+                        lw=0)
+                ax.axvline(0.0, color="black", lw=0.9)
+                ax.axvline(mean, color="#333333", ls="--", lw=1.1)
+                ax.set_xlim(lo, hi)
+                ax.set_ylim(0, ax.get_ylim()[1] * 1.35)  # headroom for the note
+                ax.set_title(f"{layer}: {frac_neg:.1%} < 0", fontsize=8.5)
+                text = f"mean {mean:+.3g}" + (f"\n{outside:,} outside" if outside else "")
                 _note(ax, text, loc="upper left" if mean > (lo + hi) / 2 else "upper right")
-            else:
-                ax.set_title(layer)
-                ax.legend(loc="upper right")
-                if outside:
-                    _note(ax, f"{outside:,} outside x-range", loc="upper left")
-            ax.set_xlabel("Learned inner-loop learning rate")
-            ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4))
-            ax.locator_params(axis="x", nbins=5)
-        for ax in axes[: len(layers)][::ncols]:
-            ax.set_ylabel("Count (pooled over seeds)")
-        spare = axes[len(layers):]
-        for ax in spare:
-            ax.set_axis_off()
-        if len(spare):
-            from matplotlib.lines import Line2D
-            from matplotlib.patches import Patch
-
-            handles = [Patch(color=algorithm_color(sr[0]), alpha=0.8, label=_series_label(sr)) for sr in all_series]
-            handles += [Line2D([], [], color="black", lw=0.9, label="zero"),
-                        Line2D([], [], color="#555555", ls="--", lw=1.2, label="mean")]
-            spare[0].legend(handles=handles, loc="center", fontsize=8.5)
+                ax.locator_params(axis="x", nbins=3)
+                ax.ticklabel_format(axis="both", style="sci", scilimits=(-3, 4))
+                ax.tick_params(labelsize=7)
+                if c == 0:
+                    ax.set_ylabel(f"{_series_label(series, chr(10))}\ncount", fontsize=8.5, color=color)
+        fig.supxlabel("Learned inner-loop learning rate (pooled over seeds; black: zero, dashed: mean)",
+                      fontsize=8.5)
     return fig
 
 
@@ -360,6 +507,34 @@ def _lighten(color: str, amount: float) -> tuple[float, float, float]:
     return (r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount)
 
 
+def _dot_rows(ax, frame: pd.DataFrame, rows: Sequence[Series], key: str, order: Sequence[str],
+              styles: dict[str, tuple[str, str]], labels: dict[str, str], scale: float = 100.0) -> list[float]:
+    """For each row (series) and each ``key`` value, a marker at ``mean`` with its 95% CI
+    as a horizontal error bar; returns every drawn bound (for zooming)."""
+    present = _ordered(frame[key], order)
+    offsets = (np.arange(len(present)) - (len(present) - 1) / 2) * (0.6 / max(len(present), 1))
+    bounds: list[float] = []
+    for j, value in enumerate(present):
+        color, marker = styles.get(value, ("#444444", "o"))
+        ys, ms, los, his = [], [], [], []
+        for i, series in enumerate(rows):
+            d = _select(frame, series)
+            d = d[d[key].astype(str) == value]
+            if d.empty:
+                continue
+            row = d.iloc[0]
+            ys.append(i + offsets[j])
+            ms.append(row["mean"] * scale)
+            los.append(row["ci95_low"] * scale)
+            his.append(row["ci95_high"] * scale)
+        ms, los, his = np.array(ms), np.array(los), np.array(his)
+        los, his = _finite_or(los, ms), _finite_or(his, ms)  # no interval (n < 2): the point alone
+        ax.errorbar(ms, ys, xerr=[ms - los, his - ms], fmt=marker, ms=4.5, capsize=2, lw=1.1, color=color,
+                    label=labels.get(value, value), zorder=3)
+        bounds += [*los, *his]
+    return bounds
+
+
 def feature_probe(
     probe_summary: pd.DataFrame,
     probe_changes: pd.DataFrame | None = None,
@@ -369,90 +544,47 @@ def feature_probe(
     """Paper Fig. 7: prototype-probe accuracy pre-adaptation, on-task, off-task.
 
     ``probe_summary``: ``algorithm, phase, mean, ci95_low, ci95_high, n``
-    (phase in pre_adaptation/on_task/off_task). Bars grouped per algorithm
-    with 95% CI error bars; the y-axis is zoomed to the data (it does not
-    start at zero). With ``probe_changes`` (``algorithm, change, mean,
-    ci95_low, ci95_high, n``) a second panel shows the changes (×100, i.e.
-    percentage points for accuracy differences) with CIs and a zero line.
+    (phase in pre_adaptation/on_task/off_task; optional ``setting``). One row per
+    algorithm (and setting), the three phases as markers with 95% CI error bars; the
+    x-axis is zoomed to the data (it does not start at zero). With ``probe_changes``
+    (``algorithm, change, mean, ci95_low, ci95_high, n``) a second panel, sharing the
+    rows, shows the changes (×100, i.e. percentage points for accuracy differences)
+    with CIs and a zero line.
     """
     _require(probe_summary, ("algorithm", "phase", "mean", "ci95_low", "ci95_high", "n"), "probe_summary")
     if probe_changes is not None:
         _require(probe_changes, ("algorithm", "change", "mean", "ci95_low", "ci95_high", "n"), "probe_changes")
-    groups = _series(probe_summary)
-    phases = _ordered(probe_summary["phase"], PHASE_ORDER)
-    shades = np.linspace(0.55, 0.0, len(phases)) if len(phases) > 1 else np.zeros(1)
-    hatches = ["", "///", "..."] + [""] * max(0, len(phases) - 3)
+    rows = _series(probe_summary) if probe_changes is None else _series(probe_summary, probe_changes)
 
     with mpl.rc_context(_STYLE):
+        height = _row_height(len(rows), extra=1.25)
         if probe_changes is not None:
-            fig = Figure(figsize=(7.6, 3.3), layout="constrained")
-            ax, ax_ch = fig.subplots(1, 2, width_ratios=[1.15, 1])
+            fig = Figure(figsize=(_WIDTH, height), layout="constrained")
+            ax, ax_ch = fig.subplots(1, 2, sharey=True)
         else:
-            fig = Figure(figsize=(4.6, 3.3), layout="constrained")
+            fig = Figure(figsize=(_WIDTH * 0.62, height), layout="constrained")
             ax, ax_ch = fig.subplots(1, 1), None
 
-        width = 0.8 / len(phases)
-        lows, highs, ticks, ticklabels = [], [], [], []
-        for i, group in enumerate(groups):
-            base = algorithm_color(group[0])
-            d = _select(probe_summary, group).set_index("phase")
-            for j, phase in enumerate(phases):
-                if phase not in d.index:
-                    continue
-                row = d.loc[phase]
-                x = i + (j - (len(phases) - 1) / 2) * width
-                m, lo, hi = row["mean"] * 100, row["ci95_low"] * 100, row["ci95_high"] * 100
-                if not (np.isfinite(lo) and np.isfinite(hi)):  # no interval (n < 2)
-                    lo = hi = m
-                ax.bar(x, m, width=width * 0.92, color=_lighten(base, shades[j]), edgecolor=base,
-                       lw=0.8, hatch=hatches[j], zorder=2)
-                ax.errorbar(x, m, yerr=[[m - lo], [hi - m]], color="#222222", capsize=3, lw=1, zorder=3)
-                lows.append(lo)
-                highs.append(hi)
-                ticks.append(x)
-                ticklabels.append(PHASE_LABELS.get(phase, phase).replace("-adaptation", "").replace("-task", ""))
-        lo, hi = min(lows), max(highs)
-        pad = max((hi - lo) * 0.35, 0.05)
-        ax.set_ylim(lo - pad, hi + pad)
-        ax.set_xticks(ticks, ticklabels)
-        for i, group in enumerate(groups):
-            ax.text(i, -0.16, _series_label(group, "\n"), transform=ax.get_xaxis_transform(), ha="center",
-                    va="top", fontsize=9, fontweight="bold", color=algorithm_color(group[0]))
-        ax.set_xlim(-0.5, len(groups) - 0.5)
-        ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=None))
-        ax.set_ylabel("Probe accuracy (nearest centroid)")
-        ax.set_title("Probe accuracy, 95% CI")
-        ax.grid(axis="x", visible=False)
-        _note(ax, "y-axis truncated", loc="upper left")
+        bounds = _dot_rows(ax, probe_summary, rows, "phase", PHASE_ORDER, PHASE_STYLE, PHASE_LABELS)
+        lo, hi = min(bounds), max(bounds)
+        pad = max((hi - lo) * 0.08, 0.05)
+        ax.set_xlim(lo - pad, hi + pad)
+        _rows_axis(ax, rows)
+        ax.xaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=None))
+        ax.set_xlabel("Probe accuracy (truncated axis)")
+        handles = ax.get_legend_handles_labels()[0]
 
         if ax_ch is not None:
-            changes = _ordered(probe_changes["change"], CHANGE_ORDER)
-            ch_groups = _series(probe_changes)
-            n_alg = len(ch_groups)
-            offs = (np.arange(n_alg) - (n_alg - 1) / 2) * (0.6 / max(n_alg, 1))
-            for k, group in enumerate(ch_groups):
-                d = _select(probe_changes, group).set_index("change")
-                xs, ms, los, his = [], [], [], []
-                for j, ch in enumerate(changes):
-                    if ch not in d.index:
-                        continue
-                    row = d.loc[ch]
-                    xs.append(j + offs[k])
-                    ms.append(row["mean"] * 100)
-                    los.append(row["ci95_low"] * 100)
-                    his.append(row["ci95_high"] * 100)
-                ms, los, his = np.array(ms), np.array(los), np.array(his)
-                los, his = np.where(np.isfinite(los), los, ms), np.where(np.isfinite(his), his, ms)
-                ax_ch.errorbar(xs, ms, yerr=[ms - los, his - ms], fmt="o", ms=5, capsize=3, lw=1.2,
-                               color=algorithm_color(group[0]), label=_series_label(group), zorder=3)
-            ax_ch.axhline(0.0, color="black", lw=0.9, zorder=1)
-            ax_ch.set_xticks(range(len(changes)),
-                             [CHANGE_LABELS.get(c, c).replace(" − ", "\n− ") for c in changes])
-            ax_ch.set_xlim(-0.5, len(changes) - 0.5)
-            ax_ch.set_ylabel(change_label)
-            ax_ch.set_title("Change with adaptation, 95% CI")
-            ax_ch.grid(axis="x", visible=False)
-            ax_ch.legend(loc="best")
+            _dot_rows(ax_ch, probe_changes, rows, "change", CHANGE_ORDER, CHANGE_STYLE, CHANGE_LABELS)
+            ax_ch.axvline(0.0, color="black", lw=0.9, zorder=1)
+            _rows_axis(ax_ch, rows, labels=False)
+            ax_ch.set_xlabel(change_label)
+            changes = ax_ch.get_legend_handles_labels()[0]
+            # Column-major legend: first row the phases, second row the changes.
+            handles = [h for pair in zip(handles, changes) for h in pair] if len(handles) == len(changes) \
+                else handles + changes
+        fig.legend(handles=handles, loc="outside upper center", ncol=3 if ax_ch is not None else len(handles),
+                   handletextpad=0.3, columnspacing=1.2)
     return fig
 
 
@@ -461,44 +593,129 @@ def feature_probe(
 # --------------------------------------------------------------------------
 
 def meta_test_accuracy(meta_test: pd.DataFrame) -> Figure:
-    """Per-run meta-test accuracy with its 95% CI over tasks, per algorithm.
+    """Per-run meta-test accuracy with its 95% CI over tasks: one panel per setting,
+    one row per algorithm, one point per seed; a dark tick marks the median over seeds.
 
     ``meta_test``: ``algorithm, seed, accuracy, ci95_low, ci95_high, n_tasks``
-    (one row per run). A grey bar marks the median over seeds.
+    (one row per run; optional ``setting``).
     """
     _require(meta_test, ("algorithm", "seed", "accuracy", "ci95_low", "ci95_high", "n_tasks"), "meta_test")
-    groups = _series(meta_test)
+    settings = _settings_of(meta_test)
+    algorithms = [(a, None) for a in ordered_algorithms(meta_test["algorithm"])]
     with mpl.rc_context(_STYLE):
-        fig = Figure(figsize=(max(3.6, 1.5 + 1.3 * len(groups)), 3.2), layout="constrained")
-        ax = fig.subplots(1, 1)
-        for i, group in enumerate(groups):
-            d = _select(meta_test, group).sort_values("seed")
-            n = len(d)
-            xs = i + (np.arange(n) - (n - 1) / 2) * (0.5 / max(n - 1, 1)) if n > 1 else np.array([float(i)])
-            acc = d["accuracy"].to_numpy(float) * 100
-            lo = d["ci95_low"].to_numpy(float) * 100
-            hi = d["ci95_high"].to_numpy(float) * 100
-            lo, hi = np.where(np.isfinite(lo), lo, acc), np.where(np.isfinite(hi), hi, acc)
-            color = algorithm_color(group[0])
-            ax.errorbar(xs, acc, yerr=[acc - lo, hi - acc], fmt="o", ms=5, capsize=3, lw=1.2, color=color,
-                        zorder=3)
-            med = float(np.median(acc))
-            ax.hlines(med, i - 0.35, i + 0.35, color="#444444", lw=2, zorder=2,
-                      label="median over seeds" if i == 0 else None)
-            if n <= 8:
-                for x, a, s in zip(xs, hi, d["seed"]):
-                    ax.annotate(f"s{s}", (x, a), textcoords="offset points", xytext=(0, 3), ha="center",
-                                fontsize=6.5, color="#555555")
-        ax.set_xticks(range(len(groups)), [_series_label(g, "\n") for g in groups])
-        ax.set_xlim(-0.6, len(groups) - 0.4)
-        ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=None))
-        ax.set_ylabel("Meta-test accuracy")
-        ax.set_title("Per-run meta-test accuracy, 95% CI over tasks")
-        ax.grid(axis="x", visible=False)
-        ax.margins(y=0.15)
-        ax.legend(loc="best")
+        width = min(_WIDTH, 3.2 + 2.4 * len(settings))
+        fig = Figure(figsize=(width, _row_height(len(algorithms), extra=0.9)), layout="constrained")
+        axes = fig.subplots(1, len(settings), sharey=True, squeeze=False).ravel()
+        for ax, setting in zip(axes, settings):
+            d_set = meta_test if setting is None else meta_test[meta_test["setting"].astype(str) == setting]
+            for i, (alg, _s) in enumerate(algorithms):
+                d = d_set[d_set["algorithm"].astype(str) == alg].sort_values("seed")
+                if d.empty:
+                    continue
+                n = len(d)
+                ys = i + (np.arange(n) - (n - 1) / 2) * (0.5 / max(n - 1, 1)) if n > 1 else np.array([float(i)])
+                acc = d["accuracy"].to_numpy(float) * 100
+                lo = _finite_or(d["ci95_low"].to_numpy(float) * 100, acc)
+                hi = _finite_or(d["ci95_high"].to_numpy(float) * 100, acc)
+                ax.errorbar(acc, ys, xerr=[acc - lo, hi - acc], fmt=algorithm_marker(alg), ms=4, capsize=2,
+                            lw=1.0, color=algorithm_color(alg), zorder=3)
+                ax.vlines(float(np.median(acc)), i - 0.38, i + 0.38, color="#333333", lw=2, zorder=2,
+                          label="median over seeds" if i == 0 else None)
+            _rows_axis(ax, algorithms, labels=ax is axes[0])
+            ax.xaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=None))
+            ax.set_xlabel("Meta-test accuracy")
+            if setting is not None:
+                ax.set_title(setting_label(setting))
+            ax.margins(x=0.08)
+        fig.suptitle("Per-run meta-test accuracy, 95% CI over tasks; dark tick: median over seeds", fontsize=9)
     return fig
 
+
+# --------------------------------------------------------------------------
+# Thesis Fig. 3.4: running time
+# --------------------------------------------------------------------------
+
+def running_time(times: pd.DataFrame, meta_test: pd.DataFrame | None = None) -> Figure:
+    """Huisman Fig. 3.4: training time per algorithm, and meta-test accuracy against it.
+
+    ``times``: one row per run, ``algorithm, setting, seed, train_s``; ``meta_test``:
+    ``algorithm, setting, seed, accuracy``. Left: training seconds per algorithm (and
+    setting), one point per seed, a dark tick at the median. Right, one panel per
+    setting: per-seed (accuracy, training seconds) as small points and the medians of
+    both as a large marker per algorithm. The time axis is logarithmic when the times
+    span more than a factor of 30.
+    """
+    _require(times, ("algorithm", "setting", "seed", "train_s"), "times")
+    settings = _settings_of(times)
+    t = times["train_s"].to_numpy(float)
+    t = t[np.isfinite(t) & (t > 0)]
+    log = t.size > 0 and t.max() / t.min() > 30
+    merged = None
+    if meta_test is not None and len(meta_test):
+        _require(meta_test, ("algorithm", "setting", "seed", "accuracy"), "meta_test")
+        merged = times.merge(meta_test[["algorithm", "setting", "seed", "accuracy"]],
+                             on=["algorithm", "setting", "seed"], how="inner")
+    algorithms = ordered_algorithms(times["algorithm"])
+    rows = [(a, None) for a in algorithms]
+    fills = ("full", "none", "left", "bottom")
+    with mpl.rc_context(_STYLE):
+        n_scatter = len(settings) if merged is not None else 0
+        ncol = _legend_columns_for(algorithm_label(a) for a in algorithms)
+        legend_rows = math.ceil(len(algorithms) / ncol)
+        fig = Figure(figsize=(_WIDTH, _row_height(len(rows), extra=1.1, minimum=2.8) + 0.17 * legend_rows),
+                     layout="constrained")
+        axes = fig.subplots(1, 1 + n_scatter, squeeze=False, width_ratios=[1.25] + [1] * n_scatter).ravel()
+        ax = axes[0]
+        # Settings of one algorithm share its row: offset, and filled / hollow / half markers.
+        offsets = (np.arange(len(settings)) - (len(settings) - 1) / 2) * (0.5 / len(settings))
+        for i, (alg, _none) in enumerate(rows):
+            for k, setting in enumerate(settings):
+                d = _select(times, (alg, setting)).sort_values("seed")
+                x = d["train_s"].to_numpy(float)
+                if not np.isfinite(x).any():
+                    continue
+                n = len(x)
+                spread = 0.4 / len(settings)
+                ys = i + offsets[k] + ((np.arange(n) - (n - 1) / 2) * (spread / max(n - 1, 1)) if n > 1 else 0.0)
+                ax.plot(x, np.broadcast_to(ys, x.shape), ls="", marker=algorithm_marker(alg), ms=4.5,
+                        color=algorithm_color(alg), fillstyle=fills[k % len(fills)], mew=0.9, zorder=3)
+                half = 0.45 / len(settings)
+                ax.vlines(float(np.nanmedian(x)), i + offsets[k] - half, i + offsets[k] + half, color="#333333",
+                          lw=1.8, zorder=2)
+        _rows_axis(ax, rows)
+        ax.set_xlabel("Training time (s); tick: median")
+        ax.set_title("Meta-training wall-clock time")
+        if log:
+            ax.set_xscale("log")
+        if len(settings) > 1:
+            ax.legend(handles=[Line2D([], [], ls="", marker="o", color="#555555", fillstyle=fills[k % len(fills)],
+                                      label=setting_label(st)) for k, st in enumerate(settings)],
+                      loc="lower center", bbox_to_anchor=(0.5, 1.06), ncol=len(settings), handletextpad=0.2)
+
+        handles = []
+        for ax_s, setting in zip(axes[1:], settings):
+            d_set = merged if setting is None else merged[merged["setting"].astype(str) == setting]
+            for alg in algorithms:
+                d = d_set[d_set["algorithm"].astype(str) == alg]
+                if d.empty:
+                    continue
+                color, marker = algorithm_color(alg), algorithm_marker(alg)
+                ax_s.scatter(d["train_s"], d["accuracy"] * 100, s=12, marker=marker, color=color, alpha=0.45, lw=0)
+                ax_s.scatter([d["train_s"].median()], [d["accuracy"].median() * 100], s=48, marker=marker,
+                             color=color, edgecolor="black", lw=0.6, zorder=4)
+            ax_s.set_xlabel("Training time (s)")
+            ax_s.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=None))
+            ax_s.set_title(setting_label(setting) if setting is not None else "Accuracy vs time")
+            if log:
+                ax_s.set_xscale("log")
+            ax_s.margins(0.1)
+        if n_scatter:
+            axes[1].set_ylabel("Meta-test accuracy")
+            handles = [Line2D([], [], ls="", marker=algorithm_marker(a), color=algorithm_color(a),
+                              markeredgecolor="black", markeredgewidth=0.6, ms=6, label=algorithm_label(a))
+                       for a in algorithms]
+            fig.legend(handles=handles, loc="outside lower center", ncol=ncol)
+    return fig
 
 # --------------------------------------------------------------------------
 # Saving

@@ -37,9 +37,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from innerloop.io import atomic_path, write_bytes_atomic
+from innerloop.stats.order import setting_order
 
 from . import figures as F
-from .tables import PAPER_REFERENCE, PAPER_TABLE1_LR, report_tables
+from .tables import PAPER_REFERENCE, PAPER_TABLE1_LR, PAPER_TABLE1_ALGORITHM, format_p, report_tables
 
 __all__ = [
     "ReportContext",
@@ -52,6 +53,7 @@ __all__ = [
     "TTestInfo",
     "ProvenanceInfo",
     "FIGURE_KEYS",
+    "OPTIONAL_FIGURE_KEYS",
     "TABLE_KEYS",
     "FRAME_KEYS",
     "DEFAULT_TITLE",
@@ -59,6 +61,7 @@ __all__ = [
     "load_captions",
     "headline_findings",
     "ttest_info",
+    "has_lr_trajectories",
     "make_figures",
     "build_context",
     "render_html",
@@ -68,22 +71,35 @@ __all__ = [
 DEFAULT_TITLE = "Negative Inner-Loop Learning Rates Learn Universal Features — a re-run"
 
 #: Figure keys the template uses (values: PNG paths). ``rulegraph`` may be ``None``.
-FIGURE_KEYS = ("training_curves", "meta_test_accuracy", "lr_histograms", "feature_probe", "rulegraph")
-#: Table keys the template uses (values: HTML from ``tables.to_html``).
-TABLE_KEYS = ("meta_test_runs", "meta_test_summary", "lr_table", "probe_summary", "probe_changes")
+FIGURE_KEYS = ("training_curves", "meta_test_accuracy", "running_time", "lr_histograms", "feature_probe",
+               "rulegraph")
+#: Figures shown only when the configuration has them (Alpha-MAML's learning-rate trajectories).
+OPTIONAL_FIGURE_KEYS = ("lr_trajectories",)
+#: Table keys the template uses (values: HTML from ``tables.report_tables``).
+TABLE_KEYS = ("meta_test_table", "meta_test_runs", "meta_test_summary", "running_time", "lr_table",
+              "probe_summary", "probe_changes", "probe_vs_maml")
 #: Frames :func:`make_figures` / :func:`build_context` read, with their columns.
 FRAME_KEYS: dict[str, tuple[str, ...]] = {
     "train_log": ("algorithm", "seed", "iteration", "loss", "accuracy"),
     "validation": ("algorithm", "seed", "iteration", "accuracy", "ci95"),
     "lr_values": ("algorithm", "seed", "layer", "value"),
-    "lr_table": ("layer", "mean", "std", "median", "fraction_negative", "n_seeds", "mean_ci95_low",
+    "lr_table": ("algorithm", "layer", "mean", "std", "median", "fraction_negative", "n_seeds", "mean_ci95_low",
                  "mean_ci95_high"),
-    "meta_test": ("algorithm", "seed", "accuracy", "ci95_low", "ci95_high", "n_tasks"),
+    "meta_test": ("algorithm", "setting", "seed", "accuracy", "ci95_low", "ci95_high", "n_tasks"),
     "meta_test_summary": ("algorithm", "setting", "n_seeds", "mean", "median", "ci95_low", "ci95_high"),
+    "meta_test_table": ("group", "algorithm", "name"),
     "probe_summary": ("algorithm", "phase", "mean", "ci95_low", "ci95_high", "n"),
     "probe_changes": ("algorithm", "change", "mean", "ci95_low", "ci95_high", "n"),
     "probe_ttest": ("comparison", "statistic", "df", "p_value", "test", "n_a", "n_b"),
+    "probe_vs_maml": ("algorithm", "reference", "mean", "ci95_low", "ci95_high", "difference",
+                      "difference_ci95_low", "difference_ci95_high", "p_value", "test"),
+    "run_times": ("algorithm", "setting", "seed", "train_s", "meta_test_s", "feature_probe_s", "total_s"),
+    "running_time": ("algorithm", "setting", "n_seeds", "train_s_median", "train_s_min", "train_s_max",
+                     "meta_test_s_median", "feature_probe_s_median", "total_s_median", "accuracy_median"),
 }
+#: Frames that may have no rows (a configuration without rate-learning algorithms, or
+#: without both MAML and Meta-SGD).
+MAY_BE_EMPTY = ("lr_table", "lr_values", "probe_ttest")
 
 
 # --------------------------------------------------------------------------
@@ -142,6 +158,7 @@ class SetupInfo(TypedDict):
 class TTestInfo(TypedDict):
     test_name: str      # e.g. "Welch's t-test"
     comparison: str     # e.g. "MAML vs Meta-SGD"
+    setting: str        # e.g. "5-way 1-shot" ("" when the frame has no setting)
     statistic: float
     df: float
     p_value: float
@@ -170,10 +187,12 @@ class ReportContext(TypedDict):
     generated: str               # ISO timestamp of rendering
     findings: list[str]          # headline sentences, from headline_findings()
     setup: SetupInfo
-    figures: dict[str, Any]      # FIGURE_KEYS -> PNG path (rulegraph: path or None)
-    captions: dict[str, str]     # FIGURE_KEYS -> caption text, from load_captions()
+    figures: dict[str, Any]      # FIGURE_KEYS (+ present OPTIONAL_FIGURE_KEYS) -> PNG path (rulegraph: or None)
+    captions: dict[str, str]     # caption stem -> caption text, from load_captions()
     tables: dict[str, str]       # TABLE_KEYS -> HTML, from tables.report_tables()
-    ttest: TTestInfo             # from ttest_info(probe_ttest)
+    ttests: list[TTestInfo]      # from ttest_info(probe_ttest); empty without both MAML and Meta-SGD
+    lr_algorithms: list[str]     # display names of the algorithms in the learning-rate table
+    probe_reference: str         # "MAML" when the probe comparison has its reference, else ""
     paper: dict[str, Any]        # PAPER_REFERENCE plus "table1" (PAPER_TABLE1_LR)
     provenance: ProvenanceInfo
 
@@ -223,13 +242,7 @@ def _pp(x: Any, digits: int = 2) -> str:
 
 def _pval(x: Any) -> str:
     v = _number(x)
-    if math.isnan(v):
-        return "n/a"
-    if v >= 0.001:
-        return f"{v:.2g}" if v < 0.01 else f"{v:.3f}".rstrip("0").rstrip(".")
-    if v >= 1e-4:
-        return f"{v:.2g}"
-    return f"{v:.1e}".replace("e-0", "e-").replace("-", "−")
+    return "n/a" if math.isnan(v) else format_p(v).replace("-", "−")
 
 
 def _intcomma(x: Any) -> str:
@@ -258,56 +271,95 @@ def load_captions(caption_dir: Path | str) -> dict[str, str]:
 # Headline findings (sentences written from the numbers)
 # --------------------------------------------------------------------------
 
+def _and(items: list[str]) -> str:
+    """``"A, B and C"``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _lr_sentence(name: str, lr: pd.DataFrame, where: str = "") -> str | None:
+    conv = lr[lr["layer"].str.startswith("conv")]
+    if not len(conv):
+        return None
+    k = int((conv["mean"] < 0).sum())
+    s = (f"{where}{name}'s mean learned inner-loop learning rate is negative in {k} of {len(conv)} "
+         "convolutional layers")
+    if name == F.algorithm_label(PAPER_TABLE1_ALGORITHM):
+        paper_k = sum(1 for layer, (m, _s) in PAPER_TABLE1_LR.items() if layer.startswith("conv") and m < 0)
+        s += f" (paper: {paper_k} of 4)"
+    if conv["mean_ci95_high"].notna().all():
+        k_ci = int((conv["mean_ci95_high"] < 0).sum())
+        s += f"; the 95% CI over seeds lies entirely below zero in {k_ci} of {len(conv)}"
+    else:
+        s += "; with fewer than two seeds there is no interval over seeds"
+    s += (f". Per conv layer, {_pct(conv['fraction_negative'].min(), 0)}"
+          f"–{_pct(conv['fraction_negative'].max(), 0)} of the rates are negative.")
+    logits = lr[lr["layer"] == "logits"]
+    if len(logits):
+        m = float(logits["mean"].iloc[0])
+        s += (f" In the logits layer the mean rate is {_fmt(m, 4, signed=True)} "
+              f"({'positive' if m > 0 else 'not positive'}")
+        if name == F.algorithm_label(PAPER_TABLE1_ALGORITHM):
+            s += f"; paper: {_fmt(PAPER_TABLE1_LR['logits'][0], 3, signed=True)}"
+        s += ")."
+    return s
+
+
+def _accuracy_entry(r: pd.Series) -> str:
+    n = int(r["n_seeds"])
+    ci = (f"95% CI of the mean {_pct(r['ci95_low'], 1)}–{_pct(r['ci95_high'], 1)}, "
+          if pd.notna(r["ci95_low"]) and pd.notna(r["ci95_high"]) else "")
+    return f"{F.algorithm_label(r['algorithm'])} {_pct(r['median'], 1)} ({ci}{n} seed{'s' if n != 1 else ''})"
+
+
 def headline_findings(
     *,
     lr_table: pd.DataFrame,
     meta_test_summary: pd.DataFrame,
     probe_changes: pd.DataFrame,
     probe_ttest: pd.DataFrame,
+    probe_vs_maml: pd.DataFrame | None = None,
     alpha: float = 0.05,
 ) -> list[str]:
     """The report's headline sentences, each stated from the measured numbers.
 
-    ``lr_table`` is Meta-SGD's per-layer table (it has no algorithm column).
+    Works for any set of algorithms: sentences about MAML and Meta-SGD (the paper's
+    pair) appear only when they were run.
     """
     out: list[str] = []
 
-    # 1. learned learning rates
-    lr = lr_table.assign(layer=lr_table["layer"].astype(str))
-    conv = lr[lr["layer"].str.startswith("conv")]
-    if len(conv):
-        k = int((conv["mean"] < 0).sum())
-        paper_k = sum(1 for name, (m, _s) in PAPER_TABLE1_LR.items() if name.startswith("conv") and m < 0)
-        s = (f"Meta-SGD's mean learned inner-loop learning rate is negative in {k} of {len(conv)} "
-             f"convolutional layers (paper: {paper_k} of 4)")
-        if conv["mean_ci95_high"].notna().all():
-            k_ci = int((conv["mean_ci95_high"] < 0).sum())
-            s += f"; the 95% CI over seeds lies entirely below zero in {k_ci} of {len(conv)}"
-        else:
-            s += "; with fewer than two seeds there is no interval over seeds"
-        s += (f". Per conv layer, {_pct(conv['fraction_negative'].min(), 0)}"
-              f"–{_pct(conv['fraction_negative'].max(), 0)} of the rates are negative.")
-        logits = lr[lr["layer"] == "logits"]
-        if len(logits):
-            m = float(logits["mean"].iloc[0])
-            s += (f" In the logits layer the mean rate is {_fmt(m, 4, signed=True)} "
-                  f"({'positive' if m > 0 else 'not positive'}; paper: "
-                  f"{_fmt(PAPER_TABLE1_LR['logits'][0], 3, signed=True)}).")
-        out.append(s)
+    # 1. learned learning rates, per rate-learning algorithm (and setting)
+    if not len(lr_table):
+        out.append("No configured algorithm learns per-element inner-loop learning rates, so the paper's "
+                   "Table 1 and Fig. 6 have nothing to show in this run.")
+    else:
+        lr = lr_table.assign(layer=lr_table["layer"].astype(str),
+                             algorithm=lr_table.get("algorithm", PAPER_TABLE1_ALGORITHM))
+        by = ["algorithm"] + (["setting"] if "setting" in lr.columns and lr["setting"].nunique() > 1 else [])
+        order = {a: i for i, a in enumerate(F.ordered_algorithms(lr["algorithm"]))}
+        for keys, g in sorted(lr.groupby(by, sort=False), key=lambda kg: order[str(kg[0][0])]):
+            where = f"{F.setting_label(keys[1])}: " if len(keys) > 1 else ""
+            sentence = _lr_sentence(F.algorithm_label(keys[0]), g, where)
+            if sentence:
+                out.append(sentence)
 
-    # 2. meta-test accuracy
-    for setting, g in meta_test_summary.groupby("setting", sort=False):
-        parts = []
-        for alg in F.ordered_algorithms(g["algorithm"]):
-            r = g[g["algorithm"].astype(str) == alg].iloc[0]
-            n = int(r["n_seeds"])
-            ci = (f"95% CI {_pct(r['ci95_low'], 1)}–{_pct(r['ci95_high'], 1)}, "
-                  if pd.notna(r["ci95_low"]) and pd.notna(r["ci95_high"]) else "")
-            parts.append(f"{F.algorithm_label(alg)} {_pct(r['median'], 1)} ({ci}{n} seed{'s' if n != 1 else ''})")
-        out.append(f"Meta-test accuracy ({F.setting_label(setting)}), median over seeds: " + "; ".join(parts) + ".")
+    # 2. meta-test accuracy, per setting: every algorithm when few, else the best and the paper's pair
+    for setting in setting_order(meta_test_summary["setting"]):
+        g = meta_test_summary[meta_test_summary["setting"].astype(str) == setting]
+        rows = {str(r["algorithm"]): r for _, r in g.iterrows()}
+        order = F.ordered_algorithms(rows)
+        head = f"Meta-test accuracy ({F.setting_label(setting)}), median over seeds: "
+        if len(order) <= 4:
+            out.append(head + "; ".join(_accuracy_entry(rows[a]) for a in order) + ".")
+            continue
+        best = max(order, key=lambda a: rows[a]["median"])
+        parts = [f"highest {_accuracy_entry(rows[best])}"]
+        parts += [_accuracy_entry(rows[a]) for a in ("maml", "metasgd") if a in rows and a != best]
+        out.append(head + "; ".join(parts) + f" ({len(order)} algorithms, all in the meta-test table).")
 
-    # 3. feature probe
+    # 3. feature probe: the paper's pair
     ch = probe_changes.assign(algorithm=probe_changes["algorithm"].map(F._canonical))
+    if "setting" in ch.columns and ch["setting"].nunique() > 1:  # the first setting speaks for the pattern
+        ch = ch[ch["setting"].astype(str) == setting_order(ch["setting"])[0]]
     rows = {(a, c): r for a, c, r in zip(ch["algorithm"], ch["change"].astype(str),
                                          (ch.iloc[i] for i in range(len(ch))))}
     sentences = []
@@ -335,46 +387,81 @@ def headline_findings(
             s += "."
         out.append(s)
 
-    # 4. the t-test
-    if len(probe_ttest):
-        t = ttest_info(probe_ttest)
+    # 4. every algorithm against MAML
+    if probe_vs_maml is not None and probe_vs_maml["difference"].notna().any():
+        vs = probe_vs_maml[probe_vs_maml["difference"].notna()]
+        if "setting" in vs.columns and vs["setting"].nunique() > 1:
+            vs = vs[vs["setting"].astype(str) == setting_order(vs["setting"])[0]]
+        higher = [F.algorithm_label(a) for a, d, p in zip(vs["algorithm"], vs["difference"], vs["p_value"])
+                  if p < alpha and d > 0]
+        lower = [F.algorithm_label(a) for a, d, p in zip(vs["algorithm"], vs["difference"], vs["p_value"])
+                 if p < alpha and d < 0]
+        ref = F.algorithm_label(vs["reference"].iloc[0])
+        s = (f"Off-task minus on-task probe change compared with {ref} ({len(vs)} other algorithm"
+             f"{'s' if len(vs) != 1 else ''}, p < {alpha:g}): ")
+        s += "; ".join(filter(None, [f"higher for {_and(higher)}" if higher else "",
+                                      f"lower for {_and(lower)}" if lower else ""])) or "no significant difference"
+        out.append(s + ".")
+
+    # 5. the paper's t-test
+    tests = ttest_info(probe_ttest)
+    for t in tests:
         sig = t["p_value"] < alpha
-        out.append(f"{t['test_name']} on the per-iteration off-task minus on-task change, {t['comparison']}: "
+        where = f" ({t['setting']})" if t["setting"] and len(tests) > 1 else ""
+        out.append(f"{t['test_name']} on the per-iteration off-task minus on-task change, {t['comparison']}{where}: "
                    f"t = {_fmt(t['statistic'], 2)}, p = {_pval(t['p_value'])} (paper: p = "
                    f"{_pval(t['paper_p_value'])}); {'significant' if sig else 'not significant'} at α = {alpha:g}.")
+    if not tests:
+        out.append("The paper's t-test (MAML vs Meta-SGD) was not run: it needs both algorithms in the configuration.")
     return out
 
 
-def ttest_info(probe_ttest: pd.DataFrame) -> TTestInfo:
-    """The one-row ``probe_ttest`` frame as the template's ``ttest`` dict."""
-    if len(probe_ttest) != 1:
-        raise ValueError(f"probe_ttest must have exactly one row, has {len(probe_ttest)}")
-    r = probe_ttest.iloc[0]
-    test = str(r["test"])
-    name = "Welch's t-test" if "welch" in test.lower() else test
-    comparison = str(r["comparison"])
-    for key, label in F.ALGORITHM_LABELS.items():
-        comparison = re.sub(rf"\b{key}\b", label, comparison, flags=re.I)
-    comparison = re.sub(r"\s*(_vs_|-vs-| vs\.? )\s*", " vs ", comparison)
-    return TTestInfo(test_name=name, comparison=comparison, statistic=float(r["statistic"]),
-                     df=float(r["df"]), p_value=float(r["p_value"]), n_a=int(r["n_a"]), n_b=int(r["n_b"]),
-                     paper_p_value=PAPER_REFERENCE["ttest_p_value"])
+def ttest_info(probe_ttest: pd.DataFrame) -> list[TTestInfo]:
+    """The rows of ``probe_ttest`` (one per setting; none when MAML or Meta-SGD was not
+    run) as the template's ``ttests`` list."""
+    out = []
+    for _, r in probe_ttest.iterrows():
+        test = str(r["test"])
+        name = "Welch's t-test" if "welch" in test.lower() else test
+        comparison = str(r["comparison"])
+        for key, label in F.ALGORITHM_LABELS.items():
+            comparison = re.sub(rf"\b{key}\b", label, comparison, flags=re.I)
+        comparison = re.sub(r"\s*(_vs_|-vs-| vs\.? )\s*", " vs ", comparison)
+        setting = F.setting_label(r["setting"]) if "setting" in r.index and pd.notna(r["setting"]) else ""
+        out.append(TTestInfo(test_name=name, comparison=comparison, setting=setting,
+                             statistic=float(r["statistic"]), df=float(r["df"]), p_value=float(r["p_value"]),
+                             n_a=int(r["n_a"]), n_b=int(r["n_b"]), paper_p_value=PAPER_REFERENCE["ttest_p_value"]))
+    return out
 
 
 # --------------------------------------------------------------------------
 # Assembling
 # --------------------------------------------------------------------------
 
+def has_lr_trajectories(train_log: pd.DataFrame) -> bool:
+    """Whether the training log has Alpha-MAML's logged learning rates."""
+    return ("alpha" in train_log.columns and "beta" in train_log.columns
+            and train_log.loc[train_log["algorithm"].astype(str) == "alpha_maml", "alpha"].notna().any())
+
+
 def make_figures(frames: Mapping[str, pd.DataFrame], out_dir: Path | str) -> dict[str, Path]:
-    """Draw and save the four data figures; returns ``{key: png_path}`` (SVG beside each)."""
+    """Draw and save the data figures; returns ``{key: png_path}`` (SVG beside each).
+
+    ``frames`` needs ``train_log, validation, meta_test, lr_values, probe_summary,
+    probe_changes, run_times``; ``lr_trajectories`` is drawn when the training log has
+    Alpha-MAML's ``alpha`` and ``beta``.
+    """
     out_dir = Path(out_dir)
     made = {
-        "training_curves": F.training_curves(frames["train_log"], frames["validation"]),
-        "meta_test_accuracy": F.meta_test_accuracy(frames["meta_test"]),
-        "lr_histograms": F.lr_histograms(frames["lr_values"]),
-        "feature_probe": F.feature_probe(frames["probe_summary"], frames["probe_changes"]),
+        "training_curves": lambda: F.training_curves(frames["train_log"], frames["validation"]),
+        "meta_test_accuracy": lambda: F.meta_test_accuracy(frames["meta_test"]),
+        "running_time": lambda: F.running_time(frames["run_times"], frames["meta_test"]),
+        "lr_histograms": lambda: F.lr_histograms(frames["lr_values"]),
+        "feature_probe": lambda: F.feature_probe(frames["probe_summary"], frames["probe_changes"]),
     }
-    return {k: F.save_figure(fig, out_dir / k)[0] for k, fig in made.items()}
+    if has_lr_trajectories(frames["train_log"]):
+        made["lr_trajectories"] = lambda: F.lr_trajectories(frames["train_log"])
+    return {k: F.save_figure(draw(), out_dir / k)[0] for k, draw in made.items()}
 
 
 def build_context(
@@ -389,28 +476,35 @@ def build_context(
 ) -> ReportContext:
     """A complete :class:`ReportContext` from the result frames and the run's metadata.
 
-    ``frames`` needs ``lr_table, meta_test, meta_test_summary, probe_summary,
-    probe_changes, probe_ttest``; ``figures`` maps every key of
-    :data:`FIGURE_KEYS` to a PNG path (``rulegraph`` may be ``None``).
+    ``frames`` needs ``lr_table, meta_test, meta_test_summary, meta_test_table,
+    probe_summary, probe_changes, probe_ttest, probe_vs_maml, running_time``;
+    ``figures`` maps every key of :data:`FIGURE_KEYS` to a PNG path (``rulegraph`` may
+    be ``None``), and may map keys of :data:`OPTIONAL_FIGURE_KEYS`.
     """
     missing = [k for k in FIGURE_KEYS if k not in figures]
     if missing:
         raise KeyError(f"figures missing {missing}")
-    for key in ("lr_table", "meta_test", "meta_test_summary", "probe_summary", "probe_changes", "probe_ttest"):
-        F._require(frames[key], FRAME_KEYS[key], key)
+    for key in ("lr_table", "meta_test", "meta_test_summary", "meta_test_table", "probe_summary", "probe_changes",
+                "probe_ttest", "probe_vs_maml", "running_time"):
+        F._require(frames[key], FRAME_KEYS[key], key, allow_empty=key in MAY_BE_EMPTY)
     captions = load_captions(caption_dir)
+    lr_table, vs = frames["lr_table"], frames["probe_vs_maml"]
     return ReportContext(
         title=title,
         generated=generated or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        findings=headline_findings(lr_table=frames["lr_table"], meta_test_summary=frames["meta_test_summary"],
-                                   probe_changes=frames["probe_changes"], probe_ttest=frames["probe_ttest"]),
+        findings=headline_findings(lr_table=lr_table, meta_test_summary=frames["meta_test_summary"],
+                                   probe_changes=frames["probe_changes"], probe_ttest=frames["probe_ttest"],
+                                   probe_vs_maml=vs),
         setup=setup,
         figures=dict(figures),
         captions=captions,
-        tables=dict(report_tables(meta_test=frames["meta_test"], meta_test_summary=frames["meta_test_summary"],
-                                  lr_table=frames["lr_table"], probe_summary=frames["probe_summary"],
-                                  probe_changes=frames["probe_changes"])),
-        ttest=ttest_info(frames["probe_ttest"]),
+        tables=dict(report_tables(**{k: frames[k] for k in (
+            "meta_test", "meta_test_summary", "meta_test_table", "lr_table", "probe_summary", "probe_changes",
+            "probe_vs_maml", "running_time")})),
+        ttests=ttest_info(frames["probe_ttest"]),
+        lr_algorithms=[F.algorithm_label(a) for a in F.ordered_algorithms(lr_table["algorithm"])],
+        probe_reference=F.algorithm_label(vs["reference"].iloc[0])
+        if len(vs) and (vs["algorithm"].astype(str) == vs["reference"].astype(str)).any() else "",
         paper={**PAPER_REFERENCE, "table1": PAPER_TABLE1_LR},
         provenance=provenance,
     )
@@ -441,6 +535,7 @@ def _environment(template_dir: Path, out_dir: Path) -> Environment:
 
     env.filters.update(
         embed_image=embed_image, svg_href=svg_href, num=_fmt, pct=_pct, pp=_pp, pval=_pval, intcomma=_intcomma,
+        and_join=lambda items: _and([str(i) for i in items]) if items else "",
     )
     env.globals["embed_image"] = embed_image
     return env

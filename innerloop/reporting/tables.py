@@ -11,10 +11,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
 from innerloop.io import write_text_atomic
+
+from innerloop.stats.order import setting_order
 
 from .figures import (
     CHANGE_LABELS,
@@ -32,10 +35,12 @@ __all__ = [
     "PAPER_TABLE1_LR",
     "PAPER_REFERENCE",
     "format_number",
+    "format_p",
     "format_table",
     "to_html",
     "write_table",
     "lr_table_with_paper",
+    "meta_test_table_html",
     "report_tables",
 ]
 
@@ -99,6 +104,18 @@ def format_number(x: object, digits: int = 3, *, percent: bool = False, signed: 
     return s + ("%" if percent else "")
 
 
+def format_p(x: object) -> str:
+    """A p-value as display text: two significant digits, scientific below 1e-4."""
+    if _isnan(x):
+        return MISSING
+    v = float(x)
+    if v >= 0.001:
+        return f"{v:.2g}" if v < 0.01 else f"{v:.3f}".rstrip("0").rstrip(".")
+    if v >= 1e-4:
+        return f"{v:.2g}"
+    return f"{v:.1e}".replace("e-0", "e-")
+
+
 def format_table(
     df: pd.DataFrame,
     percent_cols: Iterable[str] = (),
@@ -158,7 +175,8 @@ def format_table(
 
 
 _NUM = r"[+\-−]?(?:\d[\d,]*)?\.?\d+(?:e[+\-]?\d+)?%?(?: pp)?"
-_NUMERIC_RE = re.compile(rf"^(?:{_NUM}|\[{_NUM}, {_NUM}\]|—)$")
+_CELL = rf"{_NUM}(?: ± {_NUM})?(?: \[{_NUM}, {_NUM}\])?(?: \(\d+ seeds?\))?"
+_NUMERIC_RE = re.compile(rf"^(?:{_CELL}|\[{_NUM}, {_NUM}\]|—)$")
 _MINUS_RE = re.compile(r"(?<![\w.])-(?=[\d.])")  # a sign, not a hyphen inside a word
 
 
@@ -212,33 +230,103 @@ def _layer_key(layer: str) -> tuple[int, str]:
     return (LAYER_ORDER.index(layer) if layer in LAYER_ORDER else len(LAYER_ORDER), layer)
 
 
+#: The algorithm whose rates the paper's Table 1 reports.
+PAPER_TABLE1_ALGORITHM = "metasgd"
+
+
 def lr_table_with_paper(lr_table: pd.DataFrame) -> pd.DataFrame:
     """The measured per-layer learning-rate table beside the paper's Table 1.
 
-    Input columns: ``layer, mean, std, median, fraction_negative, n_seeds,
-    mean_ci95_low, mean_ci95_high``. Output (numbers, one row per layer in
-    network order; a layer missing on either side gets NaN): ``layer, mean,
-    mean_ci95_low, mean_ci95_high, paper_mean, std, paper_std, median,
+    Input columns: ``[algorithm, [setting,]] layer, mean, std, median,
+    fraction_negative, n_seeds, mean_ci95_low, mean_ci95_high`` (no ``algorithm``
+    column: Meta-SGD's). Output (numbers, one row per algorithm (and setting) and layer,
+    algorithms in table order, layers in network order): ``algorithm, [setting,] layer,
+    mean, mean_ci95_low, mean_ci95_high, paper_mean, std, paper_std, median,
     fraction_negative, n_seeds, sign_agrees`` (measured mean has the paper's sign).
+    The paper's values are given for Meta-SGD only; a Meta-SGD layer missing on either
+    side gets NaN, and so do the paper columns of every other algorithm.
     """
     cols = ["layer", "mean", "std", "median", "fraction_negative", "n_seeds", "mean_ci95_low", "mean_ci95_high"]
     missing = [c for c in cols if c not in lr_table.columns]
     if missing:
         raise ValueError(f"lr_table is missing columns {missing}")
-    measured = lr_table[cols].copy()
-    measured["layer"] = measured["layer"].astype(str)
-    paper = pd.DataFrame(
-        [(k, m, s) for k, (m, s) in PAPER_TABLE1_LR.items()], columns=["layer", "paper_mean", "paper_std"]
-    )
-    out = measured.merge(paper, on="layer", how="outer")
-    out = out.sort_values("layer", key=lambda s: s.map(_layer_key)).reset_index(drop=True)
+    if "algorithm" not in lr_table.columns:
+        lr_table = lr_table.assign(algorithm=PAPER_TABLE1_ALGORITHM)
+    keys = ["algorithm"] + (["setting"] if "setting" in lr_table.columns else [])
+    measured = lr_table[keys + cols].copy()
+    for k in keys + ["layer"]:
+        measured[k] = measured[k].astype(str)
+    paper = pd.DataFrame([(k, m, s) for k, (m, s) in PAPER_TABLE1_LR.items()],
+                         columns=["layer", "paper_mean", "paper_std"])
+    parts = []
+    for key, g in measured.groupby(keys, sort=False):
+        if g["algorithm"].iloc[0] == PAPER_TABLE1_ALGORITHM:
+            g = g.merge(paper, on="layer", how="outer")
+            g[keys] = g[keys].ffill().bfill()
+        else:
+            g = g.assign(paper_mean=np.nan, paper_std=np.nan)
+        parts.append(g)
+    columns = keys + ["layer", "mean", "mean_ci95_low", "mean_ci95_high", "paper_mean", "std", "paper_std",
+                      "median", "fraction_negative", "n_seeds", "sign_agrees"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(parts, ignore_index=True)
+    rank = {a: i for i, a in enumerate(ordered_algorithms(out["algorithm"]))}
+    srank = {v: i for i, v in enumerate(setting_order(out["setting"]))} if "setting" in keys else {}
+    lrank = {v: i for i, v in enumerate(sorted(set(out["layer"]), key=_layer_key))}
+    ranks = {"algorithm": rank, "setting": srank, "layer": lrank}
+    out = out.sort_values(keys + ["layer"], kind="stable", key=lambda c: c.map(ranks[c.name])).reset_index(drop=True)
     agree = [
         (pd.NA if (pd.isna(m) or pd.isna(p)) else bool((m < 0) == (p < 0)))
         for m, p in zip(out["mean"], out["paper_mean"])
     ]
     out["sign_agrees"] = pd.array(agree, dtype="boolean")
-    return out[["layer", "mean", "mean_ci95_low", "mean_ci95_high", "paper_mean", "std", "paper_std",
-                "median", "fraction_negative", "n_seeds", "sign_agrees"]]
+    return out[columns]
+
+
+# --------------------------------------------------------------------------
+# Huisman's Tables 3.1-3.3: meta-test accuracy, algorithms x settings
+# --------------------------------------------------------------------------
+
+def _settings_in(table: pd.DataFrame) -> list[str]:
+    return [c[: -len("_median")] for c in table.columns if c.endswith("_median")]
+
+
+def meta_test_table_html(table: pd.DataFrame) -> Markup:
+    """Thesis-style HTML of :func:`innerloop.stats.meta_test_table`: one row per
+    algorithm under its group's heading (when both groups are present), one column per
+    setting, cells ``median ± half-width`` in percent, the best median of each column in
+    bold. A cell's seed count is shown where it differs from the table's usual count."""
+    e = html.escape
+    settings = _settings_in(table)
+    counts = pd.Series([int(n) for st in settings for n in table[f"{st}_n_seeds"] if int(n) > 0])
+    usual = int(counts.mode().iloc[0]) if len(counts) else 0
+    head = "".join(f'<th scope="col" class="num">{e(setting_label(st))}</th>' for st in settings)
+    parts = ['<table class="data thesis">', f'<thead><tr><th scope="col">Algorithm</th>{head}</tr></thead>',
+             "<tbody>"]
+    show_groups = table["group"].nunique() > 1
+    group = None
+    for _, row in table.iterrows():
+        if show_groups and row["group"] != group:
+            group = row["group"]
+            parts.append(f'<tr class="group"><th scope="rowgroup" colspan="{len(settings) + 1}">'
+                         f"{e(str(group))}</th></tr>")
+        cells = []
+        for st in settings:
+            n = int(row[f"{st}_n_seeds"])
+            if n == 0:
+                cells.append(f'<td class="num">{MISSING}</td>')
+                continue
+            text = format_number(row[f"{st}_median"] * 100, 1)
+            if not _isnan(row[f"{st}_ci95_half_width"]):
+                text += " ± " + format_number(row[f"{st}_ci95_half_width"] * 100, 1)
+            if n != usual:
+                text += f" ({n} seed{'s' if n != 1 else ''})"
+            text = e(text)
+            cells.append(f'<td class="num">{"<strong>" + text + "</strong>" if row[f"{st}_best"] else text}</td>')
+        parts.append(f'<tr><th scope="row">{e(str(row["name"]))}</th>{"".join(cells)}</tr>')
+    parts.append("</tbody></table>")
+    return Markup("\n".join(parts))
 
 
 # --------------------------------------------------------------------------
@@ -256,36 +344,69 @@ def _with_setting(df: pd.DataFrame, cols: list[str]) -> list[str]:
 
 
 def _display_order(df: pd.DataFrame, inner: str | None = None, inner_order: Sequence[str] = ()) -> pd.DataFrame:
-    """Rows by algorithm (paper algorithms first), then setting, then ``inner``."""
+    """Rows by algorithm (table order), then setting, then ``inner``."""
     df = df.assign(algorithm=df["algorithm"].astype(str))
     if inner is not None:
         df = _sort_by(df, inner, inner_order) if inner_order else df.sort_values(inner, kind="stable")
     if "setting" in df.columns:
-        df = df.sort_values("setting", kind="stable", key=lambda s: s.astype(str))
+        df = _sort_by(df, "setting", setting_order(df["setting"]))
     return _sort_by(df, "algorithm", ordered_algorithms(df["algorithm"]))
+
+
+def _interval_cell(mean, low, high, *, scale: float = 100, digits: int = 2, unit: str = "%",
+                   signed: bool = False) -> str:
+    """``"46.12% [45.90, 46.34]"``; the interval is left out when it is NaN."""
+    if _isnan(mean):
+        return MISSING
+    text = format_number(mean * scale, digits, signed=signed) + unit
+    if not (_isnan(low) or _isnan(high)):
+        text += (f" [{format_number(low * scale, digits, signed=signed)}, "
+                 f"{format_number(high * scale, digits, signed=signed)}]")
+    return text
+
+
+def _wide(df: pd.DataFrame, key: str, order: Sequence[str], labels: Mapping[str, str], **cell) -> pd.DataFrame:
+    """One row per algorithm (and setting), one ``mean [CI]`` column per value of ``key``."""
+    by = ["algorithm"] + (["setting"] if "setting" in df.columns else [])
+    rows = []
+    for keys, g in _display_order(df).groupby(by, sort=False):
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        g = g.assign(**{key: g[key].astype(str)}).set_index(key)
+        row = dict(zip(by, keys))
+        for value in order:
+            if value in g.index:
+                r = g.loc[value]
+                row[labels.get(value, value)] = _interval_cell(r["mean"], r["ci95_low"], r["ci95_high"], **cell)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def report_tables(
     *,
     meta_test: pd.DataFrame,
     meta_test_summary: pd.DataFrame,
+    meta_test_table: pd.DataFrame,
     lr_table: pd.DataFrame,
     probe_summary: pd.DataFrame,
     probe_changes: pd.DataFrame,
+    probe_vs_maml: pd.DataFrame,
+    running_time: pd.DataFrame,
 ) -> dict[str, Markup]:
     """HTML for every table in the report, keyed as ``ReportContext['tables']`` expects.
 
-    Keys: ``meta_test_runs``, ``meta_test_summary``, ``lr_table``,
-    ``probe_summary``, ``probe_changes``. A ``setting`` column (e.g. ``"5w1s"``),
-    where a frame has one, is shown as "5-way 1-shot".
+    Keys: ``meta_test_table`` (thesis layout), ``meta_test_runs``,
+    ``meta_test_summary``, ``running_time``, ``lr_table`` (empty string when no
+    algorithm learns rates), ``probe_summary``, ``probe_changes``, ``probe_vs_maml``.
+    A ``setting`` column (e.g. ``"5w1s"``), where a frame has one, is shown as
+    "5-way 1-shot".
     """
-    frames = (meta_test, meta_test_summary, probe_summary, probe_changes)
-    names = {str(a) for f in frames for a in f["algorithm"]}
+    frames = (meta_test, meta_test_summary, probe_summary, probe_changes, probe_vs_maml, running_time, lr_table)
+    names = {str(a) for f in frames if "algorithm" in f.columns for a in f["algorithm"]}
     settings = {str(v) for f in frames if "setting" in f.columns for v in f["setting"]}
     labels = {"algorithm": {a: algorithm_label(a) for a in names},
               "setting": {v: setting_label(v) for v in settings}}
     common = {"algorithm": "Algorithm", "setting": "Setting", "seed": "Seed", "n": "n"}
-    out: dict[str, Markup] = {}
+    out: dict[str, Markup] = {"meta_test_table": meta_test_table_html(meta_test_table)}
 
     runs = _display_order(meta_test, "seed")
     out["meta_test_runs"] = to_html(format_table(
@@ -298,35 +419,50 @@ def report_tables(
     out["meta_test_summary"] = to_html(format_table(
         summ[["algorithm", "setting", "n_seeds", "median", "mean", "ci95_low", "ci95_high"]],
         percent_cols=["median", "mean", "ci95_low"], int_cols=["n_seeds"], percent_digits=2,
-        ci_cols=[("ci95_low", "ci95_high", "95% CI (seeds)")], labels=labels,
+        ci_cols=[("ci95_low", "ci95_high", "95% CI of the mean (seeds)")], labels=labels,
         rename={**common, "n_seeds": "Seeds", "median": "Median", "mean": "Mean"}))
 
+    rt = _display_order(running_time)
+    out["running_time"] = to_html(format_table(
+        rt[["algorithm", "setting", "n_seeds", "train_s_median", "train_s_min", "train_s_max", "meta_test_s_median",
+            "feature_probe_s_median", "total_s_median", "accuracy_median"]],
+        float_cols=["train_s_median", "train_s_min", "meta_test_s_median", "feature_probe_s_median",
+                    "total_s_median"], percent_cols=["accuracy_median"], int_cols=["n_seeds"], float_digits=1,
+        ci_cols=[("train_s_min", "train_s_max", "Training range (s)")], labels=labels,
+        rename={**common, "n_seeds": "Seeds", "train_s_median": "Training (s)", "meta_test_s_median": "Meta-test (s)",
+                "feature_probe_s_median": "Probe (s)", "total_s_median": "Total (s)",
+                "accuracy_median": "Accuracy"}))
+
     lr = lr_table_with_paper(lr_table)
-    lr = lr.assign(sign_agrees=lr["sign_agrees"].map(lambda b: MISSING if pd.isna(b) else ("yes" if b else "no")))
-    out["lr_table"] = to_html(format_table(
-        lr.drop(columns=["n_seeds"]), percent_cols=["fraction_negative"],
-        float_cols=["mean", "mean_ci95_low", "paper_mean", "std", "paper_std", "median"],
-        ci_cols=[("mean_ci95_low", "mean_ci95_high", "95% CI of mean")],
-        float_digits=4, percent_digits=1,
-        rename={"layer": "Layer", "mean": "Mean", "paper_mean": "Paper mean", "std": "Std. dev.",
-                "paper_std": "Paper std.", "median": "Median", "fraction_negative": "Negative",
-                "sign_agrees": "Paper sign"}))
+    if len(lr):
+        lr = lr.assign(sign_agrees=lr["sign_agrees"].map(lambda b: MISSING if pd.isna(b) else ("yes" if b else "no")))
+        out["lr_table"] = to_html(format_table(
+            lr.drop(columns=["n_seeds"]), percent_cols=["fraction_negative"],
+            float_cols=["mean", "mean_ci95_low", "paper_mean", "std", "paper_std", "median"],
+            ci_cols=[("mean_ci95_low", "mean_ci95_high", "95% CI of mean")],
+            float_digits=4, percent_digits=1, labels=labels,
+            rename={**common, "layer": "Layer", "mean": "Mean", "paper_mean": "Paper mean", "std": "Std. dev.",
+                    "paper_std": "Paper std.", "median": "Median", "fraction_negative": "Negative",
+                    "sign_agrees": "Paper sign"}))
+    else:
+        out["lr_table"] = Markup("")
 
-    ps = _display_order(probe_summary, "phase", PHASE_ORDER)
-    out["probe_summary"] = to_html(format_table(
-        ps[_with_setting(ps, ["algorithm", "phase", "mean", "ci95_low", "ci95_high", "n"])],
-        percent_cols=["mean", "ci95_low"], int_cols=["n"], percent_digits=2,
-        ci_cols=[("ci95_low", "ci95_high", "95% CI")],
-        labels={**labels, "phase": PHASE_LABELS},
-        rename={**common, "phase": "Phase", "mean": "Accuracy"}))
+    ps = _wide(probe_summary, "phase", PHASE_ORDER, PHASE_LABELS)
+    out["probe_summary"] = to_html(format_table(ps, labels=labels, rename=common))
 
-    pc = _display_order(probe_changes, "change", CHANGE_ORDER)
-    pc = pc[_with_setting(pc, ["algorithm", "change", "mean", "ci95_low", "ci95_high", "n"])].copy()
-    for c in ("mean", "ci95_low", "ci95_high"):
-        pc[c] = pc[c] * 100  # accuracy differences -> percentage points
-    out["probe_changes"] = to_html(format_table(
-        pc, float_cols=["mean", "ci95_low"], int_cols=["n"], signed_cols=["mean", "ci95_low"],
-        float_digits=3, ci_cols=[("ci95_low", "ci95_high", "95% CI (pp)")],
-        labels={**labels, "change": CHANGE_LABELS},
-        rename={**common, "change": "Change", "mean": "Mean (pp)"}))
+    pc = _wide(probe_changes, "change", CHANGE_ORDER, CHANGE_LABELS, unit=" pp", digits=2, signed=True)
+    out["probe_changes"] = to_html(format_table(pc, labels=labels, rename=common))
+
+    vs = _display_order(probe_vs_maml)
+    rows = []
+    for _, r in vs.iterrows():
+        row = {"algorithm": r["algorithm"], **({"setting": r["setting"]} if "setting" in vs.columns else {}),
+               "Off-task − on-task (pp)": _interval_cell(r["mean"], r["ci95_low"], r["ci95_high"], unit="",
+                                                         signed=True),
+               f"Difference from {algorithm_label(r['reference'])} (pp)": _interval_cell(
+                   r["difference"], r["difference_ci95_low"], r["difference_ci95_high"], unit="", signed=True),
+               "p": format_p(r["p_value"]),
+               "Test": MISSING if _isnan(r["test"]) or not str(r["test"]) else str(r["test"]).split(" t-test")[0]}
+        rows.append(row)
+    out["probe_vs_maml"] = to_html(format_table(pd.DataFrame(rows), labels=labels, rename=common))
     return out

@@ -1,0 +1,46 @@
+"""The order and grouping of algorithms and settings in every table and figure.
+
+Rows follow Huisman's Table 3.1: the transfer-learning baselines of Chen et al. (2019)
+first, then the meta-learners; within each block the order of
+:data:`innerloop.algorithms.DISPLAY_NAMES`; names it does not know come last, sorted.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+
+from innerloop.algorithms import DISPLAY_NAMES
+
+#: Huisman Table 3.1's first block: TrainFromScratch, Finetuning, Baseline++.
+TRANSFER_BASELINES: tuple[str, ...] = ("scratch", "finetune", "baselinepp")
+GROUP_LABELS: dict[str, str] = {"transfer": "Transfer baselines", "meta": "Meta-learners"}
+
+
+def algorithm_group(name: str) -> str:
+    """``"transfer"`` for the transfer baselines, ``"meta"`` for every other algorithm."""
+    return "transfer" if str(name) in TRANSFER_BASELINES else "meta"
+
+
+def algorithm_rank(name: str) -> tuple[int, int, str]:
+    """Sort key: (group, position in DISPLAY_NAMES, name)."""
+    known = list(DISPLAY_NAMES)
+    name = str(name)
+    return (0 if algorithm_group(name) == "transfer" else 1,
+            known.index(name) if name in known else len(known), name)
+
+
+def algorithm_order(names: Iterable[object]) -> list[str]:
+    """The distinct ``names`` in table order (transfer baselines, then meta-learners)."""
+    return sorted({str(n) for n in names}, key=algorithm_rank)
+
+
+def setting_key(setting: object) -> tuple[float, float, str]:
+    """Sort key of a setting such as ``"5w1s"``: by ways, then shots (so 5w5s before 5w10s)."""
+    m = re.fullmatch(r"(\d+)w(\d+)s", str(setting).strip())
+    return (int(m[1]), int(m[2]), "") if m else (math.inf, math.inf, str(setting))
+
+
+def setting_order(settings: Iterable[object]) -> list[str]:
+    return sorted({str(s) for s in settings}, key=setting_key)

@@ -1,0 +1,95 @@
+"""Running time per algorithm (Huisman Fig. 3.4) from Snakemake's benchmark files.
+
+Each run's rules ``train``, ``meta_test`` and ``feature_probe`` write a benchmark TSV at
+``results/benchmarks/{stage}/{dataset}/{algorithm}/{ways}w{shots}s/seed{seed}.tsv``
+with the wall-clock seconds ``s``, the peak resident memory ``max_rss`` (MB) and the CPU
+seconds ``cpu_time`` of the job (one row per repetition; repetitions are averaged).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from innerloop.stats.order import algorithm_order, setting_order
+
+#: The stages of a run that are timed, in the order a run goes through them.
+STAGES = ("train", "meta_test", "feature_probe")
+BENCHMARK_PATTERN = re.compile(
+    r"benchmarks/(?P<stage>[a-z_]+)/(?P<dataset>[a-z0-9_]+)/(?P<algorithm>[a-z0-9_]+)/"
+    r"(?P<ways>\d+)w(?P<shots>\d+)s/seed(?P<seed>\d+)\.tsv$"
+)
+RUN_TIME_COLUMNS = ["dataset", "algorithm", "setting", "ways", "shots", "seed",
+                    *(f"{s}_s" for s in STAGES), "total_s", "train_max_rss_mb"]
+SUMMARY_COLUMNS = ["algorithm", "setting", "n_seeds", "train_s_median", "train_s_min", "train_s_max",
+                   "meta_test_s_median", "feature_probe_s_median", "total_s_median", "accuracy_median"]
+
+
+def parse_benchmark_path(path: str | Path) -> dict:
+    """stage, dataset, algorithm, setting ("5w1s"), ways, shots and seed of a benchmark file."""
+    m = BENCHMARK_PATTERN.search(Path(path).as_posix())
+    if m is None:
+        raise ValueError(f"{path} is not a run's benchmark file "
+                         "(benchmarks/<stage>/<dataset>/<algorithm>/<W>w<S>s/seed<N>.tsv)")
+    d = m.groupdict()
+    return {"stage": d["stage"], "dataset": d["dataset"], "algorithm": d["algorithm"],
+            "setting": f"{d['ways']}w{d['shots']}s", "ways": int(d["ways"]), "shots": int(d["shots"]),
+            "seed": int(d["seed"])}
+
+
+def read_benchmarks(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """One row per benchmark file: its run and stage, ``seconds`` (wall clock, mean over
+    repetitions), ``max_rss_mb`` and ``cpu_seconds`` (NaN where not measured)."""
+    rows = []
+    for path in paths:
+        tsv = pd.read_csv(path, sep="\t", na_values=["-", "NA", ""])
+        if "s" not in tsv.columns or tsv.empty:
+            raise ValueError(f"{path} has no wall-clock column 's' (not a Snakemake benchmark file?)")
+        rows.append({**parse_benchmark_path(path), "seconds": float(tsv["s"].mean()),
+                     "max_rss_mb": float(tsv["max_rss"].max()) if "max_rss" in tsv else np.nan,
+                     "cpu_seconds": float(tsv["cpu_time"].mean()) if "cpu_time" in tsv else np.nan})
+    return pd.DataFrame(rows, columns=["stage", "dataset", "algorithm", "setting", "ways", "shots", "seed",
+                                       "seconds", "max_rss_mb", "cpu_seconds"])
+
+
+def run_times(benchmarks: pd.DataFrame) -> pd.DataFrame:
+    """Per run: seconds of each stage (``train_s``, ``meta_test_s``, ``feature_probe_s``),
+    their sum ``total_s`` (NaN when a stage is missing) and the training job's peak memory."""
+    identity = RUN_TIME_COLUMNS[:6]
+    wide = benchmarks.pivot_table(index=identity, columns="stage", values="seconds", aggfunc="mean")
+    out = pd.DataFrame(index=wide.index)
+    for stage in STAGES:
+        out[f"{stage}_s"] = wide[stage] if stage in wide.columns else np.nan
+    out["total_s"] = out[[f"{s}_s" for s in STAGES]].sum(axis=1, skipna=False)
+    train = benchmarks[benchmarks["stage"] == "train"].set_index(identity)["max_rss_mb"]
+    out["train_max_rss_mb"] = train.reindex(out.index)
+    out = out.reset_index()
+    rank = {a: i for i, a in enumerate(algorithm_order(out["algorithm"]))}
+    srank = {s: i for i, s in enumerate(setting_order(out["setting"]))}
+    out = out.sort_values(["algorithm", "setting", "seed"], kind="stable",
+                          key=lambda c: c.map(rank) if c.name == "algorithm"
+                          else c.map(srank) if c.name == "setting" else c)
+    return out[RUN_TIME_COLUMNS].reset_index(drop=True)
+
+
+def running_time_summary(times: pd.DataFrame, meta_test_runs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per algorithm and setting: median (and min, max) training seconds over seeds, the
+    median seconds of meta-test, probe and the whole run, and the median meta-test
+    accuracy of the same runs (from ``meta_test_runs``: algorithm, setting, seed, accuracy)."""
+    accuracy = None
+    if meta_test_runs is not None and len(meta_test_runs):
+        accuracy = meta_test_runs.groupby(["algorithm", "setting"])["accuracy"].median()
+    rows = []
+    for (alg, setting), g in times.groupby(["algorithm", "setting"], sort=False):
+        rows.append({"algorithm": alg, "setting": setting, "n_seeds": int(g["seed"].nunique()),
+                     "train_s_median": g["train_s"].median(), "train_s_min": g["train_s"].min(),
+                     "train_s_max": g["train_s"].max(), "meta_test_s_median": g["meta_test_s"].median(),
+                     "feature_probe_s_median": g["feature_probe_s"].median(),
+                     "total_s_median": g["total_s"].median(),
+                     "accuracy_median": float(accuracy.get((alg, setting), np.nan)) if accuracy is not None
+                     else np.nan})
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

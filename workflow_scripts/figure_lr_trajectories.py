@@ -1,0 +1,13 @@
+"""Rule figure_lr_trajectories: Alpha-MAML's inner and outer learning rates over meta-training
+(the Alpha-MAML poster's learning-rate trajectories)."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.reporting.figures import lr_trajectories, save_figure
+
+save_figure(lr_trajectories(pd.read_csv(snakemake.input.train_log)), Path(snakemake.output.png).with_suffix(""))

@@ -1,0 +1,13 @@
+"""Rule figure_running_time: training time per algorithm, and meta-test accuracy against it (thesis Fig. 3.4)."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.reporting.figures import running_time, save_figure
+
+fig = running_time(pd.read_csv(snakemake.input.runs), pd.read_csv(snakemake.input.meta_test_runs))
+save_figure(fig, Path(snakemake.output.png).with_suffix(""))
