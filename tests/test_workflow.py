@@ -13,11 +13,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from innerloop.algorithms import ALGORITHMS, LEARNS_RATES
+from innerloop.config import load_config
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_FILES = ["Snakefile", "rules", "workflow_scripts", "config", "report", "environment.yml"]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-SECTIONS = ["summary", "setup", "training", "meta-test", "learning-rates", "feature-probe", "methods", "provenance"]
-FIGURES = ["training_curves", "lr_histograms", "feature_probe", "meta_test_accuracy", "rulegraph"]
+SECTIONS = ["summary", "setup", "training", "meta-test", "learning-rates", "feature-probe", "running-time", "methods",
+            "provenance"]
+FIGURES = ["training_curves", "lr_histograms", "feature_probe", "meta_test_accuracy", "running_time", "rulegraph"]
+SMOKE = load_config(ROOT / "config/config.yaml", ROOT / "config/presets/smoke.yaml")
 
 pytestmark = pytest.mark.workflow
 
@@ -36,7 +41,8 @@ def snakemake(cwd: Path, *args: str, timeout: int = 600) -> subprocess.Completed
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
-    result = snakemake(workdir, "--cores", "2", "--resources", "gpu=1", "--configfile", "config/presets/smoke.yaml")
+    result = snakemake(workdir, "--cores", "2", "--resources", "gpu=1", "--configfile", "config/presets/smoke.yaml",
+                       timeout=1200)
     assert result.returncode == 0, result.stderr[-5000:]
     return workdir
 
@@ -57,11 +63,19 @@ def test_smoke_report_numbers_come_from_the_result_tables(smoke_run):
     ttest = pd.read_csv(smoke_run / "results/tables/probe_ttest.csv").iloc[0]
     assert f"t = {ttest['statistic']:.2f}" in html
     runs = pd.read_csv(smoke_run / "results/tables/meta_test_runs.csv")
-    assert len(runs) == 4  # 2 algorithms x 2 seeds
+    assert sorted(set(runs["algorithm"])) == sorted(SMOKE["algorithms"])
+    assert len(runs) == len(SMOKE["algorithms"]) * len(SMOKE["seeds"])
     for accuracy in runs["accuracy"]:
         assert f"{100 * accuracy:.2f}%" in html
+    table = pd.read_csv(smoke_run / "results/tables/meta_test_table.csv")
+    assert len(table) == len(SMOKE["algorithms"])
     lr = pd.read_csv(smoke_run / "results/tables/lr_table.csv")
-    assert list(lr["layer"]) == ["conv1", "conv2", "conv3", "conv4", "logits"]
+    assert set(lr["algorithm"]) == set(SMOKE["algorithms"]) & LEARNS_RATES
+    assert list(lr.loc[lr["algorithm"] == "metasgd", "layer"]) == ["conv1", "conv2", "conv3", "conv4", "logits"]
+
+
+def test_smoke_preset_covers_every_algorithm():
+    assert sorted(SMOKE["algorithms"]) == sorted(ALGORITHMS)
 
 
 def test_smoke_pdf_has_pages(smoke_run):
@@ -72,10 +86,11 @@ def test_smoke_pdf_has_pages(smoke_run):
 
 
 def test_every_run_has_its_outputs_and_the_checkpoint_survives(smoke_run):
-    for algorithm in ("maml", "metasgd"):
-        for seed in (0, 1):
+    for algorithm in SMOKE["algorithms"]:
+        for seed in SMOKE["seeds"]:
             run = smoke_run / f"results/runs/glyphs/{algorithm}/5w1s/seed{seed}"
-            for name in ("model.pt", "train_log.csv", "validation.csv", "meta_test.csv", "probe.csv"):
+            for name in ("model.pt", "train_log.csv", "validation.csv", "meta_test.csv", "probe.csv",
+                         "cross_domain/digits/meta_test.csv", "cross_domain/digits/probe.csv"):
                 assert (run / name).exists(), run / name
             assert (smoke_run / f"results/checkpoints/glyphs/{algorithm}/5w1s/seed{seed}/checkpoint.pt").exists()
             assert (smoke_run / f"results/logs/train/glyphs/{algorithm}/5w1s/seed{seed}.log").read_text()

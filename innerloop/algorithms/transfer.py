@@ -1,0 +1,191 @@
+"""The transfer-learning baselines of Chen et al. (2019), as compared in Huisman's Table 3.1.
+
+All three fine-tune on each test task's support set with full-batch SGD through the
+inner-loop engine, ``finetune_steps`` steps at ``finetune_lr`` (``eval_steps`` =
+``finetune_steps``)::
+
+    phi_{k+1} = phi_k - finetune_lr * grad_phi L_support(phi_k)
+
+They differ in where ``phi_0`` comes from and which tensors ``phi`` are:
+
+* ``scratch`` ("TrainFromScratch"): nothing is trained before the test tasks
+  (``meta_trained = False``: the outer loop runs no iteration); every parameter of
+  Conv4 is fine-tuned from the run's random initialisation (from the seed).
+* ``finetune`` (Chen's "Baseline", Huisman's "Finetuning"): the Conv4 body is
+  pre-trained with a linear classifier over all ``n_classes`` classes of the store
+  (extra group ``pretrain``: ``weight`` (n_classes, d), ``bias`` (n_classes,)) by
+  cross-entropy on the images of the meta-training tasks (support and query) under their
+  global labels ``task.classes[y]``::
+
+      L_pre = CE( W f(x) + b, classes[y] )
+
+  At meta-test the body is frozen and a new linear head (Conv4's own head from the seed's
+  initialisation, never trained) is fine-tuned on the support set's embeddings.
+* ``baselinepp`` (Chen's "Baseline++"): the same with a cosine-similarity classifier,
+  for pre-training and for the fine-tuned head alike::
+
+      logits_c = temperature * cos(f(x), w_c) = temperature * (f / ||f||) . (w_c / ||w_c||)
+
+  (no bias; Chen's code additionally learns a norm per class through WeightNorm, the
+  paper's text and this module use the plain cosine.)
+
+The pre-training is the outer loop's ``accumulate`` on meta-training tasks (so the run's
+iterations, meta-batch and Adam at ``outer_lr`` are its schedule); training-time
+adaptation is not used. The fine-tuning of the transfer baselines never passes a
+gradient to the body (its features are computed once per task, without a graph).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from innerloop.algorithms import engine
+from innerloop.algorithms.base import MetaLearner
+from innerloop.algorithms.engine import StepContext
+from innerloop.models import Params, embed, is_head
+
+if TYPE_CHECKING:
+    from innerloop.data.sampler import Task
+
+
+def _check_finetuning(name: str, finetune_steps: int, finetune_lr: float) -> None:
+    if not isinstance(finetune_steps, int) or finetune_steps < 1:
+        raise ValueError(f"{name}: finetune_steps must be a positive integer, got {finetune_steps!r}")
+    if not finetune_lr > 0:
+        raise ValueError(f"{name}: finetune_lr must be positive, got {finetune_lr!r}")
+
+
+def cosine_logits(features: torch.Tensor, weight: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``temperature * cos(f, w_c)`` for every row ``f`` of ``features`` and row ``w_c`` of ``weight``."""
+    return temperature * F.normalize(features, dim=1) @ F.normalize(weight, dim=1).T
+
+
+class _SGDFinetuning(MetaLearner):
+    """Full-batch SGD at ``finetune_lr`` for ``finetune_steps`` steps (the evaluation-time adaptation)."""
+
+    def __init__(self, model: nn.Module, init: Params, *, finetune_steps: int, finetune_lr: float):
+        _check_finetuning(self.name, finetune_steps, finetune_lr)
+        super().__init__(model, init, inner_steps=finetune_steps, second_order=False)
+        self.finetune_lr = finetune_lr
+        self.eval_steps = finetune_steps
+
+    def step(self, name: str, param: torch.Tensor, grad: torch.Tensor, ctx: StepContext) -> torch.Tensor:
+        return param - self.finetune_lr * grad
+
+
+class TrainFromScratch(_SGDFinetuning):
+    name = "scratch"
+    meta_trained = False
+
+    def __init__(self, model: nn.Module, init: Params, *, inner_steps: int = 0, finetune_steps: int = 50,
+                 finetune_lr: float = 0.1):
+        super().__init__(model, init, finetune_steps=finetune_steps, finetune_lr=finetune_lr)
+
+
+class Finetuning(_SGDFinetuning):
+    """Chen's Baseline: pre-train body + linear classifier, fine-tune a new linear head."""
+
+    name = "finetune"
+
+    def __init__(self, model: nn.Module, init: Params, *, pretrain: Params, inner_steps: int = 0,
+                 finetune_steps: int = 50, finetune_lr: float = 0.1):
+        super().__init__(model, init, finetune_steps=finetune_steps, finetune_lr=finetune_lr)
+        self.extra["pretrain"] = {n: t.detach().clone().requires_grad_(True) for n, t in pretrain.items()}
+
+    @classmethod
+    def pretrain_head(cls, n_classes: int, embedding: int, generator: torch.Generator, **options) -> Params:
+        """The pre-training classifier's initialisation: Xavier-uniform weight, zero bias."""
+        weight = torch.empty(n_classes, embedding)
+        nn.init.xavier_uniform_(weight, generator=generator)
+        return {"weight": weight, "bias": torch.zeros(n_classes)}
+
+    @classmethod
+    def from_config(cls, options: dict, *, model: nn.Module, init: Params, inner_steps: int,
+                    generator: torch.Generator, n_classes: int = 0):
+        if n_classes < 1:
+            raise ValueError(f"{cls.name} pre-trains a classifier over the store's classes: "
+                             f"n_classes must be positive, got {n_classes}")
+        embedding = init["head.weight"].shape[1]
+        pretrain = cls.pretrain_head(n_classes, embedding, generator, **options)
+        return cls(model, init, inner_steps=inner_steps, pretrain=pretrain, **options)
+
+    # -- the classifier on top of the body -----------------------------------------------
+    def head_logits(self, head: Params, features: torch.Tensor) -> torch.Tensor:
+        """Logits of a linear classifier ``{"weight", "bias"}`` on ``features``."""
+        return F.linear(features, head["weight"], head["bias"])
+
+    def predict(self, params: Params, x: torch.Tensor) -> torch.Tensor:
+        head = {"weight": params["head.weight"], "bias": params["head.bias"]}
+        return self.head_logits(head, embed(self.model, params, x))
+
+    def adapts(self, name: str) -> bool:
+        return is_head(name)
+
+    # -- meta-test: the new head on the frozen body --------------------------------------
+    def adapt(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        steps: int | None = None,
+        params: Params | None = None,
+        meta_gradient: bool = True,
+    ) -> Params:
+        """Fine-tune the head of ``params`` (default: the initialisation's new head on the
+        pre-trained body) on the support set's features; always detached (``meta_gradient``
+        has no effect: nothing is learned through the fine-tuning) and ``steps`` defaults to
+        ``finetune_steps``."""
+        params = {n: p.detach() for n, p in (self.init if params is None else params).items()}
+        steps = self.eval_steps if steps is None else steps
+        with torch.no_grad():
+            features = embed(self.model, params, x)
+
+        def support_loss(p: Params) -> torch.Tensor:
+            head = {"weight": p["head.weight"], "bias": p["head.bias"]}
+            return self.loss(self.head_logits(head, features), y)
+
+        with torch.enable_grad():
+            adapted, _ = engine.adapt(support_loss, params, steps=steps, step=self.step, adapts=self.adapts,
+                                      second_order=False)
+        return {n: p.detach() for n, p in adapted.items()}
+
+    # -- meta-training: pre-training on the global labels --------------------------------
+    def outer_loss(self, task: "Task") -> tuple[torch.Tensor, torch.Tensor]:
+        """Cross-entropy of the pre-training classifier on support and query images under
+        their store class ids, and its accuracy (detached)."""
+        x = torch.cat([task.support_x, task.query_x])
+        classes = torch.as_tensor(task.classes, dtype=torch.long, device=x.device)
+        y = classes[torch.cat([task.support_y, task.query_y])]
+        output = self.head_logits(self.extra["pretrain"], embed(self.model, self.init, x))
+        return self.loss(output, y), self.metric(output, y)
+
+
+class BaselinePlusPlus(Finetuning):
+    """Chen's Baseline++: Finetuning with cosine-similarity classifiers."""
+
+    name = "baselinepp"
+
+    def __init__(self, model: nn.Module, init: Params, *, pretrain: Params, inner_steps: int = 0,
+                 finetune_steps: int = 50, finetune_lr: float = 0.1, temperature: float = 10.0):
+        if not temperature > 0:
+            raise ValueError(f"baselinepp: temperature must be positive, got {temperature!r}")
+        super().__init__(model, init, pretrain=pretrain, inner_steps=inner_steps, finetune_steps=finetune_steps,
+                         finetune_lr=finetune_lr)
+        self.temperature = temperature
+
+    @classmethod
+    def pretrain_head(cls, n_classes: int, embedding: int, generator: torch.Generator, **options) -> Params:
+        """The cosine classifier's initial class vectors (Xavier-uniform; no bias)."""
+        weight = torch.empty(n_classes, embedding)
+        nn.init.xavier_uniform_(weight, generator=generator)
+        return {"weight": weight}
+
+    def head_logits(self, head: Params, features: torch.Tensor) -> torch.Tensor:
+        return cosine_logits(features, head["weight"], self.temperature)
+
+    def adapts(self, name: str) -> bool:
+        return name == "head.weight"  # the cosine head has no bias
