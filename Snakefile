@@ -21,6 +21,7 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/stats.smk"
 include: "rules/report.smk"
+include: "rules/sine.smk"
 
 
 rule all:

@@ -143,6 +143,10 @@ rule report_html:
         meta_test_accuracy="results/figures/meta_test_accuracy.png",
         running_time="results/figures/running_time.png",
         rulegraph="results/figures/rulegraph.png",
+        sine_comparison_table="results/tables/sine_comparison.csv",
+        sine_turtle_study_table="results/tables/sine_turtle_study.csv",
+        sine_comparison="results/figures/sine_comparison.png",
+        sine_turtle_study="results/figures/sine_turtle_study.png",
         # Alpha-MAML's learning-rate trajectories, only when it is configured.
         **({"lr_trajectories": "results/figures/lr_trajectories.png"}
            if "alpha_maml" in config["algorithms"] else {}),

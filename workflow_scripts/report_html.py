@@ -12,6 +12,7 @@ import yaml
 
 from innerloop.reporting.provenance import earliest_mtime, last_command, provenance_info, setup_info
 from innerloop.reporting.render import FIGURE_KEYS, OPTIONAL_FIGURE_KEYS, build_context, render_html
+from innerloop.reporting.sine import sine_report_tables, sine_setup
 
 inp = snakemake.input
 config_yaml = Path(inp.config).read_text()
@@ -29,4 +30,7 @@ context = build_context(
     figures={key: inp[key] for key in (*FIGURE_KEYS, *OPTIONAL_FIGURE_KEYS) if key in inp.keys()},
     caption_dir="report/captions",
 )
+context["tables"].update(sine_report_tables(pd.read_csv(inp.sine_comparison_table),
+                                            pd.read_csv(inp.sine_turtle_study_table)))
+context["sine"] = sine_setup(yaml.safe_load(config_yaml)["sine"])
 render_html(context, Path(snakemake.params.templates), Path(snakemake.output.html))

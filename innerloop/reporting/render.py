@@ -72,7 +72,7 @@ DEFAULT_TITLE = "Negative Inner-Loop Learning Rates Learn Universal Features —
 
 #: Figure keys the template uses (values: PNG paths). ``rulegraph`` may be ``None``.
 FIGURE_KEYS = ("training_curves", "meta_test_accuracy", "running_time", "lr_histograms", "feature_probe",
-               "rulegraph")
+               "sine_comparison", "sine_turtle_study", "rulegraph")
 #: Figures shown only when the configuration has them (Alpha-MAML's learning-rate trajectories).
 OPTIONAL_FIGURE_KEYS = ("lr_trajectories",)
 #: Table keys the template uses (values: HTML from ``tables.report_tables``).

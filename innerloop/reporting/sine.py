@@ -199,9 +199,9 @@ def turtle_study_figure(summary: pd.DataFrame) -> Figure:
     offsets = {t: (k - (len(steps) - 1) / 2) * 0.08 for k, t in enumerate(steps)}
 
     with mpl.rc_context(F._STYLE):
-        fig = Figure(figsize=(3.2 + 2.6 * len(orders), 3.4), layout="constrained")
+        fig = Figure(figsize=(3.2 + 2.6 * len(orders), 3.7), layout="constrained")
         axes = np.atleast_1d(fig.subplots(1, len(orders), sharey=True, squeeze=False)).ravel()
-        highs = []
+        lows, highs = [], []
         for ax, order in zip(axes, orders):
             for t in steps:
                 color = colors[t]
@@ -213,6 +213,7 @@ def turtle_study_figure(summary: pd.DataFrame) -> Figure:
                     hi = _finite(g["ci95_high"].to_numpy(float), m)
                     ax.errorbar(x, m, yerr=[m - lo, hi - m], fmt="-o", ms=4, capsize=3, lw=1.4, color=color,
                                 zorder=3)
+                    lows.extend(lo)
                     highs.extend(hi)
                 r = refs[(refs["order"] == order) & (refs["inner_steps"] == t)]
                 if not r.empty:
@@ -220,7 +221,9 @@ def turtle_study_figure(summary: pd.DataFrame) -> Figure:
                     ax.axhline(r["mean"], color=color, ls="--", lw=1.1, zorder=2)
                     if np.isfinite(r["ci95_low"]) and np.isfinite(r["ci95_high"]):
                         ax.axhspan(r["ci95_low"], r["ci95_high"], color=color, alpha=0.10, lw=0, zorder=1)
+                        lows.append(r["ci95_low"])
                         highs.append(r["ci95_high"])
+                    lows.append(r["mean"])
                     highs.append(r["mean"])
             maml = "MAML" if order == "second" else "FO-MAML"
             ax.set_title(f"{ORDER_LABELS[order]} (TURTLE vs {maml})")
@@ -228,11 +231,15 @@ def turtle_study_figure(summary: pd.DataFrame) -> Figure:
             ax.set_xlabel("Hidden layers of the update network")
             ax.grid(axis="x", visible=False)
         axes[0].set_ylabel(f"MSE after adaptation ({_split_name(summary)} tasks),\nmean and 95% CI over seeds")
-        axes[0].set_ylim(0, max(highs) * 1.12)
+        low, high = min(lows), max(highs)
+        pad = max((high - low) * 0.15, 0.02 * high)
+        axes[0].set_ylim(max(0.0, low - pad), high + pad)
+        if low - pad > 0:
+            F._note(axes[0], "y-axis truncated", loc="lower left")
         handles = [Line2D([], [], color=colors[t], marker="o", lw=1.4, label=f"TURTLE, T = {t}") for t in steps]
-        handles += [Line2D([], [], color=colors[t], ls="--", lw=1.1, label=f"(FO-)MAML, T = {t}")
+        handles += [Line2D([], [], color=colors[t], ls="--", lw=1.1, label=f"MAML of the panel's order, T = {t}")
                     for t in steps if not refs[refs["inner_steps"] == t].empty]
-        axes[-1].legend(handles=handles, loc="upper right", fontsize=7.5)
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), fontsize=7.5)
     return fig
 
 

@@ -1,0 +1,16 @@
+"""Rule sine_figures: the method comparison (thesis Fig. 3.3) and the TURTLE study (Fig. 3.2)."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.reporting.figures import save_figure
+from innerloop.reporting.sine import comparison_figure, turtle_study_figure
+
+inp, out = snakemake.input, snakemake.output
+save_figure(comparison_figure(pd.read_csv(inp.comparison), pd.read_csv(inp.comparison_runs)),
+            Path(out.comparison_png).with_suffix(""))
+save_figure(turtle_study_figure(pd.read_csv(inp.turtle_study)), Path(out.turtle_study_png).with_suffix(""))

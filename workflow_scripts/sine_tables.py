@@ -1,0 +1,14 @@
+"""Rule sine_tables: per-run MSE with its CI over tasks, and the summary over seeds, per experiment."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from innerloop.reporting.sine import read_tasks, run_table, summary_table
+from innerloop.training import write_csv
+
+for experiment in ("comparison", "turtle_study"):
+    runs = run_table(read_tasks(snakemake.input[experiment]))
+    write_csv(runs, Path(snakemake.output[f"{experiment}_runs"]))
+    write_csv(summary_table(runs), Path(snakemake.output[experiment]))
