@@ -7,11 +7,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from innerloop.algorithms.alpha_maml import AlphaMAML
 from innerloop.algorithms.anil import ANIL, BOIL
 from innerloop.algorithms.base import MetaLearner
+from innerloop.algorithms.lstm_meta import LSTMMetaLearner, LSTMMetaLearnerPlus
 from innerloop.algorithms.maml import MAML, FOMAML, FiniteDifferenceMAML, NegativeMAML
 from innerloop.algorithms.metasgd import MetaSGD
 from innerloop.algorithms.multitask import Multitask
+from innerloop.algorithms.protonet import ProtoNet
+from innerloop.algorithms.transfer import BaselinePlusPlus, Finetuning, TrainFromScratch
+from innerloop.algorithms.reptile import Reptile
+from innerloop.algorithms.turtle import FOTurtle, Turtle
 from innerloop.models import Params
 
 #: Config name -> learner class.
@@ -19,6 +25,9 @@ ALGORITHMS: dict[str, type[MetaLearner]] = {
     cls.name: cls
     for cls in (
         MAML, FOMAML, FiniteDifferenceMAML, MetaSGD, NegativeMAML, ANIL, BOIL, Multitask,
+        ProtoNet, TrainFromScratch, Finetuning, BaselinePlusPlus,
+        AlphaMAML, Reptile,
+        LSTMMetaLearner, LSTMMetaLearnerPlus, Turtle, FOTurtle,
     )
 }
 
@@ -28,14 +37,24 @@ DISPLAY_NAMES = {
     "fomaml": "FO-MAML",
     "maml_fd": "MAML (FD Hessian)",
     "metasgd": "Meta-SGD",
+    "alpha_maml": "Alpha-MAML",
     "negmaml": "MAML, negative inner lr",
     "anil": "ANIL",
     "boil": "BOIL",
     "multitask": "Multi-task",
+    "protonet": "ProtoNet",
+    "scratch": "TrainFromScratch",
+    "finetune": "Finetuning",
+    "baselinepp": "Baseline++",
+    "lstm_meta": "Meta-learner LSTM",
+    "lstm_meta_plus": "Meta-learner LSTM (enhanced)",
+    "turtle": "TURTLE",
+    "fo_turtle": "FO-TURTLE",
+    "reptile": "Reptile",
 }
 
 #: Algorithms whose learned per-element inner learning rates feed Table 1 and Fig. 6.
-LEARNS_RATES = {"metasgd"}
+LEARNS_RATES = {"metasgd", "alpha_maml", "turtle", "fo_turtle"}
 
 
 def build_learner(
