@@ -31,19 +31,22 @@ weight -1 on the gradient. Without ``gradient`` among the inputs every tensor is
 default draw (there is no gradient step to start from).
 
 Second order by default (the meta-gradient differentiates through the inner gradients
-fed to g_phi); ``fo_turtle`` is first order.
+fed to g_phi); ``fo_turtle`` is first order. Like the meta-learner LSTM, each inner step
+is one call of g_phi over all coordinates at once (:class:`CoordinatewiseLearner`), the
+moving average keyed in ``ctx.state`` by the stepped tensor's name.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 from torch.func import functional_call
 
-from innerloop.algorithms.base import MetaLearner
 from innerloop.algorithms.engine import StepContext
+from innerloop.algorithms.lstm_meta import CoordinatewiseLearner
 from innerloop.models import Params
 
 INPUTS = ("gradient", "loss", "step", "moving_average")
@@ -89,7 +92,7 @@ def init_update_network(net: nn.Sequential, generator: torch.Generator, gradient
     return {n: t.to(dtype=dtype, device=device).requires_grad_(True) for n, t in tensors.items()}
 
 
-class Turtle(MetaLearner):
+class Turtle(CoordinatewiseLearner):
     name = "turtle"
 
     def __init__(
@@ -151,23 +154,27 @@ class Turtle(MetaLearner):
         """g_phi applied to a batch of per-coordinate inputs ``(n, len(inputs))`` -> ``(n,)``."""
         return functional_call(self.net, self.extra["net"], (features,)).squeeze(1)
 
-    def step(self, name: str, param: torch.Tensor, grad: torch.Tensor, ctx: StepContext) -> torch.Tensor:
-        n = param.numel()
+    def update(self, theta: torch.Tensor, grad: torch.Tensor, ctx: StepContext, key: str,
+               names: Sequence[str]) -> torch.Tensor:
+        n = theta.numel()
         columns = []
         for kind in self.inputs:
             if kind == "gradient":
-                columns.append(grad.reshape(n))
+                columns.append(grad)
             elif kind == "loss":
                 columns.append(ctx.loss.reshape(1).expand(n))
             elif kind == "step":
-                columns.append(torch.full((n,), float(ctx.k), dtype=param.dtype, device=param.device))
+                columns.append(torch.full((n,), float(ctx.k), dtype=theta.dtype, device=theta.device))
             else:
-                columns.append(ctx.state.get(name, torch.zeros(n, dtype=param.dtype, device=param.device)))
-        update = self.update_network(torch.stack(columns, dim=1)).reshape(param.shape)
-        update = (self.extra["lr"][name] if self.learn_lr else self.lr_init) * update
+                columns.append(ctx.state.get(key, torch.zeros(n, dtype=theta.dtype, device=theta.device)))
+        update = self.update_network(torch.stack(columns, dim=1))
+        if self.learn_lr:
+            update = torch.cat([self.extra["lr"][name].reshape(-1) for name in names]) * update
+        else:
+            update = self.lr_init * update
         if "moving_average" in self.inputs:
-            ctx.state[name] = self.beta * ctx.state.get(name, 0.0) + (1 - self.beta) * update.reshape(n)
-        return param + update
+            ctx.state[key] = self.beta * ctx.state.get(key, 0.0) + (1 - self.beta) * update
+        return theta + update
 
 
 class FOTurtle(Turtle):
