@@ -3,8 +3,13 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from innerloop.data.store import load_store, write_store
+
+# One intra-op thread: the tests' networks are tiny, and the workflow test's Snakemake jobs
+# run beside the test process on the same cores.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ import copy
 import pytest
 import yaml
 
+from innerloop.algorithms import ALGORITHMS
 from innerloop.config import ConfigError, load_config, validate_config
 
 
@@ -13,7 +14,8 @@ def test_default_config_and_presets_are_valid():
     assert config["task"]["ways"] == 5 and config["train"]["inner_steps"] == 5
     assert config["algorithm_options"]["maml"]["inner_lr"] == 0.01
     assert len(config["seeds"]) >= 3
-    assert config["evaluation"]["meta_test_tasks"] >= 600
+    assert config["evaluation"]["meta_test_tasks"] >= 200
+    assert sorted(config["algorithms"]) == sorted(ALGORITHMS), "the default compares every algorithm"
     for preset in ("smoke", "paper"):
         load_config("config/config.yaml", f"config/presets/{preset}.yaml")
     paper = load_config("config/config.yaml", "config/presets/paper.yaml")
