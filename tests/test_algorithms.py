@@ -227,3 +227,23 @@ def test_positive_metasgd_rates_stay_positive_and_match_reference(setup):
         for r in learner.extra["lr"].values():
             r.sub_(50.0)
     assert all((r > 0).all() for r in learner.learning_rates().values())
+
+
+def test_finite_difference_hessian_breaks_down_across_relu_and_max_pool_kinks():
+    """Why maml_fd is only trustworthy on smooth networks: on the ReLU/max-pool Conv4 a
+    perturbation along v switches activation patterns, and the difference quotient of the
+    gradient is dominated by those jumps (the exact Hessian-vector product is not)."""
+    gen = torch.Generator().manual_seed(0)
+    model = Conv4(in_channels=1, ways=WAYS, filters=4, image_size=SIZE).double()
+    init = {k: v.double() for k, v in init_params(model, gen).items()}
+    task = SimpleNamespace(
+        support_x=torch.rand(WAYS * SHOTS, 1, SIZE, SIZE, generator=gen, dtype=torch.float64),
+        support_y=torch.arange(WAYS).repeat_interleave(SHOTS),
+        query_x=torch.rand(WAYS * QUERIES, 1, SIZE, SIZE, generator=gen, dtype=torch.float64),
+        query_y=torch.arange(WAYS).repeat_interleave(QUERIES),
+    )
+    _, exact = engine_meta_gradient(MAML(model, init, inner_steps=STEPS, inner_lr=0.5), task)
+    _, fd = engine_meta_gradient(FiniteDifferenceMAML(model, init, inner_steps=STEPS, inner_lr=0.5, epsilon=1e-3), task)
+    error = sum((fd[k] - exact[k]).norm() ** 2 for k in exact) ** 0.5 / sum(v.norm() ** 2 for v in exact.values()) ** 0.5
+    print(f"relative error of the finite-difference meta-gradient on the ReLU Conv4: {error:.3g}")
+    assert error > 0.05

@@ -61,7 +61,8 @@ def setup_info(config: dict[str, Any], manifest: dict[str, Any]) -> SetupInfo:
         hyperparameters={
             "outer optimiser": f"Adam, learning rate {train['outer_lr']}",
             "meta-batch": train["meta_batch"],
-            **{f"{DISPLAY_NAMES.get(a, a)} {k.replace('_', ' ')}": v
+            # null options fall back as config/schema.yaml describes (e.g. alpha_maml outer_lr: train.outer_lr)
+            **{f"{DISPLAY_NAMES.get(a, a)} {k.replace('_', ' ')}": "null (schema fallback)" if v is None else v
                for a in config["algorithms"] for k, v in config["algorithm_options"].get(a, {}).items()},
             "evaluation task seed": evaluation["seed"],
             "probe centroid shots": evaluation["probe_centroid_shots"],
