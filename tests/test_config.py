@@ -16,7 +16,7 @@ def test_default_config_and_presets_are_valid():
     assert len(config["seeds"]) >= 3
     assert config["evaluation"]["meta_test_tasks"] >= 200
     assert sorted(config["algorithms"]) == sorted(ALGORITHMS), "the default compares every algorithm"
-    for preset in ("smoke", "paper"):
+    for preset in ("smoke", "paper", "five_shot", "omniglot"):
         load_config("config/config.yaml", f"config/presets/{preset}.yaml")
     paper = load_config("config/config.yaml", "config/presets/paper.yaml")
     assert (paper["train"]["iterations"], paper["train"]["meta_batch"], paper["datasets"]["glyphs"]["image_size"]) == (60000, 3, 84)
