@@ -9,6 +9,7 @@ the meta-loss along random directions.
 from types import SimpleNamespace
 
 import pytest
+from reference import smooth_problem
 import torch
 from torch.func import functional_call, grad
 from torch.nn import functional as F
@@ -25,16 +26,7 @@ WAYS, SHOTS, QUERIES, SIZE, STEPS = 3, 2, 2, 16, 2
 @pytest.fixture
 def setup():
     torch.manual_seed(0)
-    model = Conv4(in_channels=1, ways=WAYS, filters=3, image_size=SIZE, smooth=True).double()
-    init = {k: v.double() for k, v in init_params(model, torch.Generator().manual_seed(0)).items()}
-    gen = torch.Generator().manual_seed(1)
-    task = SimpleNamespace(
-        support_x=torch.rand(WAYS * SHOTS, 1, SIZE, SIZE, generator=gen, dtype=torch.float64),
-        support_y=torch.arange(WAYS).repeat_interleave(SHOTS),
-        query_x=torch.rand(WAYS * QUERIES, 1, SIZE, SIZE, generator=gen, dtype=torch.float64),
-        query_y=torch.arange(WAYS).repeat_interleave(QUERIES),
-    )
-    return model, init, task
+    return smooth_problem()
 
 
 def reference_meta_loss(model, task, theta, lrs, second_order=True):

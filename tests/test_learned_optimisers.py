@@ -16,6 +16,7 @@ import math
 from types import SimpleNamespace
 
 import pytest
+from reference import smooth_problem
 import torch
 from torch import nn
 from torch.func import functional_call, grad
@@ -24,7 +25,6 @@ from torch.nn import functional as F
 from innerloop.algorithms import MAML, build_learner, engine
 from innerloop.algorithms.lstm_meta import LSTMMetaLearner, LSTMMetaLearnerPlus
 from innerloop.algorithms.turtle import FOTurtle, Turtle
-from innerloop.models import Conv4, init_params
 from learning import CHANCE, MARGIN, short_run_accuracy
 
 WAYS, SHOTS, QUERIES, SIZE, STEPS = 3, 2, 2, 16, 2
@@ -44,16 +44,7 @@ def one_thread():
 @pytest.fixture
 def setup():
     torch.manual_seed(0)
-    model = Conv4(in_channels=1, ways=WAYS, filters=3, image_size=SIZE, smooth=True).double()
-    init = {k: v.double() for k, v in init_params(model, torch.Generator().manual_seed(0)).items()}
-    gen = torch.Generator().manual_seed(1)
-    task = SimpleNamespace(
-        support_x=torch.rand(WAYS * SHOTS, 1, SIZE, SIZE, generator=gen, dtype=torch.float64),
-        support_y=torch.arange(WAYS).repeat_interleave(SHOTS),
-        query_x=torch.rand(WAYS * QUERIES, 1, SIZE, SIZE, generator=gen, dtype=torch.float64),
-        query_y=torch.arange(WAYS).repeat_interleave(QUERIES),
-    )
-    return model, init, task
+    return smooth_problem()
 
 
 def meta_gradient(learner, task):

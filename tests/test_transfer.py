@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from reference import smooth_problem
 import torch
 from torch import nn
 from torch.func import functional_call, grad
@@ -69,17 +70,7 @@ SIZE, WAYS, SHOTS, QUERIES = 16, 3, 2, 2
 
 @pytest.fixture
 def smooth_setup():
-    model = Conv4(in_channels=1, ways=WAYS, filters=3, image_size=SIZE, smooth=True).double()
-    init = {k: v.double() for k, v in init_params(model, torch.Generator().manual_seed(0)).items()}
-    gen = torch.Generator().manual_seed(1)
-    task = SimpleNamespace(
-        support_x=torch.rand(WAYS * SHOTS, 1, SIZE, SIZE, generator=gen, dtype=torch.float64),
-        support_y=torch.arange(WAYS).repeat_interleave(SHOTS),
-        query_x=torch.rand(WAYS * QUERIES, 1, SIZE, SIZE, generator=gen, dtype=torch.float64),
-        query_y=torch.arange(WAYS).repeat_interleave(QUERIES),
-        classes=(7, 2, 5),
-    )
-    return model, init, task
+    return smooth_problem()
 
 
 def reference_prototypical_loss(model, task, body):
