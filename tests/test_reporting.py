@@ -31,8 +31,8 @@ from innerloop.reporting import tables as T
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = REPO / "report" / "templates"
 CAPTION_DIR = REPO / "report" / "captions"
-SECTION_IDS = ("summary", "setup", "training", "meta-test", "running-time", "learning-rates", "feature-probe",
-               "methods", "provenance")
+SECTION_IDS = ("summary", "setup", "training", "learning-rates", "feature-probe", "comparison", "methods",
+               "provenance")
 ALGS = ("maml", "metasgd")
 SEEDS = (0, 1)
 
@@ -486,7 +486,10 @@ def test_html_has_every_section_and_numbers(rendered, frames):
     assert 'id="tab-running-time"' in html and "thesis Fig. 3.4" in html
     assert 'id="tab-probe-vs-maml"' in html and "Difference from MAML (pp)" in html
     assert "+0.55 [+0.42, +0.68]" in html and "2.5e-9" in html  # Meta-SGD vs MAML, p formatted
-    assert "Table 1 (thesis Tables 3.1–3.3)" in html and "Figure 1 (paper Fig. 5)" in html  # numbered in order
+    assert "Figure 1 (paper Fig. 5)" in html  # numbered in order of appearance
+    for label in ("Table", "Figure"):
+        numbers = [int(n) for n in re.findall(rf'<span class="label">{label} (\d+)', html)]
+        assert numbers == list(range(1, len(numbers) + 1)), label
     assert "t</em> = −3.52" in html and "df = 15873.4" in html
     assert "Welch&#39;s t-test" in html or "Welch's t-test" in html
     assert "−0.0130" in html  # paper Table 1 conv3 mean in the LR table (typographic minus)

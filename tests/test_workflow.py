@@ -19,8 +19,8 @@ from innerloop.config import load_config
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_FILES = ["Snakefile", "rules", "workflow_scripts", "config", "report", "environment.yml"]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-SECTIONS = ["summary", "setup", "training", "meta-test", "learning-rates", "feature-probe", "running-time", "sine", "methods",
-            "provenance"]
+SECTIONS = ["summary", "setup", "training", "learning-rates", "feature-probe", "comparison", "sine",
+            "methods", "provenance"]
 FIGURES = ["training_curves", "lr_histograms", "feature_probe", "meta_test_accuracy", "running_time", "sine_comparison",
            "sine_turtle_study", "rulegraph"]
 SMOKE = load_config(ROOT / "config/config.yaml", ROOT / "config/presets/smoke.yaml")

@@ -56,6 +56,8 @@ __all__ = [
     "OPTIONAL_FIGURE_KEYS",
     "TABLE_KEYS",
     "FRAME_KEYS",
+    "REPORT_SECTIONS",
+    "report_sections",
     "DEFAULT_TITLE",
     "embed_image",
     "load_captions",
@@ -98,6 +100,31 @@ FRAME_KEYS: dict[str, tuple[str, ...]] = {
     "running_time": ("algorithm", "setting", "n_seeds", "train_s_median", "train_s_min", "train_s_max",
                      "meta_test_s_median", "feature_probe_s_median", "total_s_median", "accuracy_median"),
 }
+#: The report's sections in order, as (id, title, context key). A section's template is
+#: ``report/templates/sections/<id>.html.j2``; a section with a context key appears only when the
+#: context has that key and it is not empty (an analysis the configuration did not run).
+REPORT_SECTIONS: tuple[tuple[str, str, str | None], ...] = (
+    ("summary", "Summary", None),
+    ("setup", "Setup", None),
+    ("training", "Meta-training", None),
+    ("learning-rates", "Learned inner-loop learning rates", None),
+    ("feature-probe", "Feature probe", None),
+    ("representations", "Representation change", "representations"),
+    ("ablations", "Ablations", "ablations"),
+    ("cross-domain", "Cross-domain", "cross_domain"),
+    ("comparison", "Method comparison", None),
+    ("sine", "Sine-wave regression", "sine"),
+    ("claims", "Claims", "claims"),
+    ("methods", "Methods", None),
+    ("provenance", "Provenance", None),
+)
+
+
+def report_sections(context: Mapping[str, Any]) -> list[dict[str, str]]:
+    """``{"id", "title"}`` of every section the context has material for, in report order."""
+    return [{"id": sid, "title": title} for sid, title, key in REPORT_SECTIONS if key is None or context.get(key)]
+
+
 #: Frames that may have no rows (a configuration without rate-learning algorithms, or
 #: without both MAML and Meta-SGD).
 MAY_BE_EMPTY = ("lr_table", "lr_values", "probe_ttest")
@@ -560,7 +587,7 @@ def render_html(
     css_path = Path(css_path) if css_path is not None else template_dir.parent / "style.css"
     env = _environment(template_dir, out_path.parent)
     text = env.get_template(template_name).render(
-        **context, css=Markup(css_path.read_text(encoding="utf-8"))
+        **context, sections=report_sections(context), css=Markup(css_path.read_text(encoding="utf-8"))
     )
     return write_bytes_atomic(out_path, text.encode("utf-8"))
 
