@@ -21,14 +21,33 @@ def parse_run_path(path: str | Path) -> dict:
             "ways": int(d["ways"]), "shots": int(d["shots"]), "seed": int(d["seed"])}
 
 
-def read_runs(paths, reader):
-    """Concatenate per-run tables, each prefixed with the identity of its run."""
+CROSS_DOMAIN_PATTERN = re.compile(r"/cross_domain/(?P<target>[a-z0-9_]+)/[^/]+$")
+
+
+def parse_cross_domain_path(path: str | Path) -> dict:
+    """:func:`parse_run_path` of a run's cross-domain result
+    (``<run>/cross_domain/<target>/<file>``), plus ``target`` (the dataset it was tested on)
+    and ``setting`` naming the direction too (``"glyphs_to_digits_5w1s"``, see
+    :func:`innerloop.stats.order.cross_domain_setting`)."""
+    from innerloop.stats.order import cross_domain_setting
+
+    match = CROSS_DOMAIN_PATTERN.search(Path(path).as_posix())
+    if match is None:
+        raise ValueError(f"{path} is not a cross-domain result (<run>/cross_domain/<target>/<file>)")
+    identity = parse_run_path(path)
+    identity["setting"] = cross_domain_setting(identity["dataset"], match["target"], identity["setting"])
+    return {**identity, "target": match["target"]}
+
+
+def read_runs(paths, reader, parse=parse_run_path):
+    """Concatenate per-run tables, each prefixed with the identity of its run
+    (``parse``: :func:`parse_run_path`, or :func:`parse_cross_domain_path` for cross-domain results)."""
     import pandas as pd
 
     frames = []
     for path in paths:
         df = reader(path)
-        identity = parse_run_path(path)
+        identity = parse(path)
         for i, (key, value) in enumerate(identity.items()):
             df.insert(i, key, value)
         frames.append(df)

@@ -74,6 +74,22 @@ rule figure_feature_probe:
         "../workflow_scripts/figure_feature_probe.py"
 
 
+# The probe of the glyph-trained runs on the cross-domain test sets (same figure, other tables).
+rule figure_cross_domain_probe:
+    input:
+        summary="results/tables/cross_domain_probe_summary.csv",
+        changes="results/tables/cross_domain_probe_changes.csv",
+    output:
+        png="results/figures/cross_domain_probe.png",
+        svg=figure_report("cross_domain_probe", "Cross-domain"),
+    log:
+        "results/logs/figures/cross_domain_probe.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_feature_probe.py"
+
+
 rule figure_meta_test_accuracy:
     input:
         runs="results/tables/meta_test_runs.csv",
@@ -147,6 +163,13 @@ rule report_html:
         sine_turtle_study_table="results/tables/sine_turtle_study.csv",
         sine_comparison="results/figures/sine_comparison.png",
         sine_turtle_study="results/figures/sine_turtle_study.png",
+        # The cross-domain tables, only when cross_domain names a pair for the configured dataset.
+        **({"cross_domain_table": "results/tables/cross_domain_table.csv",
+            "cross_domain_summary": "results/tables/cross_domain_summary.csv",
+            "cross_domain_probe_changes": "results/tables/cross_domain_probe_changes.csv",
+            "cross_domain_probe": "results/figures/cross_domain_probe.png",
+            "cross_domain_manifests": expand("results/data/{target}/manifest.json", target=cross_domain_targets())}
+           if cross_domain_targets() else {}),
         # Alpha-MAML's learning-rate trajectories, only when it is configured.
         **({"lr_trajectories": "results/figures/lr_trajectories.png"}
            if "alpha_maml" in config["algorithms"] else {}),

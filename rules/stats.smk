@@ -83,3 +83,24 @@ rule running_time_stats:
         ENV
     script:
         "../workflow_scripts/running_time_stats.py"
+
+
+# Cross-domain: every run's meta-test and probe on each target dataset, in the thesis' Table 3.4
+# layout (one column per direction and setting). Only in the DAG when cross_domain names a
+# pair for the configured dataset.
+rule cross_domain_stats:
+    input:
+        meta_test=cross_domain_runs("meta_test.csv"),
+        probe=cross_domain_runs("probe.csv"),
+    output:
+        runs="results/tables/cross_domain_runs.csv",
+        summary="results/tables/cross_domain_summary.csv",
+        table="results/tables/cross_domain_table.csv",
+        probe_summary="results/tables/cross_domain_probe_summary.csv",
+        probe_changes="results/tables/cross_domain_probe_changes.csv",
+    log:
+        "results/logs/cross_domain_stats.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/cross_domain_stats.py"

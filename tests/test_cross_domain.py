@@ -58,3 +58,65 @@ def test_a_run_is_evaluated_on_another_datasets_tasks(tmp_path, tiny_store):
     assert isinstance(sampler, ConvertedSampler) and sampler.task(0).support_x.shape[1:] == (1, 16, 16)
     accuracy = evaluate(learner, sampler.tasks(4), torch.device("cpu"))
     assert accuracy.shape == (4,) and ((0 <= accuracy) & (accuracy <= 1)).all()
+
+
+def test_conversion_is_described_as_convert_images_does_it():
+    from innerloop.evaluation.cross_domain import describe_conversion
+
+    assert describe_conversion((1, 28, 28), (1, 28, 28)) == "none needed (both 1×28×28)"
+    text = describe_conversion((3, 84, 84), (1, 28, 28))
+    assert text.startswith("RGB to greyscale") and "84×84 to 28×28" in text
+    assert describe_conversion((1, 28, 28), (3, 28, 28)) == "greyscale repeated to RGB"
+
+
+def test_cross_domain_paths_settings_order_and_labels():
+    from innerloop.paths import parse_cross_domain_path
+    from innerloop.reporting.figures import setting_label
+    from innerloop.stats.order import setting_order
+
+    identity = parse_cross_domain_path("results/runs/mini_imagenet/maml/5w5s/seed2/cross_domain/cub/meta_test.csv")
+    assert identity == {"dataset": "mini_imagenet", "algorithm": "maml", "setting": "mini_imagenet_to_cub_5w5s",
+                        "ways": 5, "shots": 5, "seed": 2, "target": "cub"}
+    with pytest.raises(ValueError, match="not a cross-domain result"):
+        parse_cross_domain_path("results/runs/glyphs/maml/5w1s/seed0/meta_test.csv")
+    # thesis Table 3.4: per direction, 1-shot before 5-shot (and 5 before 10 shots, not string order)
+    assert setting_order(["b_to_a_5w10s", "a_to_b_5w5s", "b_to_a_5w5s", "a_to_b_5w1s"]) == \
+        ["a_to_b_5w1s", "a_to_b_5w5s", "b_to_a_5w5s", "b_to_a_5w10s"]
+    assert setting_label("glyphs_to_digits_5w1s") == "glyphs → digits, 5-way 1-shot"
+
+
+def test_cross_domain_table_from_per_run_files(tmp_path):
+    """The cross_domain_stats path: per-run files of two directions -> one table column per
+    direction and setting, medians over seeds, and the probe's changes per direction."""
+    from innerloop.paths import parse_cross_domain_path, read_runs
+    from innerloop.reporting.tables import cross_domain_tables
+    from innerloop.stats import meta_test_summary, meta_test_table, probe_changes
+    from innerloop.stats.summaries import meta_test_runs
+
+    accuracy = {("a", "b", "maml"): [0.40, 0.42, 0.47], ("b", "a", "maml"): [0.30, 0.31, 0.35],
+                ("a", "b", "metasgd"): [0.50, 0.52, 0.51]}
+    tasks, probes = [], []
+    for (train_on, test_on, alg), values in accuracy.items():
+        for seed, acc in enumerate(values):
+            d = tmp_path / f"runs/{train_on}/{alg}/5w1s/seed{seed}/cross_domain/{test_on}"
+            d.mkdir(parents=True)
+            pd.DataFrame({"task": range(4), "accuracy": [acc - 0.01, acc + 0.01, acc, acc]}).to_csv(
+                d / "meta_test.csv", index=False)
+            pd.DataFrame({"iteration": range(3), "pre_adaptation": 0.5, "on_task": 0.6, "off_task": 0.45,
+                          "on_task_change": [0.1, 0.12, 0.08], "off_task_change": [-0.05, -0.04, -0.06]}).to_csv(
+                d / "probe.csv", index=False)
+            tasks.append(d / "meta_test.csv")
+            probes.append(d / "probe.csv")
+    table = meta_test_table(meta_test_summary(meta_test_runs(read_runs(tasks, pd.read_csv,
+                                                                       parse=parse_cross_domain_path))))
+    assert list(table["algorithm"]) == ["maml", "metasgd"]
+    assert table.loc[0, "a_to_b_5w1s_median"] == pytest.approx(0.42)
+    assert table.loc[0, "b_to_a_5w1s_median"] == pytest.approx(0.31)
+    assert np.isnan(table.loc[1, "b_to_a_5w1s_median"]) and table.loc[1, "b_to_a_5w1s_n_seeds"] == 0
+    assert bool(table.loc[1, "a_to_b_5w1s_best"]) and not bool(table.loc[0, "a_to_b_5w1s_best"])
+    changes = probe_changes(read_runs(probes, pd.read_csv, parse=parse_cross_domain_path))
+    on = changes.query("algorithm == 'maml' and setting == 'a_to_b_5w1s' and change == 'on_task_change'")
+    assert on["mean"].item() == pytest.approx(0.1) and on["n"].item() == 9
+    html = cross_domain_tables(table, changes)
+    assert "a → b, 5-way 1-shot" in html["cross_domain_table"] and "<strong>51.0" in html["cross_domain_table"]
+    assert "+10.00 pp" in html["cross_domain_probe_changes"]

@@ -19,10 +19,10 @@ from innerloop.config import load_config
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_FILES = ["Snakefile", "rules", "workflow_scripts", "config", "report", "environment.yml"]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-SECTIONS = ["summary", "setup", "training", "learning-rates", "feature-probe", "comparison", "sine",
+SECTIONS = ["summary", "setup", "training", "learning-rates", "feature-probe", "cross-domain", "comparison", "sine",
             "methods", "provenance"]
-FIGURES = ["training_curves", "lr_histograms", "feature_probe", "meta_test_accuracy", "running_time", "sine_comparison",
-           "sine_turtle_study", "rulegraph"]
+FIGURES = ["training_curves", "lr_histograms", "feature_probe", "cross_domain_probe", "meta_test_accuracy",
+           "running_time", "sine_comparison", "sine_turtle_study", "rulegraph"]
 SMOKE = load_config(ROOT / "config/config.yaml", ROOT / "config/presets/smoke.yaml")
 
 pytestmark = pytest.mark.workflow
@@ -95,6 +95,15 @@ def test_every_run_has_its_outputs_and_the_checkpoint_survives(smoke_run):
                 assert (run / name).exists(), run / name
             assert (smoke_run / f"results/checkpoints/glyphs/{algorithm}/5w1s/seed{seed}/checkpoint.pt").exists()
             assert (smoke_run / f"results/logs/train/glyphs/{algorithm}/5w1s/seed{seed}.log").read_text()
+
+
+def test_cross_domain_table_has_every_algorithm(smoke_run):
+    table = pd.read_csv(smoke_run / "results/tables/cross_domain_table.csv")
+    assert sorted(table["algorithm"]) == sorted(SMOKE["algorithms"])
+    assert table["glyphs_to_digits_5w1s_n_seeds"].eq(len(SMOKE["seeds"])).all()
+    assert table["glyphs_to_digits_5w1s_median"].between(0, 1).all()
+    html = (smoke_run / "results/report/report.html").read_text()
+    assert "glyphs → digits, 5-way 1-shot" in html and "none needed (both 1×28×28)" in html
 
 
 def test_rerun_has_nothing_to_do(smoke_run):

@@ -12,7 +12,9 @@ import yaml
 
 from innerloop.reporting.provenance import earliest_mtime, last_command, provenance_info, setup_info
 from innerloop.reporting.render import FIGURE_KEYS, OPTIONAL_FIGURE_KEYS, build_context, render_html
+from innerloop.evaluation.cross_domain import describe_conversion
 from innerloop.reporting.sine import sine_report_tables, sine_setup
+from innerloop.reporting.tables import cross_domain_tables
 
 inp = snakemake.input
 config_yaml = Path(inp.config).read_text()
@@ -33,4 +35,12 @@ context = build_context(
 context["tables"].update(sine_report_tables(pd.read_csv(inp.sine_comparison_table),
                                             pd.read_csv(inp.sine_turtle_study_table)))
 context["sine"] = sine_setup(yaml.safe_load(config_yaml)["sine"])
+if "cross_domain_table" in inp.keys():
+    context["tables"].update(cross_domain_tables(pd.read_csv(inp.cross_domain_table),
+                                                 pd.read_csv(inp.cross_domain_probe_changes)))
+    network = json.loads(Path(inp.manifest).read_text())
+    context["cross_domain"] = [
+        {"train": network["dataset"], "test": m["dataset"],
+         "conversion": describe_conversion(tuple(m["shape"][1:]), tuple(network["shape"][1:]))}
+        for m in (json.loads(Path(p).read_text()) for p in inp.cross_domain_manifests)]
 render_html(context, Path(snakemake.params.templates), Path(snakemake.output.html))

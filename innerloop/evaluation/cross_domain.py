@@ -37,6 +37,19 @@ def convert_images(x: torch.Tensor, shape: tuple[int, int, int]) -> torch.Tensor
     return x.contiguous()
 
 
+def describe_conversion(source: tuple[int, int, int], shape: tuple[int, int, int]) -> str:
+    """What :func:`convert_images` does to images of ``source`` = (C, H, W) to make them
+    ``shape``, in words (for the report)."""
+    steps = []
+    if source[0] != shape[0]:
+        steps.append("greyscale repeated to RGB" if source[0] == 1 else
+                     "RGB to greyscale (luma 0.299 R + 0.587 G + 0.114 B)" if shape[0] == 1 else
+                     f"{source[0]} to {shape[0]} channels")
+    if tuple(source[1:]) != tuple(shape[1:]):
+        steps.append(f"resized from {source[1]}×{source[2]} to {shape[1]}×{shape[2]} px (bilinear, antialiased)")
+    return "; ".join(steps) if steps else f"none needed (both {shape[0]}×{shape[1]}×{shape[2]})"
+
+
 class ConvertedSampler:
     """A task sampler whose tasks' images are converted to ``shape`` (see the module docstring)."""
 

@@ -16,7 +16,6 @@ meta-learners, each in ``DISPLAY_NAMES`` order).
 from __future__ import annotations
 
 import math
-import re
 import textwrap
 import zlib
 from collections.abc import Iterable, Sequence
@@ -31,7 +30,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from innerloop.algorithms import DISPLAY_NAMES
 from innerloop.io import atomic_path
-from innerloop.stats.order import algorithm_group, algorithm_rank, setting_order
+from innerloop.stats.order import algorithm_group, algorithm_rank, parse_setting, setting_order
 
 __all__ = [
     "ALGORITHM_COLORS",
@@ -166,9 +165,13 @@ def _ordered(values: Iterable[object], order: Sequence[str]) -> list[str]:
 
 
 def setting_label(setting: object) -> str:
-    """``"5w1s"`` -> ``"5-way 1-shot"``; other values unchanged."""
-    m = re.fullmatch(r"(\d+)w(\d+)s", str(setting).strip())
-    return f"{m[1]}-way {m[2]}-shot" if m else str(setting)
+    """``"5w1s"`` -> ``"5-way 1-shot"``, ``"glyphs_to_digits_5w1s"`` -> ``"glyphs → digits, 5-way
+    1-shot"``; other values unchanged."""
+    parsed = parse_setting(setting)
+    if parsed is None:
+        return str(setting)
+    label = f"{parsed['ways']}-way {parsed['shots']}-shot"
+    return f"{parsed['train']} → {parsed['test']}, {label}" if parsed["train"] else label
 
 
 Series = tuple[str, "str | None"]  # (algorithm, setting or None)

@@ -77,7 +77,7 @@ FIGURE_KEYS = ("training_curves", "meta_test_accuracy", "running_time", "lr_hist
                "rulegraph")
 #: Figures shown only when the context has them (Alpha-MAML's learning-rate trajectories; the
 #: sine-wave section, whose figures come with ``context["sine"]``).
-OPTIONAL_FIGURE_KEYS = ("lr_trajectories", "sine_comparison", "sine_turtle_study")
+OPTIONAL_FIGURE_KEYS = ("lr_trajectories", "sine_comparison", "sine_turtle_study", "cross_domain_probe")
 #: Table keys the template uses (values: HTML from ``tables.report_tables``).
 TABLE_KEYS = ("meta_test_table", "meta_test_runs", "meta_test_summary", "running_time", "lr_table",
               "probe_summary", "probe_changes", "probe_vs_maml")

@@ -41,6 +41,7 @@ __all__ = [
     "write_table",
     "lr_table_with_paper",
     "meta_test_table_html",
+    "cross_domain_tables",
     "report_tables",
 ]
 
@@ -379,6 +380,18 @@ def _wide(df: pd.DataFrame, key: str, order: Sequence[str], labels: Mapping[str,
                 row[labels.get(value, value)] = _interval_cell(r["mean"], r["ci95_low"], r["ci95_high"], **cell)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def cross_domain_tables(table: pd.DataFrame, probe_changes: pd.DataFrame) -> dict[str, Markup]:
+    """HTML of the cross-domain tables: ``cross_domain_table`` (thesis Table 3.4 layout, one
+    column per direction and setting) and ``cross_domain_probe_changes`` (the probe's changes
+    under the domain shift, one row per algorithm and direction)."""
+    labels = {"algorithm": {a: algorithm_label(a) for a in probe_changes["algorithm"].astype(str)},
+              "setting": {v: setting_label(v) for v in probe_changes["setting"].astype(str)}}
+    pc = _wide(probe_changes, "change", CHANGE_ORDER, CHANGE_LABELS, unit=" pp", digits=2, signed=True)
+    return {"cross_domain_table": meta_test_table_html(table),
+            "cross_domain_probe_changes": to_html(format_table(
+                pc, labels=labels, rename={"algorithm": "Algorithm", "setting": "Direction and setting"}))}
 
 
 def report_tables(

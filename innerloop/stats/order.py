@@ -36,10 +36,36 @@ def algorithm_order(names: Iterable[object]) -> list[str]:
     return sorted({str(n) for n in names}, key=algorithm_rank)
 
 
-def setting_key(setting: object) -> tuple[float, float, str]:
-    """Sort key of a setting such as ``"5w1s"``: by ways, then shots (so 5w5s before 5w10s)."""
-    m = re.fullmatch(r"(\d+)w(\d+)s", str(setting).strip())
-    return (int(m[1]), int(m[2]), "") if m else (math.inf, math.inf, str(setting))
+#: A cross-domain setting: ``<train>_to_<test>_<W>w<S>s`` (trained on ``train``, tested on ``test``).
+_CROSS = re.compile(r"(?P<train>[a-z0-9_]+?)_to_(?P<test>[a-z0-9_]+)_(?P<ways>\d+)w(?P<shots>\d+)s")
+
+
+def cross_domain_setting(train: str, test: str, setting: str) -> str:
+    """The setting key of runs trained on ``train`` and tested on ``test`` in ``setting`` ("5w1s")."""
+    return f"{train}_to_{test}_{setting}"
+
+
+def parse_setting(setting: object) -> dict | None:
+    """``{"train", "test", "ways", "shots"}`` of a setting key (``train``/``test`` None for a
+    within-dataset setting such as ``"5w1s"``); None for anything else."""
+    text = str(setting).strip()
+    m = re.fullmatch(r"(\d+)w(\d+)s", text)
+    if m:
+        return {"train": None, "test": None, "ways": int(m[1]), "shots": int(m[2])}
+    m = _CROSS.fullmatch(text)
+    if m:
+        return {"train": m["train"], "test": m["test"], "ways": int(m["ways"]), "shots": int(m["shots"])}
+    return None
+
+
+def setting_key(setting: object) -> tuple[str, float, float, str]:
+    """Sort key of a setting: by direction (cross-domain settings), then ways, then shots
+    (so 5w5s before 5w10s, and the thesis' Table 3.4 order: each direction's 1-shot, then 5-shot)."""
+    parsed = parse_setting(setting)
+    if parsed is None:
+        return ("\uffff", math.inf, math.inf, str(setting))
+    direction = f"{parsed['train']}\t{parsed['test']}" if parsed["train"] else ""
+    return (direction, parsed["ways"], parsed["shots"], "")
 
 
 def setting_order(settings: Iterable[object]) -> list[str]:

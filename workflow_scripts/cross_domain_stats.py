@@ -1,0 +1,24 @@
+"""Rule cross_domain_stats: per-run cross-domain meta-test accuracy, the summary over seeds and
+the thesis' Table 3.4 layout, and the feature probe's changes under the domain shift."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.paths import parse_cross_domain_path, read_runs
+from innerloop.stats import meta_test_summary, meta_test_table, probe_changes, probe_summary
+from innerloop.stats.summaries import meta_test_runs
+from innerloop.training import write_csv
+
+out = snakemake.output
+runs = meta_test_runs(read_runs(snakemake.input.meta_test, pd.read_csv, parse=parse_cross_domain_path))
+summary = meta_test_summary(runs)
+write_csv(runs, Path(out.runs))
+write_csv(summary, Path(out.summary))
+write_csv(meta_test_table(summary), Path(out.table))
+probe = read_runs(snakemake.input.probe, pd.read_csv, parse=parse_cross_domain_path)
+write_csv(probe_summary(probe), Path(out.probe_summary))
+write_csv(probe_changes(probe), Path(out.probe_changes))
