@@ -4,8 +4,9 @@ PY     := $(VENV)/bin/python
 SMK    := $(VENV)/bin/snakemake
 # One job per core: on the CPU each network job uses one thread (rules/common.smk).
 CORES  ?= $(shell nproc)
-# System packages: graphviz draws the rule graph, poppler-utils renders PDF pages in tests.
-APT_PACKAGES := graphviz poppler-utils
+# System packages: graphviz draws the rule graph; poppler-utils renders PDF pages and chromium
+# opens the HTML report in the tests.
+APT_PACKAGES := graphviz poppler-utils chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system-packages report smoke test lint benchmark clean-results
@@ -13,7 +14,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 setup: $(VENV)/.installed system-packages
 
 system-packages:
-	@command -v dot >/dev/null && command -v pdftoppm >/dev/null || \
+	@command -v dot >/dev/null && command -v pdftoppm >/dev/null && command -v chromium >/dev/null || \
 	  ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES))
 
 # torch 2.14.1 / torchvision 0.29.1 are pinned in pyproject.toml (pip takes them from local files where present).

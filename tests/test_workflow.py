@@ -10,8 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
+
+import browser
 
 from innerloop.algorithms import ALGORITHMS, LEARNS_RATES
 from innerloop.config import load_config
@@ -79,11 +83,30 @@ def test_smoke_preset_covers_every_algorithm():
     assert sorted(SMOKE["algorithms"]) == sorted(ALGORITHMS)
 
 
-def test_smoke_pdf_has_pages(smoke_run):
+def test_smoke_pdf_pages_render_and_none_is_blank(smoke_run):
     pdf = smoke_run / "results/report/report.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-    assert int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1)) > 3
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    assert pages > 3
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(smoke_run / "results/report/page")], check=True)
+    images = sorted((smoke_run / "results/report").glob("page-*.png"))
+    assert len(images) == pages
+    for image in images:
+        grey = np.asarray(Image.open(image).convert("L"))
+        assert (grey < 128).mean() > 0.002, f"{image.name} is blank"
+
+
+def test_smoke_report_in_a_browser(smoke_run):
+    """What a reader's browser shows: no console errors, every image decoded; a screenshot is kept."""
+    screenshot = smoke_run / "results/report/screenshot.png"
+    page = browser.view(smoke_run / "results/report/report.html", screenshot)
+    assert page.console_errors == []
+    assert len(page.images) >= len(FIGURES)
+    broken = [i for i in page.images if not (i["complete"] and i["naturalWidth"] > 0)]
+    assert broken == []
+    assert page.title.startswith("Negative Inner-Loop Learning Rates")
+    assert Image.open(screenshot).size[1] > 2000  # the whole page, not one screen
 
 
 def test_every_run_has_its_outputs_and_the_checkpoint_survives(smoke_run):
