@@ -26,7 +26,30 @@ DATASET_DESCRIPTIONS = {
     "glyphs": ("glyphs (embedded: letters rendered from matplotlib's fonts)",
                "alphabet-disjoint (every letter of a Unicode script in one split)"),
     "digits": ("digits (scikit-learn's handwritten digits)", "all ten classes in the meta-test split"),
+    "omniglot": ("Omniglot (Lake et al. 2015)", None),
+    "miniimagenet": ("miniImageNet (Vinyals et al. 2016)", "Ravi and Larochelle's 64/16/20 class split"),
+    "cub": ("CUB-200-2011 (Wah et al. 2011)",
+            "by sorted class index as in Chen et al. 2019 (train i % 2 = 0, val i % 4 = 1, test i % 4 = 3)"),
+    "cifarfs": ("CIFAR-FS (Bertinetto et al. 2019)", "the standard 64/16/20 split of CIFAR-100's classes"),
+    "mnist": ("MNIST", "a fixed class split (config/schema.yaml: datasets.mnist)"),
+    "cifar10": ("CIFAR-10", "a fixed class split (config/schema.yaml: datasets.cifar10)"),
 }
+OMNIGLOT_SPLITS = {
+    "background": "alphabet-disjoint: Lake's background/evaluation sets, the last background alphabets held out "
+                  "for validation",
+    "vinyals": "Vinyals et al.'s 1,028/172/423 characters, in sorted (set, alphabet, character) order",
+}
+
+
+def dataset_description(name: str, params: dict[str, Any]) -> tuple[str, str]:
+    """The report's name and split rule of dataset ``name`` prepared with ``params``."""
+    label, rule = DATASET_DESCRIPTIONS.get(name, (name, "as prepared"))
+    if name == "omniglot":
+        rule = OMNIGLOT_SPLITS.get(params.get("split", "background"), "as prepared")
+        rotations = [r for r in params.get("rotations", [0]) if r]
+        if rotations:
+            rule += f", with rotations by {', '.join(map(str, rotations))} degrees as new classes"
+    return label, rule
 
 
 def setup_info(config: dict[str, Any], manifest: dict[str, Any]) -> SetupInfo:
@@ -35,7 +58,7 @@ def setup_info(config: dict[str, Any], manifest: dict[str, Any]) -> SetupInfo:
     n, channels, size, _ = manifest["shape"]
     filters, ways = config["model"]["filters"], task["ways"]
     model = Conv4(in_channels=channels, ways=ways, filters=filters, image_size=size)
-    name, split_rule = DATASET_DESCRIPTIONS.get(manifest["dataset"], (manifest["dataset"], "as prepared"))
+    name, split_rule = dataset_description(manifest["dataset"], config["datasets"].get(manifest["dataset"], {}))
     eval_steps = (f"{train['inner_steps']} (or the algorithm's own: the baselines' fine-tuning steps)"
                   if evaluation["inner_steps"] is None else evaluation["inner_steps"])
     return SetupInfo(
