@@ -33,3 +33,4 @@ rule all:
         expand("results/data/{dataset}/manifest.json", dataset=config["datasets"]),
         cross_domain_runs("meta_test.csv"),
         cross_domain_runs("probe.csv"),
+        rules.tables_latex.output,

@@ -625,3 +625,11 @@ def test_pdf(rendered):
     assert data.startswith(b"%PDF-")
     assert data.rstrip().endswith(b"%%EOF")
     assert _pdf_page_count(data) > 1
+
+
+def test_latex_table_formats_escapes_and_marks_missing():
+    df = pd.DataFrame({"algorithm": ["maml_fd", "metasgd"], "mean": [0.123456, np.nan], "n": [3, 2]})
+    tex = T.latex_table(df)
+    assert "\\toprule" in tex and "\\bottomrule" in tex
+    assert "maml\\_fd & 0.1235 & 3" in tex
+    assert "metasgd & — & 2" in tex

@@ -129,6 +129,14 @@ def test_cross_domain_table_has_every_algorithm(smoke_run):
     assert "glyphs → digits, 5-way 1-shot" in html and "none needed (both 1×28×28)" in html
 
 
+def test_every_report_table_also_as_latex(smoke_run):
+    tables = sorted((smoke_run / "results/tables").glob("*.csv"))
+    assert len(tables) > 10
+    for csv in tables:
+        tex = csv.with_suffix(".tex")
+        assert tex.read_text().startswith("\\begin{tabular}"), tex.name
+
+
 def test_rerun_has_nothing_to_do(smoke_run):
     result = snakemake(smoke_run, "-n", "--cores", "2", "--resources", "gpu=1",
                        "--configfile", "config/presets/smoke.yaml")

@@ -39,6 +39,7 @@ __all__ = [
     "format_table",
     "to_html",
     "write_table",
+    "latex_table",
     "lr_table_with_paper",
     "meta_test_table_html",
     "cross_domain_tables",
@@ -221,6 +222,14 @@ def write_table(df: pd.DataFrame, stem: Path | str, *, caption: str | None = Non
     write_text_atomic(csv_path, df.to_csv(index=False, lineterminator="\n"))
     write_text_atomic(tex_path, df.to_latex(index=False, escape=True, caption=caption, na_rep=MISSING))
     return [csv_path, tex_path]
+
+
+def latex_table(df: pd.DataFrame, caption: str | None = None) -> str:
+    """A result table as LaTeX (booktabs): floats to four significant digits, NaN as "—",
+    underscores and other special characters escaped."""
+    formatters = {c: (lambda v: MISSING if _isnan(v) else f"{v:.4g}")
+                  for c in df.columns if pd.api.types.is_float_dtype(df[c])}
+    return df.to_latex(index=False, escape=True, caption=caption, na_rep=MISSING, formatters=formatters)
 
 
 # --------------------------------------------------------------------------
