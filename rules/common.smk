@@ -130,6 +130,18 @@ def train_benchmarks():
     return expand_runs(TRAIN_BENCHMARK)
 
 
+def all_benchmarks():
+    """Benchmark files of every benchmarked job in the DAG (the report's time per rule)."""
+    from innerloop.sine import EXPERIMENTS, run_files
+
+    runs = [f"results/benchmarks/{stage}/{RUN_ID}.tsv" for stage in ("train", "meta_test", "feature_probe")]
+    cross = [f"results/benchmarks/{stage}/{RUN_ID}/{target}.tsv"
+             for stage in ("cross_domain_meta_test", "cross_domain_probe") for target in cross_domain_targets()]
+    sine = [f.replace("results/sine/", "results/benchmarks/sine/").replace("/mse.csv", ".tsv")
+            for experiment in EXPERIMENTS for f in run_files(config["sine"], experiment, "mse.csv")]
+    return [f for pattern in runs + cross for f in expand_runs(pattern)] + sine
+
+
 def figure_report(name, category):
     """The SVG of figure ``name``, registered for `snakemake --report` with its caption."""
     return report(f"results/figures/{name}.svg", caption=f"../report/captions/{name}.rst", category=category)

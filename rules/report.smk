@@ -152,6 +152,7 @@ rule report_html:
         probe_ttest="results/tables/probe_ttest.csv",
         probe_vs_maml="results/tables/probe_vs_maml.csv",
         running_time_table="results/tables/running_time.csv",
+        rule_times="results/tables/rule_times.csv",
         manifest=f"results/data/{config['dataset']}/manifest.json",
         training_curves="results/figures/training_curves.png",
         lr_histograms="results/figures/lr_histograms.png",

@@ -104,3 +104,17 @@ rule cross_domain_stats:
         ENV
     script:
         "../workflow_scripts/cross_domain_stats.py"
+
+
+# Wall-clock and CPU seconds per rule, summed over its jobs, for the report's provenance.
+rule rule_times:
+    input:
+        lambda w: all_benchmarks(),
+    output:
+        "results/tables/rule_times.csv",
+    log:
+        "results/logs/rule_times.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/rule_times.py"

@@ -281,3 +281,25 @@ def test_benchmark_paths_are_checked(tmp_path):
     bad.write_text("x\ty\n1\t2\n")
     with pytest.raises(ValueError, match="wall-clock"):
         read_benchmarks([bad])
+
+
+def test_rule_times_sum_jobs_per_rule(tmp_path):
+    from innerloop.stats import rule_times
+
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    files = {"train/glyphs/maml/5w1s/seed0.tsv": (60.0, 900.0, 40.0),
+             "train/glyphs/maml/5w1s/seed1.tsv": (70.0, 950.0, 45.0),
+             "sine/comparison/maml/seed0.tsv": (5.0, 300.0, 4.0)}
+    paths = []
+    for name, (s, rss, cpu) in files.items():
+        path = tmp_path / "benchmarks" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header + f"{s}\t0:01:00\t{rss}\t1\t1\t1\t0\t0\t50\t{cpu}\n")
+        paths.append(path)
+    times = rule_times(paths)
+    assert list(times["rule"]) == ["train", "sine"]
+    train = times.iloc[0]
+    assert (train["jobs"], train["wall_s"], train["cpu_s"], train["wall_s_max"], train["max_rss_mb"]) == \
+        (2, 130.0, 85.0, 70.0, 950.0)
+    with pytest.raises(ValueError, match="benchmarks/<rule>"):
+        rule_times([tmp_path / "elsewhere.tsv"])

@@ -14,7 +14,7 @@ from innerloop.reporting.provenance import earliest_mtime, last_command, provena
 from innerloop.reporting.render import FIGURE_KEYS, OPTIONAL_FIGURE_KEYS, build_context, render_html
 from innerloop.evaluation.cross_domain import describe_conversion
 from innerloop.reporting.sine import sine_report_tables, sine_setup
-from innerloop.reporting.tables import cross_domain_tables
+from innerloop.reporting.tables import cross_domain_tables, rule_times_html
 
 inp = snakemake.input
 config_yaml = Path(inp.config).read_text()
@@ -34,6 +34,9 @@ context = build_context(
 )
 context["tables"].update(sine_report_tables(pd.read_csv(inp.sine_comparison_table),
                                             pd.read_csv(inp.sine_turtle_study_table)))
+times = pd.read_csv(inp.rule_times)
+context["tables"]["rule_times"] = rule_times_html(times)
+context["provenance"]["cpu_hours"] = float(times["cpu_s"].sum()) / 3600
 context["sine"] = sine_setup(yaml.safe_load(config_yaml)["sine"])
 if "cross_domain_table" in inp.keys():
     context["tables"].update(cross_domain_tables(pd.read_csv(inp.cross_domain_table),

@@ -43,6 +43,7 @@ __all__ = [
     "lr_table_with_paper",
     "meta_test_table_html",
     "cross_domain_tables",
+    "rule_times_html",
     "report_tables",
 ]
 
@@ -401,6 +402,14 @@ def cross_domain_tables(table: pd.DataFrame, probe_changes: pd.DataFrame) -> dic
     return {"cross_domain_table": meta_test_table_html(table),
             "cross_domain_probe_changes": to_html(format_table(
                 pc, labels=labels, rename={"algorithm": "Algorithm", "setting": "Direction and setting"}))}
+
+
+def rule_times_html(times: pd.DataFrame) -> Markup:
+    """The provenance table of :func:`innerloop.stats.rule_times`."""
+    return to_html(format_table(
+        times, float_cols=["wall_s", "cpu_s", "wall_s_max", "max_rss_mb"], int_cols=["jobs"], float_digits=0,
+        rename={"rule": "Rule", "jobs": "Jobs", "wall_s": "Wall clock (s, sum)", "cpu_s": "CPU (s, sum)",
+                "wall_s_max": "Longest job (s)", "max_rss_mb": "Peak memory (MB)"}))
 
 
 def report_tables(

@@ -93,3 +93,30 @@ def running_time_summary(times: pd.DataFrame, meta_test_runs: pd.DataFrame | Non
                      "accuracy_median": float(accuracy.get((alg, setting), np.nan)) if accuracy is not None
                      else np.nan})
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+RULE_TIME_COLUMNS = ["rule", "jobs", "wall_s", "cpu_s", "wall_s_max", "max_rss_mb"]
+
+
+def rule_times(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """Per rule: the number of benchmarked jobs, the sums of their wall-clock and CPU seconds,
+    the longest job and the peak memory, from benchmark files at
+    ``.../benchmarks/<rule>/...tsv`` (the rule is the folder under ``benchmarks``). Rules
+    in descending order of wall-clock time."""
+    rows = []
+    for path in paths:
+        parts = Path(path).parts
+        if "benchmarks" not in parts[:-2]:
+            raise ValueError(f"{path} is not under a benchmarks/<rule>/ folder")
+        tsv = pd.read_csv(path, sep="\t", na_values=["-", "NA", ""])
+        if "s" not in tsv.columns or tsv.empty:
+            raise ValueError(f"{path} has no wall-clock column 's' (not a Snakemake benchmark file?)")
+        rows.append({"rule": parts[parts.index("benchmarks") + 1], "s": float(tsv["s"].mean()),
+                     "cpu": float(tsv["cpu_time"].mean()) if "cpu_time" in tsv else np.nan,
+                     "rss": float(tsv["max_rss"].max()) if "max_rss" in tsv else np.nan})
+    if not rows:
+        return pd.DataFrame(columns=RULE_TIME_COLUMNS)
+    jobs = pd.DataFrame(rows)
+    out = jobs.groupby("rule").agg(jobs=("s", "size"), wall_s=("s", "sum"), cpu_s=("cpu", "sum"),
+                                   wall_s_max=("s", "max"), max_rss_mb=("rss", "max")).reset_index()
+    return out.sort_values("wall_s", ascending=False, kind="stable")[RULE_TIME_COLUMNS].reset_index(drop=True)

@@ -1,0 +1,12 @@
+"""Rule rule_times: jobs, wall-clock and CPU seconds and peak memory per rule, from the
+benchmark files of every benchmarked job."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from innerloop.stats import rule_times
+from innerloop.training import write_csv
+
+write_csv(rule_times(snakemake.input), Path(snakemake.output[0]))
