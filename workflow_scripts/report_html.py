@@ -12,6 +12,8 @@ import yaml
 
 from innerloop.reporting.provenance import earliest_mtime, last_command, provenance_info, setup_info
 from innerloop.reporting.render import FIGURE_KEYS, OPTIONAL_FIGURE_KEYS, build_context, render_html
+from innerloop.reporting.representations import FIGURE_KEYS as REPRESENTATION_FIGURES
+from innerloop.reporting.representations import report_parts as representation_parts
 from innerloop.reporting.sine import sine_report_tables, sine_setup
 
 inp = snakemake.input
@@ -33,4 +35,10 @@ context = build_context(
 context["tables"].update(sine_report_tables(pd.read_csv(inp.sine_comparison_table),
                                             pd.read_csv(inp.sine_turtle_study_table)))
 context["sine"] = sine_setup(yaml.safe_load(config_yaml)["sine"])
+figures = {key: inp[key] for key in REPRESENTATION_FIGURES if key in inp.keys()}
+tables, context["representations"] = representation_parts(
+    pd.read_csv(inp.cka_table), figures, n_tasks=yaml.safe_load(config_yaml)["representations"]["cka_tasks"],
+    visual_algorithms=snakemake.params.visual_algorithms)
+context["figures"].update(figures)
+context["tables"].update(tables)
 render_html(context, Path(snakemake.params.templates), Path(snakemake.output.html))
