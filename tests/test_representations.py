@@ -216,3 +216,39 @@ def test_representation_change_figure_has_a_panel_per_algorithm():
     assert all(len(ax.get_lines()) == 2 for ax in visible)
     table = R.cka_table(summary)
     assert list(table.columns) == ["Algorithm", "Images", *LAYERS] and len(table) == 6
+
+
+def test_report_section_shows_the_cka_text_table_and_figures(tmp_path):
+    from test_reporting import CAPTION_DIR, TEMPLATE_DIR, synthetic_frames, synthetic_provenance, synthetic_setup
+
+    from innerloop.reporting import render
+    from innerloop.reporting.figures import save_figure
+
+    rows = [{"algorithm": a, "split": s, "layer": layer, "mean": 0.5 if layer == "conv4" else 0.97,
+             "ci95_low": np.nan, "ci95_high": np.nan, "n_seeds": 1}
+            for a in ("maml", "metasgd") for s in ("on_task", "off_task") for layer in LAYERS]
+    summary = pd.DataFrame(rows)
+    png = save_figure(R.representation_change(summary), tmp_path / "representation_change")[0]
+    frames = synthetic_frames(iterations=20, lr_per_layer=10)
+    base = {key: png for key in render.FIGURE_KEYS}
+    context = render.build_context(frames=frames, setup=synthetic_setup(), provenance=synthetic_provenance(),
+                                   figures=base, caption_dir=CAPTION_DIR)
+    html_without = render.render_html(context, TEMPLATE_DIR, tmp_path / "without.html").read_text()
+    assert '<section id="representations">' not in html_without
+
+    figures = {key: png for key in R.FIGURE_KEYS[:3]}
+    tables, context["representations"] = R.report_parts(summary, figures, n_tasks=20,
+                                                        visual_algorithms=["maml", "metasgd"])
+    context["figures"].update(figures)
+    context["tables"].update(tables)
+    html = render.render_html(context, TEMPLATE_DIR, tmp_path / "report.html").read_text()
+    section = html[html.index('<section id="representations">'):]
+    section = section[:section.index("</section>")]
+    assert html.index('id="feature-probe"') < html.index('id="representations"') < html.index('id="comparison"')
+    assert "feature reuse" in section and "20 task pairs" in section
+    assert 'id="fig-representation_change"' in section and 'id="tab-cka"' in section
+    assert 'id="fig-first_layer_filters"' in section and 'id="fig-embeddings_pca"' in section
+    assert 'id="fig-embeddings_tsne"' not in section  # only the figures given
+    assert "MAML: of the conv layers adaptation changes conv4 most, mean CKA 0.500 on-task and 0.500 off-task" \
+        in section
+    assert "MAML and Meta-SGD" in section

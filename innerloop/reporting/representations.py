@@ -206,28 +206,25 @@ FIGURE_KEYS: tuple[str, ...] = ("representation_change", "first_layer_filters", 
 
 
 def cka_findings(summary: pd.DataFrame) -> list[str]:
-    """Sentences on the CKA of MAML and Meta-SGD (those present): the layer adaptation
-    changes most, on-task and off-task, with the mean CKA there (first setting)."""
+    """Sentences on the CKA of MAML and Meta-SGD (those present, first setting): the conv
+    layer adaptation changes most and its mean CKA on-task and off-task."""
     out = []
     if "setting" in summary.columns and summary["setting"].nunique() > 1:
         from innerloop.stats.order import setting_order
 
         summary = summary[summary["setting"].astype(str) == setting_order(summary["setting"])[0]]
     for alg in ("maml", "metasgd"):
-        d = summary[summary["algorithm"].astype(str) == alg]
-        parts = []
-        for split in SPLITS:
-            s = d[(d["split"] == split) & d["mean"].notna()]
-            if s.empty:
-                continue
-            low = s.loc[s["mean"].idxmin()]
-            body = s[s["layer"] != "logits"]
-            lowest_body = f"; lowest conv layer {body.loc[body['mean'].idxmin(), 'layer']} " \
-                          f"{float(body['mean'].min()):.3f}" if len(body) else ""
-            parts.append(f"{'on-task' if split == 'on_task' else 'off-task'} lowest in {low['layer']} "
-                         f"({float(low['mean']):.3f}{lowest_body})")
-        if parts:
-            out.append(f"{F.algorithm_label(alg)}: mean CKA before vs after adaptation " + ", ".join(parts) + ".")
+        d = summary[(summary["algorithm"].astype(str) == alg) & (summary["layer"] != "logits") & summary["mean"].notna()]
+        on = d[d["split"] == "on_task"].set_index("layer")["mean"]
+        off = d[d["split"] == "off_task"].set_index("layer")["mean"]
+        if on.empty:
+            continue
+        layer = on.idxmin()
+        s = (f"{F.algorithm_label(alg)}: of the conv layers adaptation changes {layer} most, mean CKA "
+             f"{on[layer]:.3f} on-task")
+        if layer in off.index:
+            s += f" and {off[layer]:.3f} off-task"
+        out.append(s + f"; the least changed is {on.idxmax()} ({on.max():.3f} on-task).")
     return out
 
 
