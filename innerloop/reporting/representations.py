@@ -9,6 +9,7 @@ them as ordered mappings ``{algorithm: data}`` and draw one panel (column) each.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping
 
 import matplotlib as mpl
@@ -58,10 +59,12 @@ def representation_change(summary: pd.DataFrame, *, columns: int = 6) -> Figure:
                     high = np.where(np.isnan(high), s["seed_max"].to_numpy(float), high)
                 ax.fill_between(x, low, high, color=color, alpha=0.18, lw=0)
                 ax.plot(x, s["mean"].to_numpy(float), color=color, marker=marker, ls=ls, ms=3.5, lw=1.2)
-            ax.set_title(F._series_label(series), fontsize=8.5, color=F.algorithm_color(series[0]))
+            ax.set_title(textwrap.fill(F._series_label(series), 20), fontsize=8, color=F.algorithm_color(series[0]))
             ax.set_ylim(-0.02, 1.04)
         for ax in axes[len(panels):]:
             ax.set_visible(False)
+        for ax in axes[max(0, len(panels) - columns):len(panels)]:
+            ax.xaxis.set_tick_params(labelbottom=True)  # the lowest panel of each column shows the layers
         for ax in axes:
             ax.set_xticks(x, layers, rotation=90)
         for ax in axes[::columns]:
