@@ -174,6 +174,9 @@ rule report_html:
         # Alpha-MAML's learning-rate trajectories, only when it is configured.
         **({"lr_trajectories": "results/figures/lr_trajectories.png"}
            if "alpha_maml" in config["algorithms"] else {}),
+        # Representation change and feature visualisation (rules/representations.smk).
+        cka_table="results/tables/cka.csv",
+        **representation_figures(),
         models=runs("model.pt"),
         benchmarks=train_benchmarks(),
     output:
@@ -181,6 +184,7 @@ rule report_html:
     params:
         command_record=COMMAND_RECORD,
         templates="report/templates",
+        visual_algorithms=visual_algorithms(),
     log:
         "results/logs/report_html.log",
     conda:

@@ -23,10 +23,11 @@ from innerloop.config import load_config
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_FILES = ["Snakefile", "rules", "workflow_scripts", "config", "report", "environment.yml"]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-SECTIONS = ["summary", "setup", "training", "learning-rates", "feature-probe", "cross-domain", "comparison", "sine",
-            "methods", "provenance"]
+SECTIONS = ["summary", "setup", "training", "learning-rates", "feature-probe", "representations", "cross-domain",
+            "comparison", "sine", "methods", "provenance"]
 FIGURES = ["training_curves", "lr_histograms", "feature_probe", "cross_domain_probe", "meta_test_accuracy",
-           "running_time", "sine_comparison", "sine_turtle_study", "rulegraph"]
+           "running_time", "sine_comparison", "sine_turtle_study", "rulegraph", "representation_change",
+           "first_layer_filters", "embeddings_pca", "embeddings_tsne", "max_activating_images"]
 SMOKE = load_config(ROOT / "config/config.yaml", ROOT / "config/presets/smoke.yaml")
 
 pytestmark = pytest.mark.workflow
@@ -113,7 +114,7 @@ def test_every_run_has_its_outputs_and_the_checkpoint_survives(smoke_run):
     for algorithm in SMOKE["algorithms"]:
         for seed in SMOKE["seeds"]:
             run = smoke_run / f"results/runs/glyphs/{algorithm}/5w1s/seed{seed}"
-            for name in ("model.pt", "train_log.csv", "validation.csv", "meta_test.csv", "probe.csv",
+            for name in ("model.pt", "train_log.csv", "validation.csv", "meta_test.csv", "probe.csv", "cka.csv",
                          "cross_domain/digits/meta_test.csv", "cross_domain/digits/probe.csv"):
                 assert (run / name).exists(), run / name
             assert (smoke_run / f"results/checkpoints/glyphs/{algorithm}/5w1s/seed{seed}/checkpoint.pt").exists()

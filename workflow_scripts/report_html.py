@@ -13,6 +13,8 @@ import yaml
 from innerloop.reporting.provenance import earliest_mtime, last_command, provenance_info, setup_info
 from innerloop.reporting.render import FIGURE_KEYS, OPTIONAL_FIGURE_KEYS, build_context, render_html
 from innerloop.evaluation.cross_domain import describe_conversion
+from innerloop.reporting.representations import FIGURE_KEYS as REPRESENTATION_FIGURES
+from innerloop.reporting.representations import report_parts as representation_parts
 from innerloop.reporting.sine import sine_report_tables, sine_setup
 from innerloop.reporting.tables import cross_domain_tables, rule_times_html
 
@@ -46,4 +48,10 @@ if "cross_domain_table" in inp.keys():
         {"train": network["dataset"], "test": m["dataset"],
          "conversion": describe_conversion(tuple(m["shape"][1:]), tuple(network["shape"][1:]))}
         for m in (json.loads(Path(p).read_text()) for p in inp.cross_domain_manifests)]
+figures = {key: inp[key] for key in REPRESENTATION_FIGURES if key in inp.keys()}
+tables, context["representations"] = representation_parts(
+    pd.read_csv(inp.cka_table), figures, n_tasks=yaml.safe_load(config_yaml)["representations"]["cka_tasks"],
+    visual_algorithms=snakemake.params.visual_algorithms)
+context["figures"].update(figures)
+context["tables"].update(tables)
 render_html(context, Path(snakemake.params.templates), Path(snakemake.output.html))

@@ -42,6 +42,17 @@ def centroid_accuracy(learner: MetaLearner, params: Params, task: Task, shots: i
         return (similarity.argmax(1) == task.query_y).float().mean().item()
 
 
+def adapted_pair(learner: MetaLearner, sampler: TaskSampler, i: int, device: torch.device, *,
+                 steps: int | None = None) -> tuple[Task, Task, Params, Params]:
+    """Probe iteration ``i``'s task A (``sampler.task(2i)``) and different task B
+    (``sampler.task(2i + 1)``), the detached meta-initialisation, and the weights adapted
+    to A's support set by the learner's own inner loop (``steps``; None: its own)."""
+    on, off = sampler.task(2 * i).to(device), sampler.task(2 * i + 1).to(device)
+    init = {n: p.detach() for n, p in learner.init.items()}
+    adapted = learner.adapt(on.support_x, on.support_y, steps=steps, meta_gradient=False)
+    return on, off, init, adapted
+
+
 def feature_probe(
     learner: MetaLearner,
     sampler: TaskSampler,
@@ -54,12 +65,10 @@ def feature_probe(
 ) -> pd.DataFrame:
     """Run the probe for ``iterations`` iterations; one row per iteration."""
     rows = []
-    init = {n: p.detach() for n, p in learner.init.items()}
     for i in progress_bar(range(iterations), desc=f"probe {learner.name}", disable=not progress):
-        on, off = sampler.task(2 * i).to(device), sampler.task(2 * i + 1).to(device)
+        on, off, init, adapted = adapted_pair(learner, sampler, i, device, steps=steps)
         pre_on = centroid_accuracy(learner, init, on, centroid_shots)
         pre_off = centroid_accuracy(learner, init, off, centroid_shots)
-        adapted = learner.adapt(on.support_x, on.support_y, steps=steps, meta_gradient=False)
         on_task = centroid_accuracy(learner, adapted, on, centroid_shots)
         off_task = centroid_accuracy(learner, adapted, off, centroid_shots)
         rows.append({"iteration": i, "pre_adaptation": pre_on, "pre_adaptation_off": pre_off,

@@ -1,0 +1,19 @@
+"""Rule cka: linear CKA between the meta-initialisation's and the adapted network's
+activations per layer, on-task and off-task, for one run."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import torch
+
+from innerloop.evaluation.representations import representation_change
+from innerloop.training import load_for_evaluation, resolve_device, write_csv
+
+torch.set_num_threads(snakemake.threads)
+device = resolve_device(snakemake.params.device)
+learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.manifest).parent,
+                                          split="test", seed=snakemake.params.seed, device=device)
+cka = representation_change(learner, sampler, snakemake.params.tasks, device, steps=snakemake.params.inner_steps)
+write_csv(cka, Path(snakemake.output.cka))

@@ -1,0 +1,17 @@
+"""Rule cka_stats: every run's CKA per layer, on-task and off-task, averaged over tasks per
+run and summarised over seeds (mean and 95% t-interval)."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.evaluation.representations import cka_summary
+from innerloop.paths import read_runs
+from innerloop.training import write_csv
+
+cka = read_runs(snakemake.input, pd.read_csv)
+write_csv(cka, Path(snakemake.output.runs))
+write_csv(cka_summary(cka), Path(snakemake.output.summary))

@@ -1,0 +1,15 @@
+"""Rule figure_embeddings: PCA and t-SNE maps of meta-test embeddings coloured by class, per algorithm."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.reporting.figures import save_figure
+from innerloop.reporting.representations import embedding_maps
+
+points = pd.read_csv(snakemake.input.embeddings)
+save_figure(embedding_maps(points, "pca"), Path(snakemake.output.pca).with_suffix(""))
+save_figure(embedding_maps(points, "tsne"), Path(snakemake.output.tsne).with_suffix(""))

@@ -1,0 +1,18 @@
+"""Rule figure_first_layer_filters: the first convolution's filters of the visualised runs, side by side."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from innerloop.evaluation.representations import first_layer_filters
+from innerloop.paths import parse_run_path
+from innerloop.reporting.figures import save_figure
+from innerloop.reporting.representations import first_layer_filters as filters_figure
+from innerloop.training import load_model
+
+filters = {}
+for path in snakemake.input.models:
+    learner, _, _ = load_model(Path(path))
+    filters[parse_run_path(path)["algorithm"]] = first_layer_filters(learner.init)
+save_figure(filters_figure(filters), Path(snakemake.output.png).with_suffix(""))

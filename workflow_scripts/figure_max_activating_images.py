@@ -1,0 +1,23 @@
+"""Rule figure_max_activating_images: the meta-test images that most and least activate
+chosen units of the last blocks, per algorithm."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import numpy as np
+import pandas as pd
+
+from innerloop.data.store import load_store
+from innerloop.reporting.figures import save_figure
+from innerloop.reporting.representations import max_activating_images
+
+extremes = pd.read_csv(snakemake.input.extremes)
+store = load_store(Path(snakemake.input.manifest).parent)
+# The figure indexes each algorithm's images by the store indices it names.
+order = np.unique(extremes["store_index"].to_numpy())
+pool = store.images[order] / np.float32(255)
+extremes["image"] = np.searchsorted(order, extremes["store_index"].to_numpy())
+fig = max_activating_images({a: pool for a in extremes["algorithm"].unique()}, extremes)
+save_figure(fig, Path(snakemake.output.png).with_suffix(""))

@@ -1,0 +1,14 @@
+"""Rule figure_representation_change: CKA per layer, on-task vs off-task, per algorithm."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.reporting.figures import save_figure
+from innerloop.reporting.representations import representation_change
+
+fig = representation_change(pd.read_csv(snakemake.input.summary))
+save_figure(fig, Path(snakemake.output.png).with_suffix(""))
