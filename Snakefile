@@ -22,6 +22,7 @@ include: "rules/evaluate.smk"
 include: "rules/stats.smk"
 include: "rules/report.smk"
 include: "rules/sine.smk"
+include: "rules/faults.smk"
 
 
 rule all:

@@ -136,6 +136,7 @@ rule report_html:
         probe_ttest="results/tables/probe_ttest.csv",
         probe_vs_maml="results/tables/probe_vs_maml.csv",
         running_time_table="results/tables/running_time.csv",
+        diverged_runs="results/tables/diverged_runs.csv",
         manifest=f"results/data/{config['dataset']}/manifest.json",
         training_curves="results/figures/training_curves.png",
         lr_histograms="results/figures/lr_histograms.png",

@@ -13,6 +13,7 @@ import yaml
 from innerloop.reporting.provenance import earliest_mtime, last_command, provenance_info, setup_info
 from innerloop.reporting.render import FIGURE_KEYS, OPTIONAL_FIGURE_KEYS, build_context, render_html
 from innerloop.reporting.sine import sine_report_tables, sine_setup
+from innerloop.reporting.tables import diverged_runs_html
 
 inp = snakemake.input
 config_yaml = Path(inp.config).read_text()
@@ -32,5 +33,6 @@ context = build_context(
 )
 context["tables"].update(sine_report_tables(pd.read_csv(inp.sine_comparison_table),
                                             pd.read_csv(inp.sine_turtle_study_table)))
+context["tables"]["diverged_runs"] = diverged_runs_html(pd.read_csv(inp.diverged_runs))
 context["sine"] = sine_setup(yaml.safe_load(config_yaml)["sine"])
 render_html(context, Path(snakemake.params.templates), Path(snakemake.output.html))
