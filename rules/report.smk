@@ -117,8 +117,9 @@ rule rulegraph:
     conda:
         ENV
     shell:
-        "({params.snakemake} --rulegraph --nolock --configfile {input} > {output.dot}"
-        " && dot -Tsvg {output.dot} -o {output.svg} && dot -Tpng -Gdpi=110 {output.dot} -o {output.png}) > {log} 2>&1"
+        "({params.snakemake} --rulegraph --nolock --configfile {input} > {output.dot}.part && mv {output.dot}.part {output.dot}"
+        " && dot -Tsvg {output.dot} -o {output.svg}.part && mv {output.svg}.part {output.svg}"
+        " && dot -Tpng -Gdpi=110 {output.dot} -o {output.png}.part && mv {output.png}.part {output.png}) > {log} 2>&1"
 
 
 rule report_html:

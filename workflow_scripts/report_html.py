@@ -7,9 +7,9 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
-import torch
 import yaml
 
+from innerloop.divergence import read_status
 from innerloop.reporting.provenance import earliest_mtime, last_command, provenance_info, setup_info
 from innerloop.reporting.render import FIGURE_KEYS, OPTIONAL_FIGURE_KEYS, build_context, render_html
 from innerloop.reporting.sine import sine_report_tables, sine_setup
@@ -22,7 +22,7 @@ frames = {key: pd.read_csv(inp[key]) for key in (
     "probe_ttest", "probe_vs_maml")}
 frames["meta_test"] = pd.read_csv(inp.meta_test_runs)
 frames["running_time"] = pd.read_csv(inp.running_time_table)
-statuses = [torch.load(p, map_location="cpu", weights_only=True)["status"] for p in inp.models]
+statuses = [read_status(p) for p in inp.models]
 context = build_context(
     frames=frames,
     setup=setup_info(yaml.safe_load(config_yaml), json.loads(Path(inp.manifest).read_text())),
