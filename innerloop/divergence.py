@@ -37,8 +37,14 @@ def is_diverged(status: dict | None) -> bool:
 
 
 def all_finite(tensors) -> bool:
-    """Whether every element of every tensor in ``tensors`` is finite."""
-    return all(bool(torch.isfinite(t).all()) for t in tensors)
+    """Whether every element of every tensor in ``tensors`` is finite.
+
+    Checked through each tensor's sum (a NaN or infinite element makes it non-finite),
+    one synchronisation for all tensors; a sum that overflows although every element is
+    finite (elements near 1e34) also counts as diverged.
+    """
+    sums = [t.detach().sum() for t in tensors]
+    return not sums or bool(torch.isfinite(torch.stack(sums)).all())
 
 
 def learning_rate_summary(learner) -> dict[str, float]:

@@ -129,7 +129,7 @@ def load_checked(path: Path, *, what: str = "checkpoint"):
     recovery = RECOVERY[what].format(path=path)
     sidecar = checksum_path(path)
     if sidecar.is_file():
-        expected = sidecar.read_text().split()[0] if sidecar.read_text().split() else ""
+        expected = (sidecar.read_text().split() or [""])[0]
         actual = _sha256_file(path)
         if actual != expected:
             raise CheckpointCorruptError(f"{what} {path} is corrupt or truncated: its sha256 {actual} does not "

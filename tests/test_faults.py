@@ -332,3 +332,13 @@ def test_every_writer_goes_through_a_temporary_name():
                 if not any("atomic_path(" in previous for previous in lines[max(0, i - 3):i + 1]):
                     unguarded.append(f"{path.relative_to(root)}:{i + 1}: {line.strip()}")
     assert not unguarded, "writes without a temporary name:\n" + "\n".join(unguarded)
+
+
+def test_all_finite_finds_one_bad_element():
+    good = [torch.zeros(3, 4), torch.ones(5)]
+    assert D.all_finite(good) and D.all_finite([])
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        tensors = [t.clone() for t in good]
+        tensors[1][2] = bad
+        assert not D.all_finite(tensors), bad
+    assert not D.all_finite([torch.tensor([float("inf"), -float("inf")])])
