@@ -23,6 +23,7 @@ include: "rules/representations.smk"
 include: "rules/stats.smk"
 include: "rules/report.smk"
 include: "rules/sine.smk"
+include: "rules/faults.smk"
 
 
 rule all:

@@ -22,6 +22,9 @@ class ConfigError(ValueError):
 
 def _key_path(error: jsonschema.ValidationError) -> str:
     path = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if isinstance(error.instance, dict) and k not in error.instance]
+        path = ".".join(filter(None, [path, *missing[:1]]))
     if error.validator == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         path = ".".join(filter(None, [path, *extra]))
@@ -33,6 +36,8 @@ def _explain(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
         return f"config key {key!r} is not a known key here; allowed: {allowed}"
+    if error.validator == "required":
+        return f"config key {key!r} is required: {error.message}"
     if error.validator == "enum":
         return f"config key {key!r}: {error.instance!r} is not allowed; allowed values: {error.validator_value}"
     return f"config key {key!r}: {error.message}"
@@ -82,6 +87,50 @@ def _check_cross_keys(config: dict[str, Any]) -> None:
             if pair[end] not in config["datasets"]:
                 raise ConfigError(f"config key 'cross_domain.{i}.{end}': {pair[end]!r} has no entry under 'datasets'; "
                                   f"configured datasets: {sorted(config['datasets'])}")
+        if pair["train"] == pair["test"]:
+            raise ConfigError(f"config key 'cross_domain.{i}': train and test are both {pair['train']!r}; "
+                              "a cross-domain pair needs two different datasets")
+    _check_task_fits(config)
+
+
+#: Classes per split of the datasets whose class split does not depend on the files read
+#: (innerloop/data/<name>.py); mnist and cifar10 take theirs from `class_split`.
+FIXED_SPLIT_CLASSES = {
+    "miniimagenet": {"train": 64, "val": 16, "test": 20},
+    "cifarfs": {"train": 64, "val": 16, "test": 20},
+    "cub": {"train": 100, "val": 50, "test": 50},
+    "digits": {"train": 0, "val": 0, "test": 10},
+}
+
+
+def _split_classes(name: str, options: dict[str, Any]) -> dict[str, int] | None:
+    """Classes per split of dataset ``name`` as configured, where known before preparing it."""
+    if name in FIXED_SPLIT_CLASSES:
+        return FIXED_SPLIT_CLASSES[name]
+    if name in ("mnist", "cifar10"):
+        split = options.get("class_split") or {}
+        return {k: len(split.get(k, [])) for k in ("train", "val", "test")}
+    return None
+
+
+def _check_task_fits(config: dict[str, Any]) -> None:
+    """The task setting against what is known of the datasets before they are prepared
+    (class counts per split, glyphs' images per class); the rest is checked when a
+    dataset is prepared (innerloop.data.store.check_task_fits)."""
+    task, train = config["task"], config["dataset"]
+    ways, images = task["ways"], max(task["shots"]) + task["queries"]
+    used = [(train, ("train", "val", "test"))]
+    used += [(pair["test"], ("test",)) for pair in config["cross_domain"] if pair["train"] == train]
+    for name, splits in used:
+        known = _split_classes(name, config["datasets"].get(name, {}))
+        for split in splits if known else ():
+            if known[split] < ways:
+                raise ConfigError(f"config key 'task.ways': {ways} ways need {ways} classes in the {split!r} split "
+                                  f"of dataset {name!r}, which has {known[split]}")
+    per_class = config["datasets"].get(train, {}).get("images_per_class")
+    if per_class is not None and images > per_class:
+        raise ConfigError(f"config key 'task.queries': shots + queries = {max(task['shots'])} + {task['queries']} = "
+                          f"{images} images per class, but 'datasets.{train}.images_per_class' is {per_class}")
 
 
 def load_config(*paths: Path | str) -> dict[str, Any]:

@@ -44,10 +44,10 @@ import torch
 
 from innerloop.algorithms import MetaLearner, build_learner
 from innerloop.data.sine import SineSampler, sine_tasks
+from innerloop.divergence import diverged_tasks, is_diverged
 from innerloop.evaluation.meta_test import evaluate
-from innerloop.io import atomic_path
 from innerloop.models import MLP, init_mlp
-from innerloop.training import RunSpec, fit
+from innerloop.training import RunSpec, fit, load_checked, save_checked
 
 DATASET = "sine"
 EXPERIMENTS = ("comparison", "turtle_study")
@@ -126,13 +126,12 @@ def train_sine(
 
 
 def save_sine_model(path: Path, learner: MetaLearner, spec: RunSpec, status: dict) -> None:
-    with atomic_path(path) as tmp:
-        torch.save({"spec": asdict(spec), "state": learner.state_dict(), "status": status}, tmp)
+    save_checked({"spec": asdict(spec), "state": learner.state_dict(), "status": status}, path)
 
 
 def load_sine_model(path: Path, device: torch.device | str = "cpu") -> tuple[MetaLearner, RunSpec, dict]:
     """The learner saved by :func:`train_sine`, its spec and its training status."""
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    saved = load_checked(path, what="model")
     spec = RunSpec(**saved["spec"])
     learner = build_sine_run(spec)
     learner.load_state_dict(saved["state"])
@@ -271,9 +270,15 @@ def evaluation_settings(sine: dict, experiment: str) -> dict[str, Any]:
 
 def score_run(learner: MetaLearner, identity: dict[str, Any], evaluation: dict[str, Any],
               device: torch.device | str = "cpu") -> pd.DataFrame:
-    """One row per fixed evaluation task: the run's ``identity`` columns, ``task``, ``mse``."""
-    mse = evaluate_sine(learner, device=device, **evaluation)
-    table = pd.DataFrame({"task": np.arange(len(mse)), "mse": mse})
+    """One row per fixed evaluation task: the run's ``identity`` columns, ``task``, ``mse``.
+
+    A run that diverged in training is not evaluated: its MSEs are NaN and a ``status``
+    column says ``diverged`` (:mod:`innerloop.divergence`)."""
+    if is_diverged(getattr(learner, "training_status", None)):
+        table = diverged_tasks(evaluation["n_tasks"], "mse")
+    else:
+        mse = evaluate_sine(learner, device=device, **evaluation)
+        table = pd.DataFrame({"task": np.arange(len(mse)), "mse": mse})
     for i, (key, value) in enumerate(identity.items()):
         table.insert(i, key, pd.NA if value is None else value)
     return table

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import signal
 import sys
 import time
@@ -21,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -28,7 +30,8 @@ from innerloop.algorithms import MetaLearner, build_learner
 from innerloop.data.sampler import TaskSampler, fixed_tasks
 from innerloop.data.store import Store, load_store
 from innerloop.evaluation.meta_test import evaluate
-from innerloop.io import atomic_path
+from innerloop.divergence import all_finite, divergence_status, learning_rate_summary
+from innerloop.io import atomic_path, write_text_atomic
 from innerloop.models import Conv4, init_params
 from innerloop.progress import progress as progress_bar
 from innerloop.stats import mean_ci
@@ -85,15 +88,77 @@ def build_run(spec: RunSpec, image_shape: tuple[int, int, int], n_classes: int =
                          inner_steps=spec.inner_steps, generator=generator, n_classes=n_classes)
 
 
-def save_model(path: Path, learner: MetaLearner, spec: RunSpec, image_shape, n_classes: int, status: dict) -> None:
+class CheckpointCorruptError(RuntimeError):
+    """A saved model or checkpoint that cannot be read or does not match its recorded checksum."""
+
+
+#: What to delete to recover from a corrupt file, by kind of file.
+RECOVERY = {
+    "checkpoint": "delete {path} (and its .sha256) and rerun: the run restarts from iteration 0",
+    "model": "delete {path} (and its .sha256) and rerun the workflow: the train rule runs again, "
+             "resuming from its checkpoint",
+}
+
+
+def checksum_path(path: Path) -> Path:
+    """The sidecar holding the sha256 of ``path`` (``model.pt.sha256``)."""
+    return path.with_name(path.name + ".sha256")
+
+
+def save_checked(obj, path: Path) -> None:
+    """``torch.save`` ``obj`` atomically to ``path`` and record its sha256 next to it.
+
+    The old checksum is removed first, so an interruption between the two writes leaves
+    a file without a checksum (checked only by loading), never a stale checksum.
+    """
+    path = Path(path)
+    checksum_path(path).unlink(missing_ok=True)
     with atomic_path(path) as tmp:
-        torch.save({"spec": asdict(spec), "image_shape": list(image_shape), "n_classes": n_classes,
-                    "state": learner.state_dict(), "status": status}, tmp)
+        torch.save(obj, tmp)
+    write_text_atomic(checksum_path(path), f"{_sha256_file(path)}  {path.name}\n")
+
+
+def load_checked(path: Path, *, what: str = "checkpoint"):
+    """``torch.load`` ``path`` after checking it against its recorded sha256.
+
+    A file that does not match its checksum or cannot be unpickled raises
+    :class:`CheckpointCorruptError` naming the file and what to delete (``what``: a key
+    of :data:`RECOVERY`); nothing is deleted here.
+    """
+    path = Path(path)
+    recovery = RECOVERY[what].format(path=path)
+    sidecar = checksum_path(path)
+    if sidecar.is_file():
+        expected = (sidecar.read_text().split() or [""])[0]
+        actual = _sha256_file(path)
+        if actual != expected:
+            raise CheckpointCorruptError(f"{what} {path} is corrupt or truncated: its sha256 {actual} does not "
+                                         f"match {expected or 'nothing'} recorded in {sidecar}; {recovery}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise CheckpointCorruptError(f"{what} {path} cannot be read ({type(error).__name__}: {error}); "
+                                     f"it is corrupt or truncated: {recovery}") from error
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_model(path: Path, learner: MetaLearner, spec: RunSpec, image_shape, n_classes: int, status: dict) -> None:
+    save_checked({"spec": asdict(spec), "image_shape": list(image_shape), "n_classes": n_classes,
+                  "state": learner.state_dict(), "status": status}, path)
 
 
 def load_model(path: Path, device: torch.device | str = "cpu") -> tuple[MetaLearner, RunSpec, dict]:
     """The trained learner saved by :func:`train`, its spec and its final status."""
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    saved = load_checked(path, what="model")
     spec = RunSpec(**saved["spec"])
     learner = build_run(spec, tuple(saved["image_shape"]), saved.get("n_classes", 0))
     learner.load_state_dict(saved["state"])
@@ -164,7 +229,8 @@ def train(
     that is not meta-trained (train from scratch) runs no iteration; its validation is
     measured once. A checkpoint is written every ``checkpoint_every`` iterations and when
     the run is interrupted (SIGTERM, Ctrl-C). ``stop_after`` ends the run early at that
-    iteration, as an interruption would (used by the resume test).
+    iteration, as an interruption would (used by the resume test). A run that diverges
+    (see :func:`fit`) still writes ``model_path``, with status ``diverged``.
     """
     n_classes = len(store.classes)
     learner = build_run(spec, store.image_shape, n_classes).to(device)
@@ -196,6 +262,12 @@ def fit(
     ``checkpoint_path``; writes the logs at the end and leaves a status dict in
     ``learner.training_status``. Used by :func:`train` (images) and by the sine-wave
     experiments with their own sampler.
+
+    A non-finite meta-batch loss, non-finite meta-parameters after an outer update or a
+    non-finite validation score stops the loop: the logs hold the iterations before it,
+    no checkpoint of the diverged state is written, and the status is ``diverged`` with
+    the iteration, the last finite training loss and the learning rates at that point
+    (:func:`innerloop.divergence.divergence_status`). The run still returns normally.
     """
     optimiser = learner.make_optimiser(spec.outer_lr)
     iterations = spec.iterations if learner.meta_trained else 0
@@ -204,7 +276,7 @@ def fit(
     validation: list[dict] = []
     start = 0
     if checkpoint_path.exists():
-        ckpt = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        ckpt = load_checked(checkpoint_path, what="checkpoint")
         if ckpt["fingerprint"] == spec.fingerprint():
             learner.load_state_dict(ckpt["state"])
             optimiser.load_state_dict(ckpt["optimiser"])
@@ -215,10 +287,18 @@ def fit(
 
     def checkpoint(iteration: int) -> None:
         checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(checkpoint_path) as tmp:
-            torch.save({"fingerprint": spec.fingerprint(), "iteration": iteration,
-                        "state": learner.state_dict(), "optimiser": optimiser.state_dict(),
-                        "log": log, "validation": validation}, tmp)
+        save_checked({"fingerprint": spec.fingerprint(), "iteration": iteration,
+                      "state": learner.state_dict(), "optimiser": optimiser.state_dict(),
+                      "log": log, "validation": validation}, checkpoint_path)
+
+    diverged: dict | None = None
+
+    def diverge(iteration: int, reason: str) -> dict:
+        last = log[-1]["loss"] if log else None
+        status = divergence_status(iteration, last, learning_rate_summary(learner), reason)
+        print(f"{spec.algorithm} seed {spec.seed} diverged at iteration {iteration} ({reason}); last finite "
+              f"training loss {status['last_finite_loss']}, learning rates {status['rates']}", file=sys.stderr)
+        return status
 
     bar = progress_bar(total=iterations, initial=start, desc=f"train {spec.algorithm} seed {spec.seed}",
                        disable=not progress)
@@ -240,30 +320,43 @@ def fit(
                 loss, accuracy = learner.accumulate(task, 1 / spec.meta_batch)
                 loss_sum += loss
                 acc_sum += accuracy
+            loss_value = (loss_sum / spec.meta_batch).item()
+            if not math.isfinite(loss_value):
+                diverged = diverge(iteration + 1, f"training loss {loss_value}")
+                break
             optimiser.step()
-            row = {"iteration": iteration + 1, "loss": (loss_sum / spec.meta_batch).item(),
+            if not all_finite(learner.meta_parameters().values()):
+                diverged = diverge(iteration + 1, "non-finite meta-parameters after the outer update")
+                break
+            row = {"iteration": iteration + 1, "loss": loss_value,
                    learner.metric_name: (acc_sum / spec.meta_batch).item(), **learner.log_values()}
             log.append(row)
             if (iteration + 1) % spec.val_every == 0 or iteration + 1 == iterations:
-                ci = mean_ci(evaluate(learner, val_tasks, device))
+                scores = evaluate(learner, val_tasks, device)
+                if not np.all(np.isfinite(scores)):
+                    diverged = diverge(iteration + 1, f"non-finite validation {learner.metric_name}")
+                    break
+                ci = mean_ci(scores)
                 validation.append({"iteration": iteration + 1, learner.metric_name: ci.mean, "ci95": ci.half_width})
                 bar.set_postfix(loss=f"{row['loss']:.3f}", val=f"{ci.mean:.3f}")
             if (iteration + 1) % spec.checkpoint_every == 0:
                 checkpoint(iteration + 1)
             bar.update(1)
     bar.close()
-    if not validation:  # not meta-trained: the initialisation's validation accuracy
+    if diverged is None and not validation:  # not meta-trained: the initialisation's validation accuracy
         ci = mean_ci(evaluate(learner, val_tasks, device))
         validation.append({"iteration": 0, learner.metric_name: ci.mean, "ci95": ci.half_width})
 
-    checkpoint(iterations)
+    if diverged is None:  # a diverged state is not checkpointed: a rerun resumes from the last finite one
+        checkpoint(iterations)
     elapsed = time.perf_counter() - started
     metric = learner.metric_name
     columns = ["iteration", "loss", metric, *learner.log_values()]
     write_csv(pd.DataFrame(log, columns=columns), log_path)
     write_csv(pd.DataFrame(validation, columns=["iteration", metric, "ci95"]), validation_path)
     learner.training_status = {"status": "completed", "iterations": iterations, "device": str(device),
-                               "seconds_this_session": round(elapsed, 3), "resumed_from": start}
+                               "seconds_this_session": round(elapsed, 3), "resumed_from": start,
+                               **(diverged or {})}
     return learner
 
 

@@ -133,8 +133,9 @@ rule rulegraph:
     conda:
         ENV
     shell:
-        "({params.snakemake} --rulegraph --nolock --configfile {input} > {output.dot}"
-        " && dot -Tsvg {output.dot} -o {output.svg} && dot -Tpng -Gdpi=110 {output.dot} -o {output.png}) > {log} 2>&1"
+        "({params.snakemake} --rulegraph --nolock --configfile {input} > {output.dot}.part && mv {output.dot}.part {output.dot}"
+        " && dot -Tsvg {output.dot} -o {output.svg}.part && mv {output.svg}.part {output.svg}"
+        " && dot -Tpng -Gdpi=110 {output.dot} -o {output.png}.part && mv {output.png}.part {output.png}) > {log} 2>&1"
 
 
 rule report_html:
@@ -153,6 +154,7 @@ rule report_html:
         probe_vs_maml="results/tables/probe_vs_maml.csv",
         running_time_table="results/tables/running_time.csv",
         rule_times="results/tables/rule_times.csv",
+        diverged_runs="results/tables/diverged_runs.csv",
         manifest=f"results/data/{config['dataset']}/manifest.json",
         training_curves="results/figures/training_curves.png",
         lr_histograms="results/figures/lr_histograms.png",

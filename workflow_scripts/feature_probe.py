@@ -7,13 +7,18 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import torch
 
+from innerloop.divergence import diverged_probe, is_diverged, read_status
 from innerloop.evaluation.probe import feature_probe
 from innerloop.training import load_for_evaluation, resolve_device, write_csv
 
-torch.set_num_threads(snakemake.threads)
-device = resolve_device(snakemake.params.device)
-learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.manifest).parent,
-                                          split="test", seed=snakemake.params.seed, device=device)
-probe = feature_probe(learner, sampler, snakemake.params.iterations, device,
-                      steps=snakemake.params.inner_steps, centroid_shots=snakemake.params.centroid_shots)
-write_csv(probe, Path(snakemake.output.probe))
+if is_diverged(read_status(snakemake.input.model)):
+    print("the run diverged in training: its probe scores are written as NaN", file=sys.stderr)
+    write_csv(diverged_probe(snakemake.params.iterations), Path(snakemake.output.probe))
+else:
+    torch.set_num_threads(snakemake.threads)
+    device = resolve_device(snakemake.params.device)
+    learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.manifest).parent,
+                                              split="test", seed=snakemake.params.seed, device=device)
+    probe = feature_probe(learner, sampler, snakemake.params.iterations, device,
+                          steps=snakemake.params.inner_steps, centroid_shots=snakemake.params.centroid_shots)
+    write_csv(probe, Path(snakemake.output.probe))

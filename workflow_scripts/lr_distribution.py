@@ -7,12 +7,18 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import numpy as np
 
-from innerloop.evaluation.learning_rates import layer_statistics, learning_rate_values
+from innerloop.divergence import diverged_lr_layers, is_diverged
+from innerloop.evaluation.learning_rates import LAYERS, layer_statistics, learning_rate_values
 from innerloop.io import atomic_path
 from innerloop.training import load_model, write_csv
 
-learner, _, _ = load_model(Path(snakemake.input.model))
-values = learning_rate_values(learner)
+learner, _, status = load_model(Path(snakemake.input.model))
+if is_diverged(status):
+    print("the run diverged in training: no learned rates are recorded", file=sys.stderr)
+    values, layers = {}, diverged_lr_layers(LAYERS)
+else:
+    values = learning_rate_values(learner)
+    layers = layer_statistics(values)
 with atomic_path(snakemake.output.values) as tmp, open(tmp, "wb") as f:
     np.savez_compressed(f, **values)
-write_csv(layer_statistics(values), Path(snakemake.output.layers))
+write_csv(layers, Path(snakemake.output.layers))

@@ -8,14 +8,19 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import pandas as pd
 import torch
 
+from innerloop.divergence import diverged_meta_test, is_diverged, read_status
 from innerloop.evaluation.meta_test import evaluate
 from innerloop.training import load_for_evaluation, resolve_device, write_csv
 
-torch.set_num_threads(snakemake.threads)
-device = resolve_device(snakemake.params.device)
-learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.manifest).parent,
-                                          split="test", seed=snakemake.params.seed, device=device)
 n = snakemake.params.n_tasks
-accuracy = evaluate(learner, (sampler.task(i) for i in range(n)), device, steps=snakemake.params.inner_steps)
-write_csv(pd.DataFrame({"task": range(n), "accuracy": accuracy}), Path(snakemake.output.tasks))
-print(f"meta-test accuracy over {n} tasks: {accuracy.mean():.4f}", file=sys.stderr)
+if is_diverged(read_status(snakemake.input.model)):
+    print("the run diverged in training: its meta-test accuracies are written as NaN", file=sys.stderr)
+    write_csv(diverged_meta_test(n), Path(snakemake.output.tasks))
+else:
+    torch.set_num_threads(snakemake.threads)
+    device = resolve_device(snakemake.params.device)
+    learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.manifest).parent,
+                                              split="test", seed=snakemake.params.seed, device=device)
+    accuracy = evaluate(learner, (sampler.task(i) for i in range(n)), device, steps=snakemake.params.inner_steps)
+    write_csv(pd.DataFrame({"task": range(n), "accuracy": accuracy}), Path(snakemake.output.tasks))
+    print(f"meta-test accuracy over {n} tasks: {accuracy.mean():.4f}", file=sys.stderr)

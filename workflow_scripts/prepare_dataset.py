@@ -9,6 +9,8 @@ import logging
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
 
-from innerloop.data.registry import prepare_dataset
+from innerloop.data.registry import prepare_dataset, task_requirements
 
-prepare_dataset(snakemake.wildcards.dataset, dict(snakemake.params.options), Path(snakemake.output.manifest).parent)
+dataset = snakemake.wildcards.dataset
+prepare_dataset(dataset, dict(snakemake.params.options), Path(snakemake.output.manifest).parent,
+                requirements=task_requirements(snakemake.config, dataset))

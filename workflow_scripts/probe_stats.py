@@ -9,11 +9,12 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
 
+from innerloop.divergence import drop_diverged
 from innerloop.paths import read_runs
 from innerloop.stats import probe_changes, probe_summary, probe_ttest, probe_vs_reference
 from innerloop.training import write_csv
 
-probe = read_runs(snakemake.input, pd.read_csv)
+probe = drop_diverged(read_runs(snakemake.input, pd.read_csv))  # diverged runs: NaN rows, listed in diverged_runs.csv
 write_csv(probe, Path(snakemake.output.iterations))
 write_csv(probe_summary(probe), Path(snakemake.output.summary))
 write_csv(probe_changes(probe), Path(snakemake.output.changes))

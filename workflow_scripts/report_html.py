@@ -7,16 +7,16 @@ from pathlib import Path
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import pandas as pd
-import torch
 import yaml
 
+from innerloop.divergence import read_status
 from innerloop.reporting.provenance import earliest_mtime, last_command, provenance_info, setup_info
 from innerloop.reporting.render import FIGURE_KEYS, OPTIONAL_FIGURE_KEYS, build_context, render_html
 from innerloop.evaluation.cross_domain import describe_conversion
 from innerloop.reporting.representations import FIGURE_KEYS as REPRESENTATION_FIGURES
 from innerloop.reporting.representations import report_parts as representation_parts
 from innerloop.reporting.sine import sine_report_tables, sine_setup
-from innerloop.reporting.tables import cross_domain_tables, rule_times_html
+from innerloop.reporting.tables import cross_domain_tables, diverged_runs_html, rule_times_html
 
 inp = snakemake.input
 config_yaml = Path(inp.config).read_text()
@@ -25,7 +25,7 @@ frames = {key: pd.read_csv(inp[key]) for key in (
     "probe_ttest", "probe_vs_maml")}
 frames["meta_test"] = pd.read_csv(inp.meta_test_runs)
 frames["running_time"] = pd.read_csv(inp.running_time_table)
-statuses = [torch.load(p, map_location="cpu", weights_only=True)["status"] for p in inp.models]
+statuses = [read_status(p) for p in inp.models]
 context = build_context(
     frames=frames,
     setup=setup_info(yaml.safe_load(config_yaml), json.loads(Path(inp.manifest).read_text())),
@@ -39,6 +39,7 @@ context["tables"].update(sine_report_tables(pd.read_csv(inp.sine_comparison_tabl
 times = pd.read_csv(inp.rule_times)
 context["tables"]["rule_times"] = rule_times_html(times)
 context["provenance"]["cpu_hours"] = float(times["cpu_s"].sum()) / 3600
+context["tables"]["diverged_runs"] = diverged_runs_html(pd.read_csv(inp.diverged_runs))
 context["sine"] = sine_setup(yaml.safe_load(config_yaml)["sine"])
 if "cross_domain_table" in inp.keys():
     context["tables"].update(cross_domain_tables(pd.read_csv(inp.cross_domain_table),

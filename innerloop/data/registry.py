@@ -35,7 +35,7 @@ from innerloop.data import cifarfs, cub, miniimagenet, omniglot, torchvision_set
 from innerloop.data.digits import load_digits_dataset
 from innerloop.data.glyphs import render_glyphs
 from innerloop.data.sources import DatasetSourceError, source_fingerprint
-from innerloop.data.store import MANIFEST, write_store
+from innerloop.data.store import MANIFEST, SPLITS, check_task_fits, write_store
 
 Builder = Callable[..., tuple[np.ndarray, np.ndarray, pd.DataFrame]]
 
@@ -111,16 +111,21 @@ def _plain(value: Any) -> Any:
     return os.fspath(value) if isinstance(value, os.PathLike) else value
 
 
-def prepare_dataset(name: str, params: Mapping[str, Any], out_dir: str | os.PathLike) -> Path:
+def prepare_dataset(name: str, params: Mapping[str, Any], out_dir: str | os.PathLike,
+                    requirements: Mapping[str, Any] | None = None) -> Path:
     """Build dataset ``name`` with keyword arguments ``params`` and write it as a store.
 
     For an on-disk dataset the source is checked and fingerprinted first, and
     again after building; nothing is written unless the build succeeded on an
-    unchanged source.
+    unchanged source. ``requirements`` (:func:`task_requirements`: ways, shots, queries,
+    splits), when given, are checked before anything is written
+    (:class:`innerloop.data.store.DatasetTooSmallError`, with the numbers).
     """
     arguments = _bind(name, params)
     source = _source_record(name, arguments) if name in SOURCES else None
     images, labels, classes = DATASETS[name](**arguments)
+    if requirements:
+        check_task_fits(labels, classes, dataset=name, **requirements)
     if source is not None and _source_record(name, arguments) != source:
         raise RuntimeError(
             f"dataset {name!r}: the files under {source['root']} changed while the store was "
@@ -129,6 +134,20 @@ def prepare_dataset(name: str, params: Mapping[str, Any], out_dir: str | os.Path
     params_json = {key: _plain(value) for key, value in arguments.items()}
     return write_store(out_dir, images, labels, classes, dataset=name, params=params_json,
                        source=source)
+
+
+def task_requirements(config: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    """What the workflow configured by ``config`` asks of dataset ``name``: the largest
+    task (ways, the most shots, queries) on every split of the training dataset, and on
+    the test split of a cross-domain test dataset; ``None`` for a dataset no task uses."""
+    task = config["task"]
+    if name == config["dataset"]:
+        splits = list(SPLITS)
+    elif any(pair["train"] == config["dataset"] and pair["test"] == name for pair in config.get("cross_domain", [])):
+        splits = ["test"]
+    else:
+        return None
+    return {"ways": task["ways"], "shots": max(task["shots"]), "queries": task["queries"], "splits": splits}
 
 
 def source_fingerprint_of(name: str, options: Mapping[str, Any]) -> str:

@@ -49,6 +49,10 @@ class StoreCorruptError(ValueError):
     """A store's files do not match its manifest (checksum, shape or format)."""
 
 
+class DatasetTooSmallError(ValueError):
+    """A dataset has too few classes in a split, or images in a class, for the tasks asked of it."""
+
+
 @dataclass(frozen=True, eq=False)
 class Store:
     """A loaded store.  ``images`` and ``labels`` are read-only arrays."""
@@ -164,7 +168,15 @@ def load_store(path: str | os.PathLike, verify: bool = True) -> Store:
             f"directory holding {LAYOUT}, and the manifest is written last, so the "
             "preparation did not finish; delete the directory and prepare it again."
         )
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("sha256"), dict):
+            raise ValueError("not a manifest object with a sha256 entry")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise StoreCorruptError(
+            f"{manifest_path} cannot be read ({error}): it is corrupt or truncated. "
+            f"Delete the store directory {root} to re-prepare it."
+        ) from error
     if manifest.get("format_version") != FORMAT_VERSION:
         raise StoreCorruptError(
             f"{manifest_path} has format_version {manifest.get('format_version')!r}, "
@@ -204,6 +216,46 @@ def load_store(path: str | os.PathLike, verify: bool = True) -> Store:
     images.setflags(write=False)
     labels.setflags(write=False)
     return Store(images=images, labels=labels, classes=classes, manifest=manifest, path=root)
+
+
+def split_capacity(labels: np.ndarray, classes: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """Per split: (number of classes, fewest images of any of its classes; 0 without classes)."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(classes))
+    out = {}
+    for split in SPLITS:
+        ids = classes.loc[classes["split"] == split, "class_id"].to_numpy(dtype=np.int64)
+        out[split] = (int(len(ids)), int(counts[ids].min()) if len(ids) else 0)
+    return out
+
+
+def check_task_fits(
+    labels: np.ndarray,
+    classes: pd.DataFrame,
+    *,
+    dataset: str,
+    ways: int,
+    shots: int,
+    queries: int,
+    splits=SPLITS,
+) -> None:
+    """Raise :class:`DatasetTooSmallError` unless every split in ``splits`` has at least
+    ``ways`` classes and every class in it at least ``shots + queries`` images (a task
+    draws distinct images for its support and query sets)."""
+    capacity = split_capacity(labels, classes)
+    problems = []
+    for split in splits:
+        n_classes, fewest = capacity[split]
+        if n_classes < ways:
+            problems.append(f"the {split!r} split has {n_classes} classes, fewer than ways = {ways}")
+        elif fewest < shots + queries:
+            problems.append(f"a class of the {split!r} split has only {fewest} images, fewer than "
+                            f"shots + queries = {shots} + {queries} = {shots + queries}")
+    if problems:
+        raise DatasetTooSmallError(
+            f"dataset {dataset!r} is too small for {ways}-way {shots}-shot tasks with {queries} queries: "
+            + "; ".join(problems) + ". Lower task.ways / task.shots / task.queries, or prepare more "
+            "classes or images per class."
+        )
 
 
 def _validate(

@@ -41,6 +41,8 @@ def layer_statistics(values: dict[str, np.ndarray]) -> pd.DataFrame:
 def values_by_layer(values: dict[str, np.ndarray]) -> pd.DataFrame:
     """Every learned rate as a row (layer, value), layers in network order."""
     frames = [pd.DataFrame({"layer": layer_of(name), "value": v}) for name, v in values.items()]
+    if not frames:  # a run that diverged records no rates
+        return pd.DataFrame({"layer": pd.Series(dtype=str), "value": pd.Series(dtype=float)})
     df = pd.concat(frames, ignore_index=True)
     df["layer"] = pd.Categorical(df["layer"], categories=LAYERS, ordered=True)
     return df.sort_values("layer", kind="stable").reset_index(drop=True).astype({"layer": str})

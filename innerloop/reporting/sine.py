@@ -32,6 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from innerloop.data.sine import TARGET_VARIANCE
+from innerloop.divergence import drop_diverged
 from innerloop.stats.intervals import mean_ci
 
 from . import figures as F
@@ -83,8 +84,10 @@ def _groups(df: pd.DataFrame, keys: tuple[str, ...]):
 
 def run_table(tasks: pd.DataFrame) -> pd.DataFrame:
     """Per run: mean MSE over its tasks and the 95% t-interval over tasks (``tasks``: the
-    identity columns, ``task``, ``mse``)."""
+    identity columns, ``task``, ``mse``). Runs that diverged in training (``status``
+    ``diverged``) are left out."""
     F._require(tasks, (*IDENTITY, "task", "mse"), "tasks")
+    tasks = drop_diverged(tasks)
     rows = []
     for keys, g in _groups(tasks, IDENTITY):
         ci = mean_ci(g["mse"])

@@ -215,6 +215,21 @@ def to_html(df: pd.DataFrame, caption: str | None = None, *, table_id: str | Non
     return Markup("\n".join(parts))
 
 
+def diverged_runs_html(diverged: pd.DataFrame) -> Markup | str:
+    """The runs that diverged in training (:func:`innerloop.divergence.diverged_runs`) as
+    HTML; an empty string when there are none, so the report leaves the table out."""
+    if diverged.empty:
+        return ""
+    settings = {str(v): setting_label(v) for v in diverged["setting"]}
+    names = {str(a): algorithm_label(a) for a in diverged["algorithm"]}
+    shown = diverged[["algorithm", "setting", "seed", "iteration", "last_finite_loss", "rates", "reason"]]
+    return to_html(format_table(
+        shown.fillna({"rates": ""}), float_cols=["last_finite_loss"], int_cols=["seed", "iteration"],
+        labels={"algorithm": names, "setting": settings},
+        rename={"algorithm": "Algorithm", "setting": "Setting", "seed": "Seed", "iteration": "Diverged at iteration",
+                "last_finite_loss": "Last finite loss", "rates": "Learning rates", "reason": "Why"}))
+
+
 def write_table(df: pd.DataFrame, stem: Path | str, *, caption: str | None = None) -> list[Path]:
     """Write ``stem.csv`` and ``stem.tex`` (``DataFrame.to_latex``, booktabs) atomically."""
     stem = Path(stem)

@@ -1,7 +1,9 @@
 """Tables the report shows, computed from the per-run result tables.
 
 Every summary is per algorithm and, where the frame has a ``setting`` column (``"5w1s"``),
-per setting: runs of different settings are never pooled.
+per setting: runs of different settings are never pooled. Rows of runs that diverged in
+training (``status`` column ``diverged``, NaN metrics; :mod:`innerloop.divergence`) are
+left out of every mean and interval; the report lists those runs on their own.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from innerloop.algorithms import DISPLAY_NAMES
+from innerloop.divergence import drop_diverged
 from innerloop.stats.intervals import mean_ci
 from innerloop.stats.order import GROUP_LABELS, algorithm_group, algorithm_order, setting_order
 
@@ -48,6 +51,7 @@ def _groups(df: pd.DataFrame):
 def meta_test_runs(tasks: pd.DataFrame) -> pd.DataFrame:
     """Per run: mean meta-test accuracy over its tasks with the 95% t-interval
     (``tasks``: the run identity columns, task, accuracy)."""
+    tasks = drop_diverged(tasks)
     identity = [c for c in tasks.columns if c not in ("task", "accuracy")]
     rows = []
     for keys, g in tasks.groupby(identity, sort=False):
@@ -63,6 +67,7 @@ def meta_test_summary(runs: pd.DataFrame) -> pd.DataFrame:
     ``mean +- t_{0.975, n-1} s / sqrt(n)`` (``s``: standard deviation of the per-seed
     accuracies; NaN with one seed) with its half-width (``runs``: algorithm, setting,
     seed, accuracy)."""
+    runs = drop_diverged(runs)
     rows = []
     for keys, g in _groups(runs):
         row = _ci_row(g["accuracy"], **keys)
@@ -106,6 +111,7 @@ def lr_table(per_seed: pd.DataFrame) -> pd.DataFrame:
     (``per_seed``: algorithm, [setting,] seed, layer, mean, std, median,
     fraction_negative): each statistic averaged over seeds, plus a 95% t-interval over
     seeds of the layer mean. No rows (and the same columns) when no algorithm learns rates."""
+    per_seed = drop_diverged(per_seed)
     rows = []
     if len(per_seed):
         for keys, g in _groups(per_seed):
@@ -126,6 +132,7 @@ def with_off_minus_on(probe: pd.DataFrame) -> pd.DataFrame:
 def probe_summary(probe: pd.DataFrame) -> pd.DataFrame:
     """Per algorithm (and setting) and phase (pre-adaptation, on-task, off-task): mean
     accuracy with its 95% t-interval over all probe iterations of all seeds."""
+    probe = drop_diverged(probe)
     rows = [_ci_row(g[phase], **keys, phase=phase) for keys, g in _groups(probe) for phase in PROBE_PHASES]
     return pd.DataFrame(rows)
 
@@ -133,6 +140,7 @@ def probe_summary(probe: pd.DataFrame) -> pd.DataFrame:
 def probe_changes(probe: pd.DataFrame) -> pd.DataFrame:
     """Per algorithm (and setting): mean on-task change, off-task change and their
     difference, with 95% t-intervals over all probe iterations of all seeds."""
+    probe = drop_diverged(probe)
     probe = with_off_minus_on(probe)
     rows = [_ci_row(g[change], **keys, change=change) for keys, g in _groups(probe) for change in PROBE_CHANGES]
     return pd.DataFrame(rows)
@@ -155,6 +163,7 @@ def probe_ttest(probe: pd.DataFrame, a: str = "maml", b: str = "metasgd") -> pd.
 
     No rows (the columns of :data:`TTEST_COLUMNS`) when ``a`` or ``b`` was not run in a setting.
     """
+    probe = drop_diverged(probe)
     probe = with_off_minus_on(probe)
     rows = []
     for setting in _settings(probe):
@@ -204,6 +213,7 @@ def probe_vs_reference(probe: pd.DataFrame, reference: str = "maml") -> pd.DataF
     t-interval, and its difference from ``reference`` (MAML) with a 95% CI and p-value
     (see :func:`_difference`). The difference columns are NaN for the reference itself
     and where the reference was not run."""
+    probe = drop_diverged(probe)
     probe = with_off_minus_on(probe)
     rows = []
     for keys, g in _groups(probe):
