@@ -1,0 +1,166 @@
+"""Ablations: learned-rate sign variants, test-time procedures, paired statistics, the
+convergence-iteration function and the convergence grid / inner-steps sweep end to end."""
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from innerloop.data.sampler import TaskSampler
+from innerloop.evaluation.ablations import (
+    RATE_VARIANTS,
+    convergence_grid,
+    iterations_to_threshold,
+    paired_vs_reference,
+    procedure_accuracies,
+    rate_ablation_probe,
+    with_rate_variant,
+)
+from innerloop.evaluation.learning_rates import layer_statistics, learning_rate_values
+from innerloop.evaluation.meta_test import evaluate
+from innerloop.evaluation.probe import feature_probe
+from innerloop.training import RunSpec, build_run, load_for_evaluation, train
+
+CPU = torch.device("cpu")
+
+
+def _spec(**overrides) -> RunSpec:
+    spec = RunSpec(dataset="tiny", algorithm="metasgd", seed=0, ways=3, shots=1, queries=2, filters=4, iterations=2,
+                   meta_batch=1, inner_steps=1, outer_lr=1e-3, val_every=2, val_tasks=2, val_seed=0,
+                   checkpoint_every=2, options={"lr_init_low": -0.05, "lr_init_high": 0.05})
+    return replace(spec, **overrides)
+
+
+@pytest.fixture
+def metasgd(tiny_store):
+    """A Meta-SGD learner whose rates are about half negative."""
+    return build_run(_spec(), tiny_store.image_shape)
+
+
+def _state(learner):
+    return {k: v.clone() for k, v in learner.state_dict().items()}
+
+
+@pytest.mark.parametrize("variant", RATE_VARIANTS)
+def test_rate_variants_change_exactly_the_negative_rates(metasgd, variant):
+    before = _state(metasgd)
+    varied = with_rate_variant(metasgd, variant)
+    after = _state(metasgd)
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the trained learner is untouched
+    negatives = 0
+    for name, rate in metasgd.extra["lr"].items():
+        new = varied.extra["lr"][name].detach()
+        negative = rate.detach() < 0
+        negatives += int(negative.sum())
+        assert torch.equal(new[~negative], rate.detach()[~negative])
+        expected = {"as_trained": rate.detach(), "zero_negative": torch.zeros_like(rate),
+                    "flip_negative": -rate.detach()}[variant][negative]
+        assert torch.equal(new[negative], expected)
+        assert torch.equal(varied.init[name].detach(), metasgd.init[name].detach())
+    assert negatives > 0
+
+
+def test_rate_variants_refuse_other_learners(tiny_store, metasgd):
+    with pytest.raises(ValueError, match="Meta-SGD"):
+        with_rate_variant(build_run(_spec(algorithm="maml", options={"inner_lr": 0.1}), tiny_store.image_shape),
+                          "zero_negative")
+    positive = build_run(_spec(options={"positive": True}), tiny_store.image_shape)
+    with pytest.raises(ValueError, match="positive"):
+        with_rate_variant(positive, "flip_negative")
+    with pytest.raises(ValueError, match="unknown rate variant 'half'"):
+        with_rate_variant(metasgd, "half")
+
+
+def test_rate_ablation_probe_uses_the_same_tasks_per_variant(tiny_store, metasgd):
+    sampler = TaskSampler(tiny_store, "test", 3, 1, 2, seed=1)
+    probe = rate_ablation_probe(metasgd, sampler, 3, CPU)
+    assert list(probe["variant"].unique()) == list(RATE_VARIANTS)
+    by = {v: g.reset_index(drop=True) for v, g in probe.groupby("variant")}
+    # pre-adaptation scores the (shared) meta-initialisation on the same tasks
+    for v in RATE_VARIANTS:
+        pd.testing.assert_series_equal(by[v]["pre_adaptation"], by["as_trained"]["pre_adaptation"])
+    assert by["zero_negative"]["fraction_negative"].iloc[0] == 0 == by["flip_negative"]["fraction_negative"].iloc[0]
+    assert by["as_trained"]["fraction_negative"].iloc[0] > 0
+    plain = feature_probe(metasgd, sampler, 3, CPU, progress=False)
+    pd.testing.assert_frame_equal(by["as_trained"][plain.columns], plain)
+
+
+def test_paired_vs_reference():
+    df = pd.DataFrame({"seed": [0, 0, 1, 1] * 2, "task": [0, 1, 0, 1] * 2,
+                       "variant": ["ref"] * 4 + ["x"] * 4, "value": [0.1, 0.5, 0.3, 0.2, 0.3, 0.6, 0.6, 0.2]})
+    out = paired_vs_reference(df, by=[], variant="variant", reference="ref", value="value", pair=["seed", "task"])
+    ref, x = out.iloc[0], out.iloc[1]
+    assert np.isnan(ref["difference"]) and ref["test"] == ""
+    assert x["difference"] == pytest.approx(np.mean([0.2, 0.1, 0.3, 0.0]))
+    from scipy import stats
+    assert x["p_value"] == pytest.approx(stats.ttest_rel([0.3, 0.6, 0.6, 0.2], [0.1, 0.5, 0.3, 0.2]).pvalue)
+    with pytest.raises(ValueError, match="not paired"):
+        paired_vs_reference(df.iloc[:7], by=[], variant="variant", reference="ref", value="value",
+                            pair=["seed", "task"])
+
+
+def test_test_time_procedures(tiny_store):
+    learner = build_run(_spec(algorithm="maml", options={"inner_lr": 0.5}, inner_steps=2), tiny_store.image_shape)
+    sampler = TaskSampler(tiny_store, "test", 3, 1, 2, seed=4)
+    out = procedure_accuracies(learner, sampler, 4, CPU)
+    assert len(out) == 12 and set(out["procedure"]) == {"none", "task", "other_task"}
+    assert (out.groupby("procedure")["task"].apply(list) == [[0, 1, 2, 3]] * 3).all()  # same tasks
+    # no adaptation = the meta-initialisation's accuracy; adaptation to the task = the meta-test
+    init_only = evaluate(learner, sampler.tasks(4), CPU, steps=0)
+    np.testing.assert_allclose(out.loc[out.procedure == "none", "accuracy"], init_only)
+    np.testing.assert_allclose(out.loc[out.procedure == "task", "accuracy"], evaluate(learner, sampler.tasks(4), CPU))
+    assert (out.loc[out.procedure == "other_task", "support_task"] == [4, 5, 6, 7]).all()
+    # with a learner that adapts only the head, adapting to another task changes nothing
+    anil = build_run(_spec(algorithm="anil", options={"inner_lr": 0.5}, inner_steps=2), tiny_store.image_shape)
+    a = procedure_accuracies(anil, sampler, 4, CPU)
+    np.testing.assert_array_equal(a.loc[a.procedure == "other_task", "accuracy"],
+                                  a.loc[a.procedure == "none", "accuracy"])
+
+
+def test_iterations_to_threshold_on_synthetic_curves():
+    falling = np.linspace(2.0, 0.0, 21)  # 2.0, 1.9, ..., 0.0
+    assert iterations_to_threshold(falling, 1.0) == (12, "reached")  # 0.9 at iteration 12
+    assert iterations_to_threshold(falling, 1.0, window=3) == (13, "reached")  # mean(1.0, 0.9, 0.8)
+    assert iterations_to_threshold(falling, -1.0) == (None, "not_reached")
+    assert iterations_to_threshold([2.0, 1.5, np.inf, 0.1], 1.0) == (None, "diverged")
+    assert iterations_to_threshold([2.0, 1.5, np.nan], 1.0) == (None, "diverged")
+    assert iterations_to_threshold([0.5, np.nan], 1.0) == (1, "reached")  # reached before it diverged
+    with pytest.raises(ValueError, match="window"):
+        iterations_to_threshold(falling, 1.0, window=0)
+
+
+def test_convergence_grid_end_to_end(tiny_store):
+    spec = _spec(algorithm="alpha_maml", options={}, iterations=4, meta_batch=2)
+    grid, log = convergence_grid(spec, tiny_store, alphas=[0.01, 1e6], betas=[0.01], threshold=5.0, window=2,
+                                 alpha_hyperlr=1e-4, beta_hyperlr=1e-6, device=CPU)
+    assert len(grid) == 4 and set(grid["method"]) == {"maml", "alpha_maml"}
+    assert set(grid["status"]) <= {"reached", "not_reached", "diverged"}
+    # cross-entropy of a 3-way guess starts near ln 3 < 5: reached at once with a sane alpha
+    sane = grid[grid.alpha0 == 0.01]
+    assert (sane["status"] == "reached").all() and (sane["iterations_to_threshold"] == 1).all()
+    huge = grid[grid.alpha0 == 1e6]
+    assert (huge["status"] != "reached").all()  # a million-fold inner step never trains
+    maml_log = log[(log.method == "maml") & (log.alpha0 == 0.01)]
+    assert maml_log["alpha"].nunique() == 1 and maml_log["alpha"].iloc[0] == pytest.approx(0.01)  # MAML: fixed
+    assert (maml_log["beta"] == 0.01).all()
+    am_log = log[(log.method == "alpha_maml") & (log.alpha0 == 0.01)]
+    assert len(am_log) == 4 and am_log["alpha"].nunique() > 1  # adapted online
+
+
+def test_inner_steps_sweep_end_to_end(tmp_path, tiny_store):
+    rows = []
+    for steps in (1, 3):
+        spec = _spec(options={}, inner_steps=steps)
+        run = tmp_path / f"steps{steps}"
+        train(spec, tiny_store, model_path=run / "model.pt", log_path=run / "log.csv",
+              validation_path=run / "val.csv", checkpoint_path=run / "ckpt.pt", device=CPU, progress=False)
+        learner, loaded, sampler = load_for_evaluation(run / "model.pt", tiny_store.path, split="test", seed=2,
+                                                       device=CPU)
+        assert loaded.inner_steps == steps and learner.eval_steps == steps
+        layers = layer_statistics(learning_rate_values(learner)).assign(inner_steps=steps)
+        probe = feature_probe(learner, sampler, 2, CPU, progress=False).assign(inner_steps=steps)
+        rows.append((layers, probe))
+    layers = pd.concat([r[0] for r in rows])
+    assert set(layers["inner_steps"]) == {1, 3} and set(layers["layer"]) >= {"conv1", "logits"}
