@@ -150,6 +150,7 @@ rule report_html:
         # Alpha-MAML's learning-rate trajectories, only when it is configured.
         **({"lr_trajectories": "results/figures/lr_trajectories.png"}
            if "alpha_maml" in config["algorithms"] else {}),
+        **ABLATION_REPORT_INPUTS,
         models=runs("model.pt"),
         benchmarks=train_benchmarks(),
     output:

@@ -232,3 +232,101 @@ def convergence_grid(spec, store, *, alphas: Sequence[float], betas: Sequence[fl
     grid["iterations_to_threshold"] = grid["iterations_to_threshold"].astype("Int64")
     log_columns = ["method", "alpha0", "beta0", "iteration", "loss", "accuracy", "alpha", "beta"]
     return grid, pd.concat(logs, ignore_index=True)[log_columns]
+
+
+# -- tables ----------------------------------------------------------------------------------
+def _settings_by(df: pd.DataFrame, *columns: str) -> list[str]:
+    return [c for c in (*columns, "setting") if c in df.columns]
+
+
+def rate_ablation_table(variants: pd.DataFrame, positive: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per setting and rate variant (plus ``positive_trained``, the Meta-SGD runs trained
+    with positive-constrained rates, when given): mean on-task and off-task change and the
+    paired comparison of off-task minus on-task change with the as-trained rates over
+    (seed, iteration). Every variant and the positive runs are probed on the same tasks.
+
+    ``variants``: rows of :func:`rate_ablation_probe` with the run identity columns;
+    ``positive``: probe rows of the positive-constrained runs (run identity columns).
+    """
+    frames = [variants.drop(columns=["fraction_negative"], errors="ignore")]
+    if positive is not None and len(positive):
+        frames.append(positive.assign(variant="positive_trained"))
+    df = pd.concat(frames, ignore_index=True)
+    df["off_minus_on"] = df["off_task_change"] - df["on_task_change"]
+    by = _settings_by(df)
+    out = paired_vs_reference(df, by=by, variant="variant", reference="as_trained", value="off_minus_on",
+                              pair=["seed", "iteration"])
+    means = df.groupby([*by, "variant"], sort=False)[["on_task_change", "off_task_change"]].mean().reset_index()
+    out = out.merge(means, on=[*by, "variant"], how="left")
+    if "fraction_negative" in variants.columns:
+        fractions = variants.groupby([*by, "variant"])["fraction_negative"].mean().reset_index()
+        out = out.merge(fractions, on=[*by, "variant"], how="left")
+    return out
+
+
+def procedure_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per algorithm (and setting) and procedure: mean accuracy with its 95% t-interval and
+    the paired difference from adapting to the task itself (``task``) over (seed, task)."""
+    return paired_vs_reference(df, by=_settings_by(df, "algorithm"), variant="procedure", reference="task",
+                               value="accuracy", pair=["seed", "task"])
+
+
+def inner_steps_probe_table(probe: pd.DataFrame) -> pd.DataFrame:
+    """Per algorithm, inner steps (and setting): probe accuracies and changes, each mean
+    with its 95% t-interval over all probe iterations of all seeds."""
+    probe = probe.assign(off_minus_on=probe["off_task_change"] - probe["on_task_change"])
+    by = _settings_by(probe, "algorithm", "inner_steps")
+    rows = []
+    for keys, g in probe.groupby(by, sort=True):
+        row = dict(zip(by, keys))
+        for col in ("pre_adaptation", "on_task", "off_task", "on_task_change", "off_task_change", "off_minus_on"):
+            ci = mean_ci(g[col].to_numpy())
+            row |= {col: ci.mean, f"{col}_ci95_low": ci.low, f"{col}_ci95_high": ci.high}
+        row["n"] = len(g)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def inner_steps_rates_table(layers: pd.DataFrame) -> pd.DataFrame:
+    """Per algorithm, inner steps (and setting) and layer: the learned rates' mean, median
+    and fraction negative, averaged over seeds (``layers``: rows of
+    :func:`~innerloop.evaluation.learning_rates.layer_statistics` with the run identity and
+    ``inner_steps``)."""
+    from innerloop.evaluation.learning_rates import LAYERS
+
+    by = _settings_by(layers, "algorithm", "inner_steps")
+    out = (layers.groupby([*by, "layer"], sort=False)
+           .agg(mean=("mean", "mean"), std=("std", "mean"), median=("median", "mean"),
+                fraction_negative=("fraction_negative", "mean"), n_seeds=("mean", "size")).reset_index())
+    out["_layer"] = out["layer"].map({layer: i for i, layer in enumerate(LAYERS)})
+    return out.sort_values([*by, "_layer"]).drop(columns="_layer").reset_index(drop=True)
+
+
+def convergence_display(grid: pd.DataFrame) -> pd.DataFrame:
+    """The convergence grid as the Alpha-MAML poster lays it out: one row per initial
+    alpha, one column per method and initial beta; the iterations to the threshold, blank
+    where not reached, ``diverged`` where the loss became non-finite."""
+    def cell(row) -> str:
+        if row["status"] == "reached":
+            return str(int(row["iterations_to_threshold"]))
+        return "diverged" if row["status"] == "diverged" else ""
+
+    g = grid.assign(cell=grid.apply(cell, axis=1))
+    out = g.pivot_table(index="alpha0", columns=["method", "beta0"], values="cell", aggfunc="first", sort=True)
+    methods = [m for m in CONVERGENCE_METHODS if m in set(grid["method"])]
+    out = out.reindex(columns=[(m, b) for m in methods for b in sorted(set(grid["beta0"]))])
+    names = {"maml": "MAML", "alpha_maml": "Alpha-MAML"}
+    out.columns = [f"{names[m]}, beta0 = {b:g}" for m, b in out.columns]
+    out = out.fillna("").reset_index()
+    out["alpha0"] = [f"{a:g}" for a in out["alpha0"]]
+    return out
+
+
+def inner_steps_of(path) -> int:
+    """The inner steps of an inner-steps sweep run, from its path (``.../steps<K>/runs/...``)."""
+    import re
+
+    match = re.search(r"(?:^|/)steps(\d+)/runs/", str(path).replace("\\", "/"))
+    if match is None:
+        raise ValueError(f"{path} is not inside an inner-steps sweep run (.../steps<K>/runs/...)")
+    return int(match.group(1))
