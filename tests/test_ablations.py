@@ -11,11 +11,17 @@ import torch
 from innerloop.data.sampler import TaskSampler
 from innerloop.evaluation.ablations import (
     RATE_VARIANTS,
+    convergence_display,
     convergence_grid,
+    inner_steps_of,
+    inner_steps_probe_table,
+    inner_steps_rates_table,
     iterations_to_threshold,
     paired_vs_reference,
     procedure_accuracies,
+    procedure_table,
     rate_ablation_probe,
+    rate_ablation_table,
     with_rate_variant,
 )
 from innerloop.evaluation.learning_rates import layer_statistics, learning_rate_values
@@ -164,3 +170,64 @@ def test_inner_steps_sweep_end_to_end(tmp_path, tiny_store):
         rows.append((layers, probe))
     layers = pd.concat([r[0] for r in rows])
     assert set(layers["inner_steps"]) == {1, 3} and set(layers["layer"]) >= {"conv1", "logits"}
+
+
+def _probe_rows(variant, seed, offset):
+    rng = np.random.default_rng(seed)
+    on = rng.uniform(0, 0.2, 5)
+    return pd.DataFrame({"setting": "3w1s", "algorithm": "metasgd", "seed": seed, "variant": variant,
+                         "iteration": range(5), "on_task_change": on, "off_task_change": on + offset,
+                         "fraction_negative": 0.0 if variant != "as_trained" else 0.4})
+
+
+def test_rate_ablation_table_pairs_every_variant_with_the_rates_as_trained():
+    variants = pd.concat([_probe_rows(v, s, off) for s in (0, 1)
+                          for v, off in (("as_trained", 0.1), ("zero_negative", 0.05), ("flip_negative", 0.1))])
+    positive = pd.concat([_probe_rows("x", s, -0.1) for s in (0, 1)]).drop(columns=["variant", "fraction_negative"])
+    table = rate_ablation_table(variants, positive)
+    assert list(table["variant"]) == ["as_trained", "zero_negative", "flip_negative", "positive_trained"]
+    t = table.set_index("variant")
+    assert t.loc["as_trained", "mean"] == pytest.approx(0.1) and np.isnan(t.loc["as_trained", "difference"])
+    assert t.loc["zero_negative", "difference"] == pytest.approx(-0.05)
+    assert t.loc["flip_negative", "difference"] == pytest.approx(0.0) and t.loc["flip_negative", "p_value"] == 1.0
+    assert t.loc["positive_trained", "difference"] == pytest.approx(-0.2) and t.loc["positive_trained", "n"] == 10
+    assert t.loc["as_trained", "fraction_negative"] == pytest.approx(0.4)
+
+
+def test_tables_and_figures_of_the_ablations():
+    from innerloop.reporting import ablation_figures
+    from innerloop.reporting.ablations import test_time_html
+
+    tasks = pd.DataFrame([{"algorithm": a, "setting": "3w1s", "seed": s, "task": t, "procedure": p,
+                           "accuracy": 0.2 + 0.1 * (p == "task") + 0.01 * t}
+                          for a in ("maml", "anil") for s in (0, 1) for t in range(3)
+                          for p in ("none", "task", "other_task")])
+    table = procedure_table(tasks)
+    assert len(table) == 6
+    assert table.loc[table.procedure == "none", "difference"].to_numpy() == pytest.approx([-0.1, -0.1])
+    assert "adapted to another task" in test_time_html(table)
+    assert inner_steps_of("results/ablations/steps10/runs/glyphs/maml/5w1s/seed0/probe.csv") == 10
+    with pytest.raises(ValueError, match="not inside an inner-steps sweep run"):
+        inner_steps_of("results/runs/glyphs/maml/5w1s/seed0/probe.csv")
+    grid = pd.DataFrame({"method": ["maml", "maml", "alpha_maml", "alpha_maml"], "alpha0": [0.1, 0.1, 0.1, 0.1],
+                         "beta0": [0.1, 1.0, 0.1, 1.0], "status": ["reached", "diverged", "reached", "not_reached"],
+                         "iterations_to_threshold": pd.array([12, None, 7, None], dtype="Int64"),
+                         "iterations_run": [20, 3, 20, 20]})
+    shown = convergence_display(grid)
+    assert list(shown.iloc[0]) == ["0.1", "12", "diverged", "7", ""]
+    log = pd.DataFrame({"method": "alpha_maml", "alpha0": 0.1, "beta0": 0.1, "iteration": [1, 2],
+                        "alpha": [0.1, 0.11], "beta": [0.1, 0.1]})
+    probe = pd.DataFrame([{"algorithm": a, "inner_steps": k, "seed": 0, "iteration": i, "pre_adaptation": 0.5,
+                           "on_task": 0.6, "off_task": 0.5 + 0.01 * i, "on_task_change": 0.1,
+                           "off_task_change": 0.01 * i} for a in ("maml", "metasgd") for k in (1, 3) for i in range(4)])
+    sweep = inner_steps_probe_table(probe)
+    assert len(sweep) == 4 and sweep["off_minus_on"].to_numpy() == pytest.approx([-0.085] * 4)
+    layers = pd.DataFrame([{"algorithm": "metasgd", "inner_steps": k, "seed": s, "layer": layer, "mean": 0.01,
+                            "std": 0.1, "median": 0.0, "fraction_negative": 0.25 * s, "n": 10}
+                           for k in (1, 3) for s in (0, 1) for layer in ("logits", "conv1")])
+    rates = inner_steps_rates_table(layers)
+    assert list(rates["layer"][:2]) == ["conv1", "logits"] and (rates["fraction_negative"] == 0.125).all()
+    assert (rates["n_seeds"] == 2).all()
+    for fig in (ablation_figures.procedures(table), ablation_figures.convergence(grid, log),
+                ablation_figures.inner_steps(sweep, rates)):
+        assert fig.axes

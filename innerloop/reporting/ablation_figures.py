@@ -100,9 +100,8 @@ def inner_steps(probe: pd.DataFrame, rates: pd.DataFrame) -> Figure:
         ax, ax_r = fig.subplots(1, 2)
         for algorithm in ordered_algorithms(probe["algorithm"]):
             d = probe[probe["algorithm"] == algorithm].sort_values("inner_steps")
-            _errorbar(ax, d["inner_steps"], d["off_minus_on"] * 100, d["inner_steps"], d["inner_steps"],
-                      horizontal=False, fmt="-o", ms=4, color=algorithm_color(algorithm),
-                      label=algorithm_label(algorithm))
+            ax.plot(d["inner_steps"], d["off_minus_on"] * 100, "-o", ms=4, color=algorithm_color(algorithm),
+                    label=algorithm_label(algorithm))
             ax.fill_between(d["inner_steps"], d["off_minus_on_ci95_low"] * 100, d["off_minus_on_ci95_high"] * 100,
                             color=algorithm_color(algorithm), alpha=0.15, lw=0)
         ax.axhline(0, color="black", lw=0.8)
