@@ -231,3 +231,57 @@ def test_tables_and_figures_of_the_ablations():
     for fig in (ablation_figures.procedures(table), ablation_figures.convergence(grid, log),
                 ablation_figures.inner_steps(sweep, rates)):
         assert fig.axes
+
+
+def test_the_report_shows_the_ablations_section(tmp_path):
+    from test_reporting import CAPTION_DIR, TEMPLATE_DIR, synthetic_frames, synthetic_provenance, synthetic_setup
+
+    from innerloop.reporting import ablation_figures
+    from innerloop.reporting import render as R
+    from innerloop.reporting.ablations import FIGURES, ablation_context
+    from innerloop.reporting.figures import save_figure
+
+    frames = synthetic_frames()
+    from innerloop.reporting.figures import placeholder
+
+    png = save_figure(placeholder("a figure"), tmp_path / "figures" / "placeholder")[0]  # the others' figures
+    ctx = R.build_context(frames=frames, setup=synthetic_setup(), provenance=synthetic_provenance(),
+                          figures={**dict.fromkeys(R.FIGURE_KEYS, png), "rulegraph": None}, caption_dir=CAPTION_DIR,
+                          generated="2026-01-01T07:00:00+00:00")
+    assert "ablations" not in [s["id"] for s in R.report_sections(ctx)]
+    variants = pd.concat([_probe_rows(v, s, off) for s in (0, 1)
+                          for v, off in (("as_trained", 0.1), ("zero_negative", 0.05), ("flip_negative", 0.2))])
+    rates = rate_ablation_table(variants)
+    tasks = pd.DataFrame([{"algorithm": "maml", "seed": s, "task": t, "procedure": p, "accuracy": 0.3 + 0.01 * t}
+                          for s in (0, 1) for t in range(3) for p in ("none", "task", "other_task")])
+    test_time = procedure_table(tasks)
+    probe = inner_steps_probe_table(pd.DataFrame([{"algorithm": "maml", "inner_steps": k, "seed": 0, "iteration": i,
+                                                   "pre_adaptation": 0.5, "on_task": 0.6, "off_task": 0.5,
+                                                   "on_task_change": 0.1, "off_task_change": 0.01 * i}
+                                                  for k in (1, 3) for i in range(3)]))
+    grid = pd.DataFrame({"method": ["maml", "alpha_maml"], "alpha0": [0.1, 0.1], "beta0": [0.1, 0.1],
+                         "status": ["diverged", "reached"], "iterations_to_threshold": pd.array([None, 7], "Int64"),
+                         "iterations_run": [3, 20]})
+    log = pd.DataFrame({"method": "alpha_maml", "alpha0": 0.1, "beta0": 0.1, "iteration": [1, 2],
+                        "alpha": [0.1, 0.11], "beta": [0.1, 0.1]})
+    paths = {"ablation_rate_signs": ablation_figures.rate_ablation(rates),
+             "ablation_test_time": ablation_figures.procedures(test_time),
+             "ablation_inner_steps": ablation_figures.inner_steps(probe, pd.DataFrame()),
+             "ablation_convergence": ablation_figures.convergence(grid, log)}
+    ctx["figures"].update({k: save_figure(fig, tmp_path / "figures" / k)[0] for k, fig in paths.items()})
+    assert set(paths) == set(FIGURES)
+    config = {"ablations": {"test_time_tasks": 3, "inner_steps": {"algorithms": ["maml"], "steps": [1, 3],
+                                                                  "iterations": 5, "seeds": [0]},
+                            "convergence": {"alphas": [0.1], "betas": [0.1], "iterations": 20, "inner_steps": 1,
+                                            "seed": 0, "threshold": 1.3, "window": 2, "alpha_hyperlr": 1e-4,
+                                            "beta_hyperlr": 1e-6}},
+              "evaluation": {"probe_iterations": 5}, "train": {"iterations": 150}, "seeds": [0, 1]}
+    tables, ctx["ablations"] = ablation_context(
+        rate_signs=rates, test_time=test_time, inner_steps_probe=probe, inner_steps_rates=pd.DataFrame(),
+        convergence_grid=convergence_display(grid).astype(str), convergence_runs=grid, config=config)
+    ctx["tables"].update(tables)
+    html = R.render_html(ctx, TEMPLATE_DIR, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'id="ablation-rate-signs"' in html and 'id="ablation-convergence"' in html
+    assert "negative rates sign-flipped" in html and "adapted to another task" in html
+    assert "diverged" in html and "1 reached the threshold" in html
+    assert "Learned inner learning rates per layer of the inner-steps sweep" not in html  # no rate learner swept

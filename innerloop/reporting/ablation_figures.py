@@ -34,7 +34,7 @@ def _errorbar(ax, x, y, low, high, *, horizontal: bool, **kwargs) -> None:
     centre = x if horizontal else y
     low = np.where(np.isfinite(low), low, centre)
     high = np.where(np.isfinite(high), high, centre)
-    err = [centre - low, high - centre]
+    err = [np.maximum(centre - low, 0), np.maximum(high - centre, 0)]  # rounding of collapsed intervals
     if horizontal:
         ax.errorbar(x, y, xerr=err, capsize=2, lw=1.1, **kwargs)
     else:
