@@ -141,6 +141,7 @@ def convergence(grid: pd.DataFrame, log: pd.DataFrame) -> Figure:
                     text = str(int(row["iterations_to_threshold"]))
                 ax.text(j, i, text, ha="center", va="center", fontsize=8)
             ax.imshow(values, cmap="viridis_r", vmin=0, vmax=vmax, alpha=0.6, aspect="auto")
+            ax.grid(False)
             ax.set_xticks(range(len(betas)), [f"{b:g}" for b in betas])
             ax.set_yticks(range(len(alphas)), [f"{a:g}" for a in alphas])
             ax.set_xlabel("initial beta (outer rate)")
