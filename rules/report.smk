@@ -179,6 +179,7 @@ rule report_html:
         # Representation change and feature visualisation (rules/representations.smk).
         cka_table="results/tables/cka.csv",
         **representation_figures(),
+        **ABLATION_REPORT_INPUTS,
         models=runs("model.pt"),
         benchmarks=train_benchmarks(),
     output:

@@ -10,6 +10,7 @@ import pandas as pd
 import yaml
 
 from innerloop.divergence import read_status
+from innerloop.reporting.ablations import FIGURES as ABLATION_FIGURES, ablation_context
 from innerloop.reporting.provenance import earliest_mtime, last_command, provenance_info, setup_info
 from innerloop.reporting.render import FIGURE_KEYS, OPTIONAL_FIGURE_KEYS, build_context, render_html
 from innerloop.evaluation.cross_domain import describe_conversion
@@ -55,4 +56,12 @@ tables, context["representations"] = representation_parts(
     visual_algorithms=snakemake.params.visual_algorithms)
 context["figures"].update(figures)
 context["tables"].update(tables)
+ablation_tables, context["ablations"] = ablation_context(
+    rate_signs=pd.read_csv(inp.ablation_rate_signs_table), test_time=pd.read_csv(inp.ablation_test_time_table),
+    inner_steps_probe=pd.read_csv(inp.ablation_inner_steps_probe),
+    inner_steps_rates=pd.read_csv(inp.ablation_inner_steps_rates),
+    convergence_grid=pd.read_csv(inp.ablation_convergence_grid, dtype=str, keep_default_na=False),
+    convergence_runs=pd.read_csv(inp.ablation_convergence_runs), config=yaml.safe_load(config_yaml))
+context["tables"].update(ablation_tables)
+context["figures"].update({key: inp[key] for key in ABLATION_FIGURES})
 render_html(context, Path(snakemake.params.templates), Path(snakemake.output.html))

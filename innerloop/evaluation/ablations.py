@@ -1,0 +1,332 @@
+"""Ablations of the study's open questions.
+
+* **Learned-rate signs** (:func:`with_rate_variant`, :func:`rate_ablation_probe`): the
+  feature probe of a trained Meta-SGD run with its learned rates as trained, with the
+  negative rates set to zero (``zero_negative``) and with their sign flipped
+  (``flip_negative``), on the same probe tasks; a Meta-SGD run trained with
+  positive-constrained rates (``positive: true``) is the training-time ablation.
+* **Test-time procedure** (:func:`procedure_accuracies`): meta-test accuracy on the same
+  fixed tasks
+
+  - ``none``: the meta-initialisation, not adapted (its own head);
+  - ``task``: adapted to the task's support set (the usual meta-test);
+  - ``other_task``: adapted to a *different* task's support set (task ``n + i`` of the
+    same fixed sequence for test task ``i``), then scored on task ``i``'s query set with
+    the adapted body and the meta-initialisation's head. The adapted head is discarded
+    because its outputs belong to the other task's classes, whose assignment to output
+    units is arbitrary; with the meta-initialisation's head, ``other_task`` minus
+    ``none`` is the effect of adapting the body to the wrong task (zero for learners that
+    adapt only the head: ANIL, ProtoNet, the transfer baselines).
+* **Convergence grid** (:func:`convergence_grid`): short meta-training runs of MAML
+  (inner rate alpha and outer SGD rate beta fixed) and Alpha-MAML (both adapted by
+  hypergradient descent, started at the same alpha and beta) over a grid of initial
+  rates; :func:`iterations_to_threshold` reads off the iteration at which the smoothed
+  training loss first falls below a threshold, or that it never did, or diverged.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import stats
+
+from innerloop.algorithms import MetaLearner, MetaSGD, build_learner
+from innerloop.data.sampler import TaskSampler
+from innerloop.evaluation.probe import feature_probe
+from innerloop.models import is_head
+from innerloop.stats import mean_ci
+
+RATE_VARIANTS = ("as_trained", "zero_negative", "flip_negative")
+TEST_TIME_PROCEDURES = ("none", "task", "other_task")
+CONVERGENCE_METHODS = ("maml", "alpha_maml")
+CONVERGENCE_STATUSES = ("reached", "not_reached", "diverged")
+PAIRED_COLUMNS = ["n", "mean", "ci95_low", "ci95_high", "difference", "difference_ci95_low",
+                  "difference_ci95_high", "statistic", "p_value", "test"]
+
+
+# -- learned-rate signs ----------------------------------------------------------------------
+def with_rate_variant(learner: MetaLearner, variant: str) -> MetaLearner:
+    """A copy of a trained Meta-SGD ``learner`` whose negative learned rates are left as
+    trained, set to zero, or sign-flipped; positive rates, the meta-initialisation and
+    ``learner`` itself are untouched."""
+    if variant not in RATE_VARIANTS:
+        raise ValueError(f"unknown rate variant {variant!r}; known: {list(RATE_VARIANTS)}")
+    if not isinstance(learner, MetaSGD):
+        raise ValueError(f"rate variants need a Meta-SGD learner, got {learner.name!r}")
+    if learner.positive:
+        raise ValueError("rate variants need unconstrained rates; this Meta-SGD has positive: true")
+    out = copy.deepcopy(learner)
+    with torch.no_grad():
+        for rate in out.extra["lr"].values():
+            negative = rate < 0
+            if variant == "zero_negative":
+                rate[negative] = 0.0
+            elif variant == "flip_negative":
+                rate[negative] = -rate[negative]
+    return out
+
+
+def rate_ablation_probe(learner: MetaLearner, sampler: TaskSampler, iterations: int, device: torch.device, *,
+                        steps: int | None = None, centroid_shots: int = 1, progress: bool = False) -> pd.DataFrame:
+    """The feature probe (same tasks for every variant) of each rate variant; the probe's
+    columns plus ``variant`` and ``fraction_negative`` (of the rates the variant used)."""
+    frames = []
+    for variant in RATE_VARIANTS:
+        varied = with_rate_variant(learner, variant)
+        rates = torch.cat([r.detach().flatten() for r in varied.learning_rates().values()])
+        probe = feature_probe(varied, sampler, iterations, device, steps=steps, centroid_shots=centroid_shots,
+                              progress=progress)
+        probe.insert(0, "variant", variant)
+        probe["fraction_negative"] = float((rates < 0).float().mean())
+        frames.append(probe)
+    return pd.concat(frames, ignore_index=True)
+
+
+# -- paired statistics -----------------------------------------------------------------------
+def paired_vs_reference(df: pd.DataFrame, *, by: Sequence[str], variant: str, reference: str, value: str,
+                        pair: Sequence[str]) -> pd.DataFrame:
+    """Per group of ``by`` and value of column ``variant``: mean of ``value`` with its 95%
+    t-interval, and its difference from the ``reference`` variant paired on ``pair`` (the
+    same seed and task / iteration): mean difference with a 95% t-interval and the paired
+    t-test (scipy ``ttest_rel``). The reference's own row has NaN differences.
+
+    Raises ``ValueError`` when a variant's pairs differ from the reference's.
+    """
+    rows = []
+    by = list(by)
+    groups = df.groupby(by, sort=False) if by else [((), df)]
+    for keys, g in groups:
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        ref = g[g[variant] == reference].set_index(list(pair))[value]
+        for name, v in g.groupby(variant, sort=False):
+            x = v.set_index(list(pair))[value]
+            ci = mean_ci(x.to_numpy())
+            row = {**dict(zip(by, keys)), variant: name, "reference": reference, "n": ci.n, "mean": ci.mean,
+                   "ci95_low": ci.low, "ci95_high": ci.high}
+            diff = dict.fromkeys(PAIRED_COLUMNS[4:], np.nan)
+            diff["test"] = ""
+            if name != reference and len(ref):
+                if set(x.index) != set(ref.index) or len(x) != len(ref):
+                    raise ValueError(f"{variant}={name!r} in {dict(zip(by, keys))} is not paired with {reference!r} "
+                                     f"on {list(pair)}: different {value} rows")
+                d = (x - ref.loc[x.index]).to_numpy()
+                dci = mean_ci(d)
+                if len(d) < 2 or np.allclose(d, d[0], rtol=0, atol=1e-12):
+                    statistic, p = np.nan, (1.0 if len(d) and d[0] == 0 else np.nan)
+                else:
+                    result = stats.ttest_rel(x.to_numpy(), ref.loc[x.index].to_numpy())
+                    statistic, p = float(result.statistic), float(result.pvalue)
+                diff = {"difference": dci.mean, "difference_ci95_low": dci.low, "difference_ci95_high": dci.high,
+                        "statistic": statistic, "p_value": p, "test": f"paired t-test over ({', '.join(pair)})"}
+            rows.append({**row, **diff})
+    return pd.DataFrame(rows, columns=[*by, variant, "reference", *PAIRED_COLUMNS])
+
+
+# -- test-time procedures --------------------------------------------------------------------
+def _accuracy(learner: MetaLearner, params, task) -> float:
+    with torch.no_grad():
+        return learner.metric(learner.predict(params, task.query_x), task.query_y).item()
+
+
+def procedure_accuracies(learner: MetaLearner, sampler: TaskSampler, n_tasks: int, device: torch.device, *,
+                         steps: int | None = None) -> pd.DataFrame:
+    """Query accuracy of test tasks ``0..n_tasks-1`` under each procedure of
+    :data:`TEST_TIME_PROCEDURES` (see the module docstring); one row per (task, procedure)
+    with the other task's index for ``other_task``."""
+    init = {n: p.detach() for n, p in learner.init.items()}
+    rows = []
+    for i in range(n_tasks):
+        task, other = sampler.task(i).to(device), sampler.task(n_tasks + i).to(device)
+        adapted = learner.adapt(task.support_x, task.support_y, steps=steps, meta_gradient=False)
+        moved = learner.adapt(other.support_x, other.support_y, steps=steps, meta_gradient=False)
+        body_moved = {n: (init[n] if is_head(n) else p) for n, p in moved.items()}
+        rows += [{"task": i, "procedure": "none", "support_task": -1, "accuracy": _accuracy(learner, init, task)},
+                 {"task": i, "procedure": "task", "support_task": i, "accuracy": _accuracy(learner, adapted, task)},
+                 {"task": i, "procedure": "other_task", "support_task": n_tasks + i,
+                  "accuracy": _accuracy(learner, body_moved, task)}]
+    return pd.DataFrame(rows)
+
+
+# -- convergence grid ------------------------------------------------------------------------
+def iterations_to_threshold(losses, threshold: float, window: int = 1) -> tuple[int | None, str]:
+    """The first (1-based) iteration at which the trailing mean of the last ``window``
+    losses (fewer at the start) is below ``threshold``, and the status: ``reached``;
+    ``diverged`` when a non-finite loss comes first; ``not_reached`` otherwise."""
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    x = np.asarray(losses, dtype=float)
+    for i in range(x.size):
+        if not math.isfinite(x[i]):
+            return None, "diverged"
+        if x[max(0, i - window + 1):i + 1].mean() < threshold:
+            return i + 1, "reached"
+    return None, "not_reached"
+
+
+def loss_curve(learner: MetaLearner, sampler: TaskSampler, *, iterations: int, meta_batch: int, outer_lr: float,
+               device: torch.device) -> pd.DataFrame:
+    """Meta-train ``learner`` for up to ``iterations`` iterations on tasks
+    ``sampler.task(t * meta_batch + b)`` (as :func:`innerloop.training.fit`, without
+    validation or checkpoints) and return its per-iteration log (iteration, loss, accuracy,
+    the learner's log values). Stops after the first non-finite loss, which is logged."""
+    optimiser = learner.make_optimiser(outer_lr)
+    rows = []
+    for iteration in range(iterations):
+        optimiser.zero_grad(set_to_none=True)
+        loss_sum, acc_sum = 0.0, 0.0
+        for b in range(meta_batch):
+            task = sampler.task(iteration * meta_batch + b).to(device)
+            loss, accuracy = learner.accumulate(task, 1 / meta_batch)
+            loss_sum += loss.item()
+            acc_sum += accuracy.item()
+        finite = math.isfinite(loss_sum)
+        if finite:
+            optimiser.step()
+        rows.append({"iteration": iteration + 1, "loss": loss_sum / meta_batch, "accuracy": acc_sum / meta_batch,
+                     **learner.log_values()})
+        if not finite or not all(math.isfinite(v) for v in learner.log_values().values()):
+            break
+    return pd.DataFrame(rows)
+
+
+def convergence_grid(spec, store, *, alphas: Sequence[float], betas: Sequence[float], threshold: float,
+                     window: int, alpha_hyperlr: float, beta_hyperlr: float, device: torch.device,
+                     methods: Sequence[str] = CONVERGENCE_METHODS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Short runs of ``spec`` (a :class:`~innerloop.training.RunSpec`: setting, seed, model
+    size, iterations, meta-batch, inner steps) for every method, initial alpha and initial
+    beta. ``maml`` is Alpha-MAML with both hyper-learning rates zero (alpha and beta
+    fixed: MAML with plain SGD outer updates); ``alpha_maml`` adapts both. Returns the grid
+    (method, alpha0, beta0, status, iterations to threshold, final smoothed loss) and the
+    per-iteration logs."""
+    from innerloop.training import build_run
+
+    unknown = set(methods) - set(CONVERGENCE_METHODS)
+    if unknown:
+        raise ValueError(f"unknown convergence-grid methods {sorted(unknown)}; known: {list(CONVERGENCE_METHODS)}")
+    grid, logs = [], []
+    for method in methods:
+        hyper = (0.0, 0.0) if method == "maml" else (alpha_hyperlr, beta_hyperlr)
+        for alpha in alphas:
+            for beta in betas:
+                options = {"inner_lr": float(alpha), "outer_lr": float(beta), "alpha_hyperlr": hyper[0],
+                           "beta_hyperlr": hyper[1]}
+                cell = replace(spec, algorithm="alpha_maml", options=options)
+                learner = build_run(cell, store.image_shape, len(store.classes)).to(device)
+                sampler = TaskSampler(store, "train", cell.ways, cell.shots, cell.queries, seed=cell.seed)
+                log = loss_curve(learner, sampler, iterations=cell.iterations, meta_batch=cell.meta_batch,
+                                 outer_lr=beta, device=device)
+                reached, status = iterations_to_threshold(log["loss"], threshold, window)
+                finite = log["loss"][np.isfinite(log["loss"])]
+                grid.append({"method": method, "alpha0": float(alpha), "beta0": float(beta), "status": status,
+                             "iterations_to_threshold": reached, "iterations_run": len(log),
+                             "final_loss": float(finite.tail(window).mean()) if len(finite) else np.nan,
+                             "threshold": threshold, "window": window})
+                logs.append(log.assign(method=method, alpha0=float(alpha), beta0=float(beta)))
+    grid = pd.DataFrame(grid)
+    grid["iterations_to_threshold"] = grid["iterations_to_threshold"].astype("Int64")
+    log_columns = ["method", "alpha0", "beta0", "iteration", "loss", "accuracy", "alpha", "beta"]
+    return grid, pd.concat(logs, ignore_index=True)[log_columns]
+
+
+# -- tables ----------------------------------------------------------------------------------
+def _settings_by(df: pd.DataFrame, *columns: str) -> list[str]:
+    return [c for c in (*columns, "setting") if c in df.columns]
+
+
+def rate_ablation_table(variants: pd.DataFrame, positive: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per setting and rate variant (plus ``positive_trained``, the Meta-SGD runs trained
+    with positive-constrained rates, when given): mean on-task and off-task change and the
+    paired comparison of off-task minus on-task change with the as-trained rates over
+    (seed, iteration). Every variant and the positive runs are probed on the same tasks.
+
+    ``variants``: rows of :func:`rate_ablation_probe` with the run identity columns;
+    ``positive``: probe rows of the positive-constrained runs (run identity columns).
+    """
+    frames = [variants.drop(columns=["fraction_negative"], errors="ignore")]
+    if positive is not None and len(positive):
+        frames.append(positive.assign(variant="positive_trained"))
+    df = pd.concat(frames, ignore_index=True)
+    df["off_minus_on"] = df["off_task_change"] - df["on_task_change"]
+    by = _settings_by(df)
+    out = paired_vs_reference(df, by=by, variant="variant", reference="as_trained", value="off_minus_on",
+                              pair=["seed", "iteration"])
+    means = df.groupby([*by, "variant"], sort=False)[["on_task_change", "off_task_change"]].mean().reset_index()
+    out = out.merge(means, on=[*by, "variant"], how="left")
+    if "fraction_negative" in variants.columns:
+        fractions = variants.groupby([*by, "variant"])["fraction_negative"].mean().reset_index()
+        out = out.merge(fractions, on=[*by, "variant"], how="left")
+    return out
+
+
+def procedure_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per algorithm (and setting) and procedure: mean accuracy with its 95% t-interval and
+    the paired difference from adapting to the task itself (``task``) over (seed, task)."""
+    return paired_vs_reference(df, by=_settings_by(df, "algorithm"), variant="procedure", reference="task",
+                               value="accuracy", pair=["seed", "task"])
+
+
+def inner_steps_probe_table(probe: pd.DataFrame) -> pd.DataFrame:
+    """Per algorithm, inner steps (and setting): probe accuracies and changes, each mean
+    with its 95% t-interval over all probe iterations of all seeds."""
+    probe = probe.assign(off_minus_on=probe["off_task_change"] - probe["on_task_change"])
+    by = _settings_by(probe, "algorithm", "inner_steps")
+    rows = []
+    for keys, g in probe.groupby(by, sort=True):
+        row = dict(zip(by, keys))
+        for col in ("pre_adaptation", "on_task", "off_task", "on_task_change", "off_task_change", "off_minus_on"):
+            ci = mean_ci(g[col].to_numpy())
+            row |= {col: ci.mean, f"{col}_ci95_low": ci.low, f"{col}_ci95_high": ci.high}
+        row["n"] = len(g)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def inner_steps_rates_table(layers: pd.DataFrame) -> pd.DataFrame:
+    """Per algorithm, inner steps (and setting) and layer: the learned rates' mean, median
+    and fraction negative, averaged over seeds (``layers``: rows of
+    :func:`~innerloop.evaluation.learning_rates.layer_statistics` with the run identity and
+    ``inner_steps``)."""
+    from innerloop.evaluation.learning_rates import LAYERS
+
+    by = _settings_by(layers, "algorithm", "inner_steps")
+    out = (layers.groupby([*by, "layer"], sort=False)
+           .agg(mean=("mean", "mean"), std=("std", "mean"), median=("median", "mean"),
+                fraction_negative=("fraction_negative", "mean"), n_seeds=("mean", "size")).reset_index())
+    out["_layer"] = out["layer"].map({layer: i for i, layer in enumerate(LAYERS)})
+    return out.sort_values([*by, "_layer"]).drop(columns="_layer").reset_index(drop=True)
+
+
+def convergence_display(grid: pd.DataFrame) -> pd.DataFrame:
+    """The convergence grid as the Alpha-MAML poster lays it out: one row per initial
+    alpha, one column per method and initial beta; the iterations to the threshold, blank
+    where not reached, ``diverged`` where the loss became non-finite."""
+    def cell(row) -> str:
+        if row["status"] == "reached":
+            return str(int(row["iterations_to_threshold"]))
+        return "diverged" if row["status"] == "diverged" else ""
+
+    g = grid.assign(cell=grid.apply(cell, axis=1))
+    out = g.pivot_table(index="alpha0", columns=["method", "beta0"], values="cell", aggfunc="first", sort=True)
+    methods = [m for m in CONVERGENCE_METHODS if m in set(grid["method"])]
+    out = out.reindex(columns=[(m, b) for m in methods for b in sorted(set(grid["beta0"]))])
+    names = {"maml": "MAML", "alpha_maml": "Alpha-MAML"}
+    out.columns = [f"{names[m]}, beta0 = {b:g}" for m, b in out.columns]
+    out = out.fillna("").reset_index()
+    out["alpha0"] = [f"{a:g}" for a in out["alpha0"]]
+    return out
+
+
+def inner_steps_of(path) -> int:
+    """The inner steps of an inner-steps sweep run, from its path (``.../steps<K>/runs/...``)."""
+    import re
+
+    match = re.search(r"(?:^|/)steps(\d+)/runs/", str(path).replace("\\", "/"))
+    if match is None:
+        raise ValueError(f"{path} is not inside an inner-steps sweep run (.../steps<K>/runs/...)")
+    return int(match.group(1))

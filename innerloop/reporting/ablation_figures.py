@@ -1,0 +1,162 @@
+"""Figures of the ablations (:mod:`innerloop.evaluation.ablations`): learned-rate signs,
+test-time procedures, the inner-steps sweep and the MAML / Alpha-MAML convergence grid.
+
+Like :mod:`innerloop.reporting.figures`, every function takes the tables the workflow
+writes and returns a :class:`matplotlib.figure.Figure` built without pyplot.
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from innerloop.reporting.figures import _STYLE, _WIDTH, algorithm_color, algorithm_label, ordered_algorithms
+
+VARIANT_LABELS = {
+    "as_trained": "rates as trained",
+    "zero_negative": "negative rates set to 0",
+    "flip_negative": "negative rates sign-flipped",
+    "positive_trained": "trained with positive rates",
+}
+PROCEDURE_LABELS = {
+    "none": "no adaptation",
+    "task": "adapted to the task",
+    "other_task": "adapted to another task",
+}
+PROCEDURE_STYLE = {"none": ("#7f7f7f", "s"), "task": ("#1f77b4", "o"), "other_task": ("#d62728", "D")}
+METHOD_LABELS = {"maml": "MAML (alpha, beta fixed)", "alpha_maml": "Alpha-MAML (alpha, beta adapted)"}
+
+
+def _errorbar(ax, x, y, low, high, *, horizontal: bool, **kwargs) -> None:
+    x, y, low, high = (np.asarray(v, dtype=float) for v in (x, y, low, high))
+    centre = x if horizontal else y
+    low = np.where(np.isfinite(low), low, centre)
+    high = np.where(np.isfinite(high), high, centre)
+    err = [np.maximum(centre - low, 0), np.maximum(high - centre, 0)]  # rounding of collapsed intervals
+    if horizontal:
+        ax.errorbar(x, y, xerr=err, capsize=2, lw=1.1, **kwargs)
+    else:
+        ax.errorbar(x, y, yerr=err, capsize=2, lw=1.1, **kwargs)
+
+
+def rate_ablation(table: pd.DataFrame) -> Figure:
+    """Left: off-task minus on-task probe change per rate variant (mean, 95% CI); right:
+    its paired difference from the rates as trained. ``table``: rows of
+    :func:`~innerloop.evaluation.ablations.rate_ablation_table`."""
+    settings = list(dict.fromkeys(table["setting"])) if "setting" in table.columns else [None]
+    with mpl.rc_context(_STYLE):
+        fig = Figure(figsize=(_WIDTH, 1.2 + 0.45 * len(table)), layout="constrained")
+        ax, ax_d = fig.subplots(1, 2, sharey=True)
+        labels = []
+        for i, (_, row) in enumerate(table.iterrows()):
+            label = VARIANT_LABELS.get(row["variant"], row["variant"])
+            labels.append(label if len(settings) == 1 else f"{label} ({row['setting']})")
+            _errorbar(ax, [row["mean"] * 100], [i], [row["ci95_low"] * 100], [row["ci95_high"] * 100],
+                      horizontal=True, fmt="o", color="#1f77b4")
+            if np.isfinite(row["difference"]):
+                _errorbar(ax_d, [row["difference"] * 100], [i], [row["difference_ci95_low"] * 100],
+                          [row["difference_ci95_high"] * 100], horizontal=True, fmt="D", color="#d62728")
+        for a in (ax, ax_d):
+            a.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.invert_yaxis()
+        ax.set_xlabel("Off-task minus on-task change (pp)")
+        ax_d.set_xlabel("Difference from rates as trained (pp)")
+    return fig
+
+
+def procedures(table: pd.DataFrame) -> Figure:
+    """Meta-test accuracy (mean, 95% CI over seeds and tasks) per algorithm under each
+    test-time procedure. ``table``: rows of :func:`~innerloop.evaluation.ablations.procedure_table`."""
+    algorithms = ordered_algorithms(table["algorithm"])
+    with mpl.rc_context(_STYLE):
+        fig = Figure(figsize=(_WIDTH * 0.8, 1.3 + 0.32 * len(algorithms)), layout="constrained")
+        ax = fig.subplots()
+        for j, procedure in enumerate(PROCEDURE_LABELS):
+            d = table[table["procedure"] == procedure].set_index("algorithm")
+            ys = [i + (j - 1) * 0.22 for i, a in enumerate(algorithms) if a in d.index]
+            present = [a for a in algorithms if a in d.index]
+            if not present:
+                continue
+            d = d.loc[present]
+            color, marker = PROCEDURE_STYLE[procedure]
+            _errorbar(ax, d["mean"] * 100, ys, d["ci95_low"] * 100, d["ci95_high"] * 100, horizontal=True,
+                      fmt=marker, ms=4, color=color, label=PROCEDURE_LABELS[procedure])
+        ax.set_yticks(range(len(algorithms)), [algorithm_label(a) for a in algorithms])
+        ax.invert_yaxis()
+        ax.set_xlabel("Meta-test accuracy (%)")
+        fig.legend(loc="outside upper center", ncol=3)
+    return fig
+
+
+def inner_steps(probe: pd.DataFrame, rates: pd.DataFrame) -> Figure:
+    """Left: off-task minus on-task probe change against the number of inner steps, per
+    algorithm (mean, 95% CI); right: the fraction of negative learned rates per layer
+    (Meta-SGD) against the number of inner steps."""
+    with mpl.rc_context(_STYLE):
+        fig = Figure(figsize=(_WIDTH, 3.0), layout="constrained")
+        ax, ax_r = fig.subplots(1, 2)
+        for algorithm in ordered_algorithms(probe["algorithm"]):
+            d = probe[probe["algorithm"] == algorithm].sort_values("inner_steps")
+            ax.plot(d["inner_steps"], d["off_minus_on"] * 100, "-o", ms=4, color=algorithm_color(algorithm),
+                    label=algorithm_label(algorithm))
+            ax.fill_between(d["inner_steps"], d["off_minus_on_ci95_low"] * 100, d["off_minus_on_ci95_high"] * 100,
+                            color=algorithm_color(algorithm), alpha=0.15, lw=0)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xlabel("Inner steps")
+        ax.set_ylabel("Off-task minus on-task change (pp)")
+        ax.legend()
+        if len(rates):
+            for layer, d in rates.groupby("layer", sort=False):
+                d = d.sort_values("inner_steps")
+                ax_r.plot(d["inner_steps"], d["fraction_negative"] * 100, "-o", ms=4, label=layer)
+            ax_r.legend(title=algorithm_label(rates["algorithm"].iloc[0]), ncol=2)
+        ax_r.set_xlabel("Inner steps")
+        ax_r.set_ylabel("Learned rates < 0 (%)")
+        for a in (ax, ax_r):
+            a.set_xticks(sorted(set(probe["inner_steps"])))
+    return fig
+
+
+def convergence(grid: pd.DataFrame, log: pd.DataFrame) -> Figure:
+    """Top: iterations to the loss threshold over the grid of initial alpha (rows) and beta
+    (columns), per method (blank: not reached; "div": diverged). Bottom: Alpha-MAML's
+    alpha and beta over the iterations of every grid cell."""
+    methods = [m for m in METHOD_LABELS if m in set(grid["method"])]
+    alphas, betas = sorted(set(grid["alpha0"])), sorted(set(grid["beta0"]))
+    with mpl.rc_context(_STYLE):
+        fig = Figure(figsize=(_WIDTH, 6.0), layout="constrained")
+        axes = fig.subplots(2, 2)
+        vmax = max(float(grid["iterations_run"].max()), 1.0)
+        for ax, method in zip(axes[0], methods):
+            values = np.full((len(alphas), len(betas)), np.nan)
+            d = grid[grid["method"] == method]
+            for _, row in d.iterrows():
+                i, j = alphas.index(row["alpha0"]), betas.index(row["beta0"])
+                text = {"reached": None, "diverged": "div", "not_reached": "—"}[row["status"]]
+                if text is None:
+                    values[i, j] = row["iterations_to_threshold"]
+                    text = str(int(row["iterations_to_threshold"]))
+                ax.text(j, i, text, ha="center", va="center", fontsize=8)
+            ax.imshow(values, cmap="viridis_r", vmin=0, vmax=vmax, alpha=0.6, aspect="auto")
+            ax.grid(False)
+            ax.set_xticks(range(len(betas)), [f"{b:g}" for b in betas])
+            ax.set_yticks(range(len(alphas)), [f"{a:g}" for a in alphas])
+            ax.set_xlabel("initial beta (outer rate)")
+            ax.set_ylabel("initial alpha (inner rate)")
+            ax.set_title(METHOD_LABELS[method], fontsize=9)
+        adapted = log[log["method"] == "alpha_maml"]
+        ax_a, ax_b = axes[1]
+        for (alpha0, beta0), d in adapted.groupby(["alpha0", "beta0"], sort=True):
+            label = f"alpha0={alpha0:g}, beta0={beta0:g}"
+            ax_a.plot(d["iteration"], d["alpha"], lw=1, label=label)
+            ax_b.plot(d["iteration"], d["beta"], lw=1, label=label)
+        ax_a.set_ylabel("alpha")
+        ax_b.set_ylabel("beta")
+        for a in (ax_a, ax_b):
+            a.set_xlabel("iteration")
+        if len(adapted):
+            ax_b.legend(fontsize=6, ncol=1 if len(alphas) * len(betas) < 6 else 2)
+    return fig

@@ -1,0 +1,276 @@
+# Ablations of the study's open questions (innerloop/evaluation/ablations.py):
+# learned-rate signs (Meta-SGD's probe with negative rates zeroed / flipped, and Meta-SGD
+# trained with positive rates), the test-time procedure of every run, an inner-steps sweep
+# and the MAML / Alpha-MAML convergence grid. Each question ends in one table and figure.
+
+ABLATIONS = config["ablations"]
+SWEEP = ABLATIONS["inner_steps"]
+GRID = ABLATIONS["convergence"]
+
+#: A training run of an ablation study: "positive_rates" (Meta-SGD with positive rates) or
+#: "steps<K>" (the inner-steps sweep), in the run directory layout of RUN.
+ABLATION_RUN = f"results/ablations/{{study}}/runs/{RUN_ID}"
+ABLATION_RUN_ID = f"{{study}}/{RUN_ID}"
+
+
+wildcard_constraints:
+    study=r"positive_rates|steps\d+",
+    method=r"maml|alpha_maml",
+
+
+def ablation_spec(wildcards):
+    """The RunSpec dict of an ablation training run: the main run's spec with the study's change."""
+    spec = run_spec(wildcards)
+    if wildcards.study == "positive_rates":
+        spec["options"] = {**spec["options"], "positive": True}
+    else:
+        spec["inner_steps"] = int(wildcards.study.removeprefix("steps"))
+        spec["iterations"] = SWEEP["iterations"]
+        spec["val_every"] = spec["checkpoint_every"] = SWEEP["iterations"]
+    return spec
+
+
+def positive_runs(filename):
+    if not (ABLATIONS["rate_signs"]["positive_trained"] and "metasgd" in config["algorithms"]):
+        return []
+    return expand_runs(f"results/ablations/positive_rates/runs/{RUN_ID}/{filename}", ["metasgd"])
+
+
+def sweep_runs(filename, algorithms=None):
+    algorithms = SWEEP["algorithms"] if algorithms is None else algorithms
+    return expand(f"results/ablations/steps{{steps}}/runs/{RUN_ID}/{filename}", steps=SWEEP["steps"],
+                  dataset=config["dataset"], algorithm=algorithms, ways=config["task"]["ways"],
+                  shots=config["task"]["shots"], seed=SWEEP["seeds"])
+
+
+def grid_spec():
+    """The RunSpec dict shared by the convergence-grid runs (the first configured setting)."""
+    train = config["train"]
+    return dict(dataset=config["dataset"], algorithm="alpha_maml", seed=GRID["seed"], ways=config["task"]["ways"],
+                shots=config["task"]["shots"][0], queries=config["task"]["queries"], filters=config["model"]["filters"],
+                iterations=GRID["iterations"], meta_batch=train["meta_batch"], inner_steps=GRID["inner_steps"],
+                outer_lr=GRID["betas"][0], val_every=GRID["iterations"], val_tasks=1,
+                val_seed=config["evaluation"]["seed"], checkpoint_every=GRID["iterations"], options={})
+
+
+rule ablation_train:
+    input:
+        **store("{dataset}"),
+    output:
+        model=f"{ABLATION_RUN}/model.pt",
+        train_log=f"{ABLATION_RUN}/train_log.csv",
+        validation=f"{ABLATION_RUN}/validation.csv",
+    params:
+        spec=ablation_spec,
+        checkpoint=f"results/checkpoints/ablations/{ABLATION_RUN_ID}/checkpoint.pt",
+        device=config["train"]["device"],
+    resources:
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
+    log:
+        f"results/logs/ablation_train/{ABLATION_RUN_ID}.log",
+    benchmark:
+        f"results/benchmarks/ablation_train/{ABLATION_RUN_ID}.tsv"
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/train.py"
+
+
+rule ablation_probe:
+    input:
+        **store("{dataset}"),
+        model=f"{ABLATION_RUN}/model.pt",
+    output:
+        probe=f"{ABLATION_RUN}/probe.csv",
+    params:
+        iterations=config["evaluation"]["probe_iterations"],
+        seed=config["evaluation"]["seed"],
+        inner_steps=None,  # the run's own: the sweep's steps are the point
+        centroid_shots=config["evaluation"]["probe_centroid_shots"],
+        device=config["train"]["device"],
+    resources:
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
+    log:
+        f"results/logs/ablation_probe/{ABLATION_RUN_ID}.log",
+    benchmark:
+        f"results/benchmarks/ablation_probe/{ABLATION_RUN_ID}.tsv"
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/feature_probe.py"
+
+
+rule ablation_lr_distribution:
+    input:
+        model=f"{ABLATION_RUN}/model.pt",
+    output:
+        values=f"{ABLATION_RUN}/learning_rates.npz",
+        layers=f"{ABLATION_RUN}/learning_rates.csv",
+    log:
+        f"results/logs/ablation_lr_distribution/{ABLATION_RUN_ID}.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/lr_distribution.py"
+
+
+# The probe of a trained Meta-SGD run with its rates as trained, negative rates zeroed and flipped.
+rule rate_sign_probe:
+    input:
+        **store("{dataset}"),
+        model=f"{RUN}/model.pt",
+    output:
+        probe=f"results/ablations/rate_signs/runs/{RUN_ID}/probe.csv",
+    params:
+        iterations=config["evaluation"]["probe_iterations"],
+        seed=config["evaluation"]["seed"],
+        inner_steps=eval_inner_steps(),
+        centroid_shots=config["evaluation"]["probe_centroid_shots"],
+        device=config["train"]["device"],
+    resources:
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
+    log:
+        f"results/logs/rate_sign_probe/{RUN_ID}.log",
+    benchmark:
+        f"results/benchmarks/rate_sign_probe/{RUN_ID}.tsv"
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/rate_sign_probe.py"
+
+
+rule test_time_procedures:
+    input:
+        **store("{dataset}"),
+        model=f"{RUN}/model.pt",
+    output:
+        tasks=f"results/ablations/test_time/runs/{RUN_ID}/test_time.csv",
+    params:
+        n_tasks=ABLATIONS["test_time_tasks"],
+        seed=config["evaluation"]["seed"],
+        inner_steps=eval_inner_steps(),
+        device=config["train"]["device"],
+    resources:
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
+    log:
+        f"results/logs/test_time_procedures/{RUN_ID}.log",
+    benchmark:
+        f"results/benchmarks/test_time_procedures/{RUN_ID}.tsv"
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/test_time_procedures.py"
+
+
+rule convergence_grid:
+    input:
+        **store(config["dataset"]),
+    output:
+        grid="results/ablations/convergence/{method}.csv",
+        log="results/ablations/convergence/{method}_log.csv",
+    params:
+        spec=grid_spec(),
+        grid=GRID,
+        device=config["train"]["device"],
+    resources:
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
+    log:
+        "results/logs/convergence_grid/{method}.log",
+    benchmark:
+        "results/benchmarks/convergence_grid/{method}.tsv"
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/convergence_grid.py"
+
+
+# One table (CSV and LaTeX) and one figure per question. The rate-sign rule's inputs are
+# empty when Meta-SGD is not configured: its table is then header-only and its figure a note.
+rule ablation_rate_signs:
+    input:
+        variants=lambda w: expand_runs(f"results/ablations/rate_signs/runs/{RUN_ID}/probe.csv", ["metasgd"])
+            if "metasgd" in config["algorithms"] else [],
+        positive=positive_runs("probe.csv"),
+    output:
+        table="results/tables/ablation_rate_signs.csv",
+        tex="results/tables/ablation_rate_signs.tex",
+        png="results/figures/ablation_rate_signs.png",
+        svg=figure_report("ablation_rate_signs", "Ablations"),
+    log:
+        "results/logs/ablation_rate_signs.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/ablation_rate_signs.py"
+
+
+rule ablation_test_time:
+    input:
+        runs=expand_runs(f"results/ablations/test_time/runs/{RUN_ID}/test_time.csv"),
+    output:
+        tasks="results/tables/ablation_test_time_tasks.csv.gz",
+        table="results/tables/ablation_test_time.csv",
+        tex="results/tables/ablation_test_time.tex",
+        png="results/figures/ablation_test_time.png",
+        svg=figure_report("ablation_test_time", "Ablations"),
+    log:
+        "results/logs/ablation_test_time.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/ablation_test_time.py"
+
+
+rule ablation_inner_steps:
+    input:
+        probes=sweep_runs("probe.csv"),
+        layers=sweep_runs("learning_rates.csv", [a for a in SWEEP["algorithms"] if a in LEARNS_RATES]),
+    output:
+        probe="results/tables/ablation_inner_steps_probe.csv",
+        rates="results/tables/ablation_inner_steps_rates.csv",
+        png="results/figures/ablation_inner_steps.png",
+        svg=figure_report("ablation_inner_steps", "Ablations"),
+    log:
+        "results/logs/ablation_inner_steps.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/ablation_inner_steps.py"
+
+
+rule ablation_convergence:
+    input:
+        grids=expand("results/ablations/convergence/{method}.csv", method=["maml", "alpha_maml"]),
+        logs=expand("results/ablations/convergence/{method}_log.csv", method=["maml", "alpha_maml"]),
+    output:
+        grid="results/tables/ablation_convergence.csv",
+        table="results/tables/ablation_convergence_grid.csv",
+        tex="results/tables/ablation_convergence_grid.tex",
+        png="results/figures/ablation_convergence.png",
+        svg=figure_report("ablation_convergence", "Ablations"),
+    log:
+        "results/logs/ablation_convergence.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/ablation_convergence.py"
+
+
+#: What the report's ablation section reads.
+ABLATION_REPORT_INPUTS = {
+    "ablation_rate_signs_table": "results/tables/ablation_rate_signs.csv",
+    "ablation_rate_signs": "results/figures/ablation_rate_signs.png",
+    "ablation_test_time_table": "results/tables/ablation_test_time.csv",
+    "ablation_test_time": "results/figures/ablation_test_time.png",
+    "ablation_inner_steps_probe": "results/tables/ablation_inner_steps_probe.csv",
+    "ablation_inner_steps_rates": "results/tables/ablation_inner_steps_rates.csv",
+    "ablation_inner_steps": "results/figures/ablation_inner_steps.png",
+    "ablation_convergence_grid": "results/tables/ablation_convergence_grid.csv",
+    "ablation_convergence_runs": "results/tables/ablation_convergence.csv",
+    "ablation_convergence": "results/figures/ablation_convergence.png",
+}

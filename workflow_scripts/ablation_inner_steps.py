@@ -1,0 +1,27 @@
+"""Rule ablation_inner_steps: the probe and the learned rates of the inner-steps sweep runs."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.evaluation.ablations import inner_steps_of, inner_steps_probe_table, inner_steps_rates_table
+from innerloop.paths import read_runs
+from innerloop.reporting import ablation_figures
+from innerloop.reporting.figures import save_figure
+from innerloop.training import write_csv
+
+
+def read(path):
+    return pd.read_csv(path).assign(inner_steps=inner_steps_of(path))
+
+
+probe = inner_steps_probe_table(read_runs(snakemake.input.probes, read))
+rates = (inner_steps_rates_table(read_runs(snakemake.input.layers, read)) if snakemake.input.layers
+         else pd.DataFrame(columns=["algorithm", "inner_steps", "layer", "mean", "std", "median",
+                                    "fraction_negative", "n_seeds"]))
+write_csv(probe, Path(snakemake.output.probe))
+write_csv(rates, Path(snakemake.output.rates))
+save_figure(ablation_figures.inner_steps(probe, rates), Path(snakemake.output.png).with_suffix(""))

@@ -1,0 +1,28 @@
+"""Rule ablation_rate_signs: the rate-sign variants and the positive-rate runs against the
+rates as trained (paired over seed and probe iteration): table and figure."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.evaluation.ablations import PAIRED_COLUMNS, rate_ablation_table
+from innerloop.paths import read_runs
+from innerloop.reporting import ablation_figures
+from innerloop.reporting.figures import placeholder, save_figure
+from innerloop.reporting.tables import write_table
+
+stem = Path(snakemake.output.table).with_suffix("")
+if snakemake.input.variants:
+    variants = read_runs(snakemake.input.variants, pd.read_csv)
+    positive = read_runs(snakemake.input.positive, pd.read_csv) if snakemake.input.positive else None
+    table = rate_ablation_table(variants, positive)
+    fig = ablation_figures.rate_ablation(table)
+else:
+    print("Meta-SGD is not configured: no rate-sign ablation", file=sys.stderr)
+    table = pd.DataFrame(columns=["setting", "variant", "reference", *PAIRED_COLUMNS])
+    fig = placeholder("Meta-SGD is not configured")
+write_table(table, stem, caption="Learned-rate sign ablation of Meta-SGD: off-task minus on-task probe change")
+save_figure(fig, Path(snakemake.output.png).with_suffix(""))

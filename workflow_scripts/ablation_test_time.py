@@ -1,0 +1,23 @@
+"""Rule ablation_test_time: every run's accuracy per test-time procedure, with the paired
+difference from adapting to the task itself: table and figure."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.evaluation.ablations import procedure_table
+from innerloop.paths import read_runs
+from innerloop.reporting import ablation_figures
+from innerloop.reporting.figures import save_figure
+from innerloop.reporting.tables import write_table
+from innerloop.training import write_csv
+
+tasks = read_runs(snakemake.input.runs, pd.read_csv)
+write_csv(tasks, Path(snakemake.output.tasks))
+table = procedure_table(tasks)
+write_table(table, Path(snakemake.output.table).with_suffix(""),
+            caption="Meta-test accuracy per test-time procedure, paired with adaptation to the task")
+save_figure(ablation_figures.procedures(table), Path(snakemake.output.png).with_suffix(""))

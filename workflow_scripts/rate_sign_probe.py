@@ -1,0 +1,20 @@
+"""Rule rate_sign_probe: the feature probe of one Meta-SGD run with its learned rates as
+trained, negative rates set to zero, and negative rates sign-flipped (same tasks)."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import torch
+
+from innerloop.evaluation.ablations import rate_ablation_probe
+from innerloop.training import load_for_evaluation, resolve_device, write_csv
+
+torch.set_num_threads(snakemake.threads)
+device = resolve_device(snakemake.params.device)
+learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.manifest).parent,
+                                          split="test", seed=snakemake.params.seed, device=device)
+probe = rate_ablation_probe(learner, sampler, snakemake.params.iterations, device,
+                            steps=snakemake.params.inner_steps, centroid_shots=snakemake.params.centroid_shots)
+write_csv(probe, Path(snakemake.output.probe))

@@ -1,0 +1,20 @@
+"""Rule test_time_procedures: one run's accuracy on the first tasks of the fixed meta-test
+set without adaptation, adapted to the task, and adapted to another task."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import torch
+
+from innerloop.evaluation.ablations import procedure_accuracies
+from innerloop.training import load_for_evaluation, resolve_device, write_csv
+
+torch.set_num_threads(snakemake.threads)
+device = resolve_device(snakemake.params.device)
+learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.manifest).parent,
+                                          split="test", seed=snakemake.params.seed, device=device)
+tasks = procedure_accuracies(learner, sampler, snakemake.params.n_tasks, device, steps=snakemake.params.inner_steps)
+write_csv(tasks, Path(snakemake.output.tasks))
+print(tasks.groupby("procedure")["accuracy"].mean().to_string(), file=sys.stderr)
