@@ -25,6 +25,7 @@ include: "rules/stats.smk"
 include: "rules/report.smk"
 include: "rules/sine.smk"
 include: "rules/faults.smk"
+include: "rules/latex.smk"
 
 
 rule all:

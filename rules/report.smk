@@ -207,20 +207,3 @@ rule report_pdf:
         ENV
     script:
         "../workflow_scripts/report_pdf.py"
-
-
-# Every table the report draws on (results/tables/*.csv), also as LaTeX beside its CSV.
-REPORT_TABLES = [str(f) for f in rules.report_html.input if str(f).startswith("results/tables/") and str(f).endswith(".csv")]
-
-
-rule tables_latex:
-    input:
-        REPORT_TABLES,
-    output:
-        [f[: -len(".csv")] + ".tex" for f in REPORT_TABLES],
-    log:
-        "results/logs/tables_latex.log",
-    conda:
-        ENV
-    script:
-        "../workflow_scripts/tables_latex.py"
