@@ -7,7 +7,7 @@
 #
 # Every file the cluster writes (state, spool, logs, pid files, its own munge socket) lives
 # in DIR, so nothing outside it is changed except the installed packages. The node offers
-# its CPUs and memory and a stand-in GPU (`Gres=gpu:1`, `File=/dev/null`), so that jobs that
+# its CPUs and memory and two stand-in GPUs (`Gres=gpu:2`, device files /dev/null and /dev/zero), so that jobs that
 # ask for `--gpus=1` are scheduled on a machine without one. Accounting is off: the workflow
 # queries job states with squeue (--slurm-status-command squeue), and every finished job is
 # recorded by jobcomp/filetxt in DIR/log/jobcomp.txt.
@@ -75,6 +75,7 @@ SlurmdPidFile=$dir/run/slurmd.pid
 SlurmctldLogFile=$dir/log/slurmctld.log
 SlurmdLogFile=$dir/log/slurmd.log
 SlurmctldDebug=info
+DebugFlags=Gres
 SlurmdDebug=info
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
@@ -82,13 +83,13 @@ JobCompType=jobcomp/filetxt
 JobCompLoc=$dir/log/jobcomp.txt
 MinJobAge=300
 DefMemPerCPU=1000
-AccountingStorageTRES=gres/gpu
 SchedulerType=sched/backfill
-NodeName=$host CPUs=$cpus RealMemory=$mem Gres=gpu:1 State=UNKNOWN
+NodeName=$host CPUs=$cpus RealMemory=$mem Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
-    echo "Name=gpu File=/dev/null" > "$dir/gres.conf"
-    # slurmd reads gres.conf next to slurm.conf.
+    # Two stand-in GPUs (one per core), each needing a device file: slurmd reads gres.conf
+    # next to slurm.conf.
+    printf 'Name=gpu File=/dev/null\nName=gpu File=/dev/zero\n' > "$dir/gres.conf"
 
     # munged with its own socket (the package's key); the slurm daemons and clients find it
     # through slurm.conf's AuthInfo. munged insists that every directory above its socket
