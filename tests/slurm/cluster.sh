@@ -5,9 +5,10 @@
 #   tests/slurm/cluster.sh start DIR     # generate DIR/slurm.conf + gres.conf, start munged, slurmctld, slurmd
 #   tests/slurm/cluster.sh stop DIR      # stop the daemons started from DIR
 #
-# Every file the cluster writes (state, spool, logs, pid files, its own munge socket) lives
-# in DIR, so nothing outside it is changed except the installed packages. The node offers
-# its CPUs and memory and two stand-in GPUs (`Gres=gpu:2`, device files /dev/null and /dev/zero), so that jobs that
+# Every file the cluster writes (state, spool, logs, pid files) lives in DIR, except munged's
+# socket (/run/munge) and slurmd's copy of the configuration (/run/slurm/conf), both where
+# SLURM's client commands look for them. The node offers its CPUs and memory and two
+# stand-in GPUs (`Gres=gpu:2`, device files /dev/null and /dev/zero), so that jobs that
 # ask for `--gpus=1` are scheduled on a machine without one. Accounting is off: the workflow
 # queries job states with squeue (--slurm-status-command squeue), and every finished job is
 # recorded by jobcomp/filetxt in DIR/log/jobcomp.txt.
@@ -27,10 +28,6 @@ install() {
     apt-get update -qq || die "apt-get update failed"
     apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null \
         || die "apt-get install ${PACKAGES[*]} failed"
-}
-
-munge_dir() {  # munged's directory for the cluster in DIR
-    echo "/run/innerloop-munge/$(printf %s "$1" | md5sum | cut -c1-12)"
 }
 
 wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
@@ -84,6 +81,7 @@ JobCompLoc=$dir/log/jobcomp.txt
 MinJobAge=300
 DefMemPerCPU=1000
 SchedulerType=sched/backfill
+SlurmctldParameters=enable_configless
 NodeName=$host CPUs=$cpus RealMemory=$mem Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
@@ -91,26 +89,26 @@ CONF
     # next to slurm.conf.
     printf 'Name=gpu File=/dev/null\nName=gpu File=/dev/zero\n' > "$dir/gres.conf"
 
-    # munged with its own socket (the package's key); the slurm daemons and clients find it
-    # through slurm.conf's AuthInfo. munged insists that every directory above its socket
-    # be searchable by all, which a 0700 test directory is not: its files go under /run.
-    local munge; munge=$(munge_dir "$dir")
-    mkdir -p "$munge"
-    chmod 755 "$(dirname "$munge")"
-    chown munge:munge "$munge"
-    chmod 755 "$munge"
-    echo "AuthInfo=socket=$munge/munge.socket" >> "$dir/slurm.conf"
-    runuser -u munge -- /usr/sbin/munged --socket="$munge/munge.socket" \
-        --pid-file="$munge/munged.pid" --log-file="$munge/munged.log" \
-        --seed-file="$munge/munged.seed" \
-        || die "munged did not start (see $munge/munged.log)"
-    wait_for 10 munged test -S "$munge/munge.socket"
+    # munge on its default socket (/run/munge/munge.socket.2, the package's key): a slurmd
+    # that fetches its configuration from slurmctld must authenticate before it has read
+    # any AuthInfo. A munged already serving that socket is used as it is.
+    if ! (munge -n | unmunge) >/dev/null 2>&1; then
+        mkdir -p /run/munge
+        chown munge:munge /run/munge
+        chmod 755 /run/munge
+        runuser -u munge -- /usr/sbin/munged || die "munged did not start (see /var/log/munge/munged.log)"
+        wait_for 10 munged bash -c "munge -n | unmunge"
+        cat /run/munge/munged.pid > "$dir/run/munged.started"
+    fi
 
     export SLURM_CONF="$dir/slurm.conf"
     setsid /usr/sbin/slurmctld -D -i -f "$dir/slurm.conf" >"$dir/log/slurmctld.out" 2>&1 &
     echo $! > "$dir/run/slurmctld.daemon"
     wait_for 30 "slurmctld (see $dir/log/slurmctld.log)" scontrol ping
-    setsid /usr/sbin/slurmd -D -f "$dir/slurm.conf" >"$dir/log/slurmd.out" 2>&1 &
+    # slurmd fetches the configuration from slurmctld ("configless") and links its copy at
+    # /run/slurm/conf, where client commands in a job find it even when SLURM_CONF is not
+    # passed on (the executor's jobstep plugin removes SLURM_* variables before its srun).
+    setsid env -u SLURM_CONF /usr/sbin/slurmd -D --conf-server "$host" >"$dir/log/slurmd.out" 2>&1 &
     echo $! > "$dir/run/slurmd.daemon"
     wait_for 30 "node $host to be idle (see $dir/log/slurmd.log)" \
         bash -c "sinfo -h -N -o '%t' | grep -qx 'idle'"
@@ -124,9 +122,12 @@ stop() {
             kill "$(cat "$dir/run/$daemon.daemon")" 2>/dev/null || true
         fi
     done
-    local munge; munge=$(munge_dir "$dir")
-    if [ -f "$munge/munged.pid" ]; then
-        kill "$(cat "$munge/munged.pid")" 2>/dev/null || true
+    # slurmd's link to its copy of the configuration, if it points into DIR.
+    if [ -L /run/slurm/conf ] && [[ "$(readlink /run/slurm/conf)" == "$dir"/* ]]; then
+        rm -f /run/slurm/conf
+    fi
+    if [ -f "$dir/run/munged.started" ]; then
+        kill "$(cat "$dir/run/munged.started")" 2>/dev/null || true
     fi
     for daemon in slurmd slurmctld; do
         if [ -f "$dir/run/$daemon.daemon" ]; then
