@@ -52,7 +52,7 @@ def workdir(path: Path) -> Path:
     return path
 
 
-def run(cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+def run(cwd: Path, timeout: int = 1800) -> subprocess.CompletedProcess:
     return subprocess.run(COMMAND, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
@@ -70,14 +70,14 @@ def killed_and_resumed(tmp_path_factory):
     cwd = workdir(tmp_path_factory.mktemp("killed"))
     with open(cwd / "first.log", "w") as log:
         process = subprocess.Popen(COMMAND, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + 1800
     while not (cwd / CHECKPOINT).exists():
         if process.poll() is not None:
             pytest.fail(f"snakemake ended (exit {process.returncode}) before the first checkpoint: "
                         + (cwd / "first.log").read_text()[-3000:])
         if time.monotonic() > deadline:
             os.killpg(process.pid, signal.SIGKILL)
-            pytest.fail("no checkpoint after 600 s")
+            pytest.fail("no checkpoint after 1800 s")
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()

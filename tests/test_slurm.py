@@ -86,7 +86,7 @@ def workflow_copy(path: Path) -> Path:
 def local_run(tmp_path_factory):
     cwd = workflow_copy(tmp_path_factory.mktemp("local"))
     result = subprocess.run([*SNAKEMAKE, "--cores", "2", "--resources", "gpu=1", *CONFIG, "--", TARGET],
-                            cwd=cwd, capture_output=True, text=True, timeout=1200)
+                            cwd=cwd, capture_output=True, text=True, timeout=2400)
     assert result.returncode == 0, result.stderr[-5000:]
     return cwd
 
@@ -101,7 +101,7 @@ def slurm_run(cluster, tmp_path_factory):
     command = [*SNAKEMAKE, "--profile", "profiles/slurm", *CONFIG, "gpu.yaml", "--jobs", "4",
                "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "5",
                "--slurm-no-account", "--latency-wait", "5", "--", TARGET]
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=2400)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     return cwd, directory, result.stdout + result.stderr
 
