@@ -117,6 +117,20 @@ CONF
 
 stop() {
     local dir; dir=$(realpath -m "$1")
+    # Cancel what is still queued or running (a test that timed out) and wait for the jobs
+    # to end, then, as slurmd with proctrack/linuxproc can leave a job's processes behind,
+    # end the process groups of the batch scripts it started from DIR.
+    if [ -f "$dir/run/slurmctld.daemon" ]; then
+        export SLURM_CONF="$dir/slurm.conf"
+        timeout 10 scancel --full --partition=debug 2>/dev/null || true
+        for _ in $(seq 40); do
+            [ -z "$(timeout 5 squeue -h -o %i 2>/dev/null)" ] && break
+            sleep 0.5
+        done
+    fi
+    for pid in $(pgrep -f "$dir/spool/job[0-9]+/slurm_script" || true); do
+        kill -9 -- "-$(ps -o pgid= -p "$pid" | tr -d ' ')" 2>/dev/null || true
+    done
     for daemon in slurmd slurmctld; do
         if [ -f "$dir/run/$daemon.daemon" ]; then
             kill "$(cat "$dir/run/$daemon.daemon")" 2>/dev/null || true
