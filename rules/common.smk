@@ -6,6 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from innerloop import cluster
 from innerloop.algorithms import LEARNS_RATES
 from innerloop.config import validate_config
 
@@ -44,12 +45,25 @@ def _runs_on_gpu():
 
 
 #: Resources of the jobs that run a network. On a GPU they request the `gpu` resource
-#: (`--resources gpu=1` serialises them on one card) and two CPU threads; on the CPU they
-#: request no GPU and one thread, so `--cores N` runs N of them side by side, which on
-#: small networks is faster than giving one job N threads.
+#: (locally `--resources gpu=1` serialises them on one card; the SLURM executor turns it
+#: into `--gpus` of each job, with `resources.gpu_model`) and two CPU threads; on the CPU
+#: they request no GPU and one thread, so `--cores N` runs N of them side by side, which on
+#: small networks is faster than giving one job N threads. `resources.gpu` overrides when
+#: the GPU is requested; runtime, mem_mb and cpus per rule come from `resources.rules`.
 ON_GPU = _runs_on_gpu()
-NETWORK_RESOURCES = {"gpu": 1 if ON_GPU else 0}
+REQUESTS_GPU = cluster.requests_gpu(config, ON_GPU)
+NETWORK_RESOURCES = {"gpu": 1 if REQUESTS_GPU else 0}
 NETWORK_THREADS = 2 if ON_GPU else 1
+
+
+def rule_resources(rule):
+    """`resources:` of ``rule`` (innerloop.cluster.rule_resources)."""
+    return cluster.rule_resources(config, rule, gpu=REQUESTS_GPU)
+
+
+def rule_threads(rule):
+    """`threads:` of ``rule``: `resources.rules.<rule>.cpus`, else NETWORK_THREADS for a network rule, 1 otherwise."""
+    return cluster.rule_threads(config, rule, NETWORK_THREADS if rule in cluster.NETWORK_RULES else 1)
 
 
 #: Where each real (not dry) invocation records its command line, for the report's provenance.

@@ -14,8 +14,8 @@ rule meta_test:
         inner_steps=eval_inner_steps(),
         device=config["train"]["device"],
     resources:
-        **NETWORK_RESOURCES,
-    threads: NETWORK_THREADS
+        **rule_resources("meta_test"),
+    threads: rule_threads("meta_test")
     log:
         f"results/logs/meta_test/{RUN_ID}.log",
     benchmark:
@@ -53,8 +53,8 @@ rule feature_probe:
         centroid_shots=config["evaluation"]["probe_centroid_shots"],
         device=config["train"]["device"],
     resources:
-        **NETWORK_RESOURCES,
-    threads: NETWORK_THREADS
+        **rule_resources("feature_probe"),
+    threads: rule_threads("feature_probe")
     log:
         f"results/logs/feature_probe/{RUN_ID}.log",
     benchmark:
@@ -82,8 +82,8 @@ rule cross_domain_meta_test:
         inner_steps=eval_inner_steps(),
         device=config["train"]["device"],
     resources:
-        **NETWORK_RESOURCES,
-    threads: NETWORK_THREADS
+        **rule_resources("cross_domain_meta_test"),
+    threads: rule_threads("cross_domain_meta_test")
     log:
         f"results/logs/cross_domain_meta_test/{RUN_ID}/{{target}}.log",
     benchmark:
@@ -107,8 +107,8 @@ rule cross_domain_probe:
         centroid_shots=config["evaluation"]["probe_centroid_shots"],
         device=config["train"]["device"],
     resources:
-        **NETWORK_RESOURCES,
-    threads: NETWORK_THREADS
+        **rule_resources("cross_domain_probe"),
+    threads: rule_threads("cross_domain_probe")
     log:
         f"results/logs/cross_domain_probe/{RUN_ID}/{{target}}.log",
     benchmark:

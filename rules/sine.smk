@@ -28,7 +28,9 @@ rule sine_run:
         experiment="|".join(EXPERIMENTS),
         variant=r"[a-z0-9_]+(-[a-z0-9]+)*",
         seed=r"\d+",
-    threads: 1
+    resources:
+        **rule_resources("sine_run"),
+    threads: rule_threads("sine_run")
     log:
         f"results/logs/sine/{SINE_RUN_ID}.log",
     benchmark:

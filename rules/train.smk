@@ -15,8 +15,8 @@ rule train:
         checkpoint=CHECKPOINT,
         device=config["train"]["device"],
     resources:
-        **NETWORK_RESOURCES,
-    threads: NETWORK_THREADS
+        **rule_resources("train"),
+    threads: rule_threads("train")
     log:
         f"results/logs/train/{RUN_ID}.log",
     benchmark:
