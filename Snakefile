@@ -20,6 +20,7 @@ include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/stats.smk"
+include: "rules/analysis_stats.smk"
 include: "rules/report.smk"
 include: "rules/sine.smk"
 
