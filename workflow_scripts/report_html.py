@@ -13,6 +13,7 @@ import yaml
 from innerloop.reporting.provenance import earliest_mtime, last_command, provenance_info, setup_info
 from innerloop.reporting.render import FIGURE_KEYS, OPTIONAL_FIGURE_KEYS, build_context, render_html
 from innerloop.reporting.sine import sine_report_tables, sine_setup
+from innerloop.reporting.stats_report import stats_report
 
 inp = snakemake.input
 config_yaml = Path(inp.config).read_text()
@@ -33,4 +34,9 @@ context = build_context(
 context["tables"].update(sine_report_tables(pd.read_csv(inp.sine_comparison_table),
                                             pd.read_csv(inp.sine_turtle_study_table)))
 context["sine"] = sine_setup(yaml.safe_load(config_yaml)["sine"])
+statistics = stats_report(**{key: pd.read_csv(inp[key]) for key in (
+    "paired_meta_test", "paired_probe", "mixed_model", "lr_below_zero", "claims")},
+    alpha=snakemake.params.statistics["alpha"], margin=snakemake.params.statistics["equivalence_margin"])
+context["tables"].update(statistics.pop("tables"))
+context.update(statistics)
 render_html(context, Path(snakemake.params.templates), Path(snakemake.output.html))
