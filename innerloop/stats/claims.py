@@ -140,7 +140,7 @@ def _lr_layer(algorithm: str, layer: str, with_p: bool) -> Callable[[ClaimData],
         r = rows.iloc[0]
         return Measured(float(r["mean"]), float(r["ci95_low"]), float(r["ci95_high"]),
                         float(r["p_holm"]) if with_p else math.nan, int(r["n_seeds"]), p_for_verdict=with_p,
-                        note="p: one-sided t-test over seeds, Holm over the layers" if with_p else "")
+                        note="p: one-sided t-test over seeds, Holm over every row of lr_below_zero.csv" if with_p else "")
     return measure
 
 
