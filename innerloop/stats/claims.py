@@ -226,8 +226,19 @@ def _paper(key: str) -> float:
     return PAPER_REFERENCE[key]
 
 
+def _thesis(a: str, b: str) -> tuple[float, str, str]:
+    """Thesis Table 3.1's difference a - b (1-shot), as a number, as "+5 pp" and as "0.48 vs 0.43"."""
+    from innerloop.reporting.tables import THESIS_TABLE31_1SHOT as T
+
+    d = T[a] - T[b]
+    return d, f"{d * 100:+.0f} pp", f"{T[a]:.2f} vs {T[b]:.2f}"
+
+
 def claims() -> list[Claim]:
     """Every claim, in the order of the claims table."""
+    turtle_fo, turtle_fo_pp, turtle_fo_text = _thesis("turtle", "fo_turtle")
+    lstm, lstm_pp, lstm_text = _thesis("lstm_meta_plus", "lstm_meta")
+    turtle_maml, turtle_maml_pp, turtle_maml_text = _thesis("turtle", "maml")
     out = [Claim(f"metasgd_{layer}_negative", "paper Sec. 5.2, Table 1",
                  f"Meta-SGD's mean learned inner-loop learning rate in {layer} is negative.",
                  "mean over seeds of the layer's mean learned rate", "less", ("metasgd",),
@@ -243,19 +254,21 @@ def claims() -> list[Claim]:
               "regime\").", "mean on-task change over probe iterations", "less", ("maml",),
               _probe_change("maml", "on_task_change"), paper="below zero"),
         Claim("maml_off_task_down", "paper Sec. 5.3, Fig. 7",
-              "MAML's probe accuracy drops off-task after adaptation (−0.3%).",
+              "MAML's probe accuracy drops off-task after adaptation.",
               "mean off-task change over probe iterations", "less", ("maml",),
-              _probe_change("maml", "off_task_change"), _paper("off_task_change_maml"), "−0.3 pp"),
+              _probe_change("maml", "off_task_change"), _paper("off_task_change_maml"),
+              f"{_paper('off_task_change_maml') * 100:+.1f} pp"),
         Claim("metasgd_on_task_down", "paper Sec. 5.3",
               "Meta-SGD's probe accuracy drops on-task after adaptation.",
               "mean on-task change over probe iterations", "less", ("metasgd",),
               _probe_change("metasgd", "on_task_change"), paper="below zero"),
         Claim("metasgd_off_task_up", "paper Sec. 5.3, Fig. 7",
-              "Meta-SGD's probe accuracy rises off-task after adaptation (+0.2%).",
+              "Meta-SGD's probe accuracy rises off-task after adaptation.",
               "mean off-task change over probe iterations", "greater", ("metasgd",),
-              _probe_change("metasgd", "off_task_change"), _paper("off_task_change_metasgd"), "+0.2 pp"),
+              _probe_change("metasgd", "off_task_change"), _paper("off_task_change_metasgd"),
+              f"{_paper('off_task_change_metasgd') * 100:+.1f} pp"),
         Claim("off_minus_on_ttest", "paper Sec. 5.3",
-              "The off-task minus on-task change is higher for Meta-SGD than for MAML (t-test p = 0.00044).",
+              "The off-task minus on-task change is higher for Meta-SGD than for MAML (the paper's t-test).",
               "Meta-SGD minus MAML, mean off-minus-on change; Welch's t-test", "greater", ("maml", "metasgd"),
               _ttest_off_minus_on, paper=f"p = {_paper('ttest_p_value'):g}"),
         Claim("metasgd_probe_above_maml", "paper Sec. 5.3, Fig. 7",
@@ -272,18 +285,18 @@ def claims() -> list[Claim]:
               ("metasgd",), _probe_vs_meta_test("metasgd"), paper="slightly below zero"),
         Claim("second_order_turtle", "thesis Sec. 3.5, Table 3.1",
               "Second-order gradients raise TURTLE's meta-test accuracy over first-order TURTLE "
-              "(miniImageNet 5-way 1-shot 0.48 vs 0.43).", "TURTLE minus FO-TURTLE, meta-test accuracy", "greater",
-              ("turtle", "fo_turtle"), _paired_meta_test("turtle", "fo_turtle"), 0.48 - 0.43, "+5 pp"),
+              f"(miniImageNet 5-way 1-shot {turtle_fo_text}).", "TURTLE minus FO-TURTLE, meta-test accuracy", "greater",
+              ("turtle", "fo_turtle"), _paired_meta_test("turtle", "fo_turtle"), turtle_fo, turtle_fo_pp),
         Claim("second_order_lstm", "thesis Sec. 3.5, Table 3.1",
               "The enhanced (second-order) meta-learner LSTM is more accurate than the original "
-              "(0.48 vs 0.45).", "enhanced minus original meta-learner LSTM, meta-test accuracy", "greater",
-              ("lstm_meta_plus", "lstm_meta"), _paired_meta_test("lstm_meta_plus", "lstm_meta"), 0.48 - 0.45, "+3 pp", "accuracy",
+              f"({lstm_text}).", "enhanced minus original meta-learner LSTM, meta-test accuracy", "greater",
+              ("lstm_meta_plus", "lstm_meta"), _paired_meta_test("lstm_meta_plus", "lstm_meta"), lstm, lstm_pp, "accuracy",
               ("the enhanced LSTM also takes raw gradients and makes more updates, so the comparison is not of "
                "the order alone",)),
         Claim("turtle_vs_maml", "thesis Sec. 3.5, Table 3.1",
-              "TURTLE is more accurate than MAML (0.48 vs 0.47; better in half of the settings, competitive in "
-              "the rest).", "TURTLE minus MAML, meta-test accuracy", "greater", ("turtle", "maml"),
-              _paired_meta_test("turtle", "maml"), 0.48 - 0.47, "+1 pp"),
+              f"TURTLE is more accurate than MAML ({turtle_maml_text}; better in half of the settings, competitive "
+              "in the rest).", "TURTLE minus MAML, meta-test accuracy", "greater", ("turtle", "maml"),
+              _paired_meta_test("turtle", "maml"), turtle_maml, turtle_maml_pp),
     ]
     return out
 
