@@ -152,6 +152,11 @@ rule report_html:
         probe_changes="results/tables/probe_changes.csv",
         probe_ttest="results/tables/probe_ttest.csv",
         probe_vs_maml="results/tables/probe_vs_maml.csv",
+        paired_meta_test="results/tables/paired_meta_test.csv",
+        paired_probe="results/tables/paired_probe.csv",
+        mixed_model="results/tables/mixed_model.csv",
+        lr_below_zero="results/tables/lr_below_zero.csv",
+        claims="results/tables/claims.csv",
         running_time_table="results/tables/running_time.csv",
         rule_times="results/tables/rule_times.csv",
         diverged_runs="results/tables/diverged_runs.csv",
@@ -188,6 +193,7 @@ rule report_html:
         command_record=COMMAND_RECORD,
         templates="report/templates",
         visual_algorithms=visual_algorithms(),
+        statistics=config["statistics"],
     log:
         "results/logs/report_html.log",
     conda:

@@ -633,3 +633,41 @@ def test_latex_table_formats_escapes_and_marks_missing():
     assert "\\toprule" in tex and "\\bottomrule" in tex
     assert "maml\\_fd & 0.1235 & 3" in tex
     assert "metasgd & — & 2" in tex
+
+
+def test_statistics_tables_claims_section_and_verdict_rule(rendered, tmp_path):
+    from innerloop.reporting.stats_report import stats_report
+    from innerloop.stats.claims import ClaimData, claims_table
+    from innerloop.stats.paired import lr_below_zero, mixed_model, paired_meta_test, paired_probe
+
+    rng = np.random.default_rng(5)
+    tasks = pd.DataFrame([{"algorithm": a, "setting": "5w1s", "seed": s, "task": t,
+                           "accuracy": 0.5 + 0.04 * (a == "metasgd") + rng.normal(0, 0.05)}
+                          for a in ALGS for s in SEEDS for t in range(20)])
+    probe = pd.DataFrame([{"algorithm": a, "setting": "5w1s", "seed": s, "iteration": i,
+                           "pre_adaptation": 0.5 + rng.normal(0, 0.05), "on_task_change": rng.normal(-0.01, 0.02),
+                           "off_task_change": rng.normal(0.003 if a == "metasgd" else -0.003, 0.02)}
+                          for a in ALGS for s in SEEDS for i in range(20)])
+    per_seed = pd.DataFrame([{"algorithm": "metasgd", "setting": "5w1s", "seed": s, "layer": layer,
+                              "mean": (0.04 if layer == "logits" else -0.01) + rng.normal(0, 0.002)}
+                             for s in SEEDS for layer in ("conv1", "conv2", "conv3", "conv4", "logits")])
+    frames = {"paired_meta_test": paired_meta_test(tasks), "paired_probe": paired_probe(probe),
+              "mixed_model": mixed_model(tasks), "lr_below_zero": lr_below_zero(per_seed)}
+    frames["claims"] = claims_table(ClaimData(tasks, probe, frames["lr_below_zero"], frames["paired_meta_test"]))
+    ctx = copy.deepcopy(rendered["context"])
+    extra = stats_report(**frames, alpha=0.05, margin=0.02)
+    ctx["tables"].update(extra.pop("tables"))
+    ctx.update(extra)
+    html = R.render_html(ctx, TEMPLATE_DIR, tmp_path / "r.html").read_text(encoding="utf-8")
+    positions = [html.index(f'<section id="{sid}">') for sid in ("comparison", "claims", "methods")]
+    assert positions == sorted(positions)
+    for key in ("paired-meta-test", "mixed-model", "paired-probe", "lr-below-zero", "claims"):
+        assert f'id="tab-{key}"' in html, key
+    numbers = [int(n) for n in re.findall(r'<span class="label">Table (\d+)', html)]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert html.count('<tr id="claim-') == len(frames["claims"])
+    assert "not configured: turtle, fo_turtle" in html  # a claim that was not run
+    assert "±2 percentage points" in html and "Holm-adjusted p-value is below 0.05" in html  # the rule, filled in
+    d = frames["paired_meta_test"].iloc[0]
+    assert T.format_number(d["difference"] * 100, 2, signed=True).replace("-", "−") in html
+    assert "None" not in re.sub(r"data:image[^\"]+", "", html)

@@ -78,6 +78,14 @@ def test_smoke_report_numbers_come_from_the_result_tables(smoke_run):
     lr = pd.read_csv(smoke_run / "results/tables/lr_table.csv")
     assert set(lr["algorithm"]) == set(SMOKE["algorithms"]) & LEARNS_RATES
     assert list(lr.loc[lr["algorithm"] == "metasgd", "layer"]) == ["conv1", "conv2", "conv3", "conv4", "logits"]
+    claims = pd.read_csv(smoke_run / "results/tables/claims.csv")
+    assert claims["verdict"].isin(["replicated", "not replicated", "inconclusive"]).all()  # every algorithm ran
+    assert html.count('<tr id="claim-') == len(claims)
+    paired = pd.read_csv(smoke_run / "results/tables/paired_meta_test.csv")
+    assert set(paired.loc[paired["family"] == "vs maml", "algorithm"]) == set(SMOKE["algorithms"]) - {"maml"}
+    for name in ("paired_meta_test", "paired_probe", "mixed_model", "lr_below_zero", "claims"):
+        assert (smoke_run / f"results/tables/{name}.tex").is_file(), name
+        assert 'id="tab-{}"'.format(name.replace("_", "-")) in html, name
 
 
 def test_smoke_preset_covers_every_algorithm():

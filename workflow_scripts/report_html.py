@@ -18,6 +18,7 @@ from innerloop.reporting.representations import FIGURE_KEYS as REPRESENTATION_FI
 from innerloop.reporting.representations import report_parts as representation_parts
 from innerloop.reporting.sine import sine_report_tables, sine_setup
 from innerloop.reporting.tables import cross_domain_tables, diverged_runs_html, rule_times_html
+from innerloop.reporting.stats_report import stats_report
 
 inp = snakemake.input
 config_yaml = Path(inp.config).read_text()
@@ -64,4 +65,9 @@ ablation_tables, context["ablations"] = ablation_context(
     convergence_runs=pd.read_csv(inp.ablation_convergence_runs), config=yaml.safe_load(config_yaml))
 context["tables"].update(ablation_tables)
 context["figures"].update({key: inp[key] for key in ABLATION_FIGURES})
+statistics = stats_report(**{key: pd.read_csv(inp[key]) for key in (
+    "paired_meta_test", "paired_probe", "mixed_model", "lr_below_zero", "claims")},
+    alpha=snakemake.params.statistics["alpha"], margin=snakemake.params.statistics["equivalence_margin"])
+context["tables"].update(statistics.pop("tables"))
+context.update(statistics)
 render_html(context, Path(snakemake.params.templates), Path(snakemake.output.html))

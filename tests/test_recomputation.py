@@ -1,0 +1,197 @@
+"""Independent recomputation of three headline numbers of the report.
+
+A small results tree (two algorithms, three seeds) is written as the runs write it; the
+workflow's own scripts turn it into the tables the report reads. Three numbers are then
+recomputed from the raw per-run CSVs along a different code path (the ``csv`` module,
+``statistics``, ``scipy.stats`` called directly; nothing from ``innerloop.stats`` or
+pandas) and must equal the tables' numbers: (a) MAML's 95% CI of the mean meta-test
+accuracy over seeds, (b) the paper's on/off t-test (MAML vs Meta-SGD), (c) Meta-SGD's mean
+learned rate of conv4 over seeds.
+"""
+
+import csv
+import glob
+import math
+import runpy
+import statistics
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from innerloop.evaluation.learning_rates import layer_statistics
+from innerloop.models.conv4 import LAYER_NAMES
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "workflow_scripts"
+ALGORITHMS = ("maml", "metasgd")
+SEEDS = (0, 1, 2)
+REL = 1e-12  # equal up to floating-point summation order
+
+
+class _Files(list):
+    """Snakemake's named file lists: a list of paths with attributes and item access by name."""
+
+    def __init__(self, *items, **named):
+        super().__init__([*items, *named.values()])
+        self._named = named
+        for key, value in named.items():
+            setattr(self, key, value)
+
+    def __getitem__(self, key):
+        return self._named[key] if isinstance(key, str) else super().__getitem__(key)
+
+    def keys(self):
+        return self._named.keys()
+
+
+class _Snakemake:
+    def __init__(self, input, output, log, params=None):
+        self.input, self.output, self.log, self.params = input, output, _Files(str(log)), _Files(**(params or {}))
+
+
+def _run_script(name: str, smk: _Snakemake) -> None:
+    stderr = sys.stderr
+    try:
+        runpy.run_path(str(SCRIPTS / name), init_globals={"snakemake": smk}, run_name="__main__")
+    finally:
+        if sys.stderr is not stderr:
+            sys.stderr.close()
+        sys.stderr = stderr
+
+
+def _write_run(root: Path, alg: str, seed: int, rng: np.random.Generator) -> None:
+    run = root / "runs" / "glyphs" / alg / "5w1s" / f"seed{seed}"
+    run.mkdir(parents=True)
+    skill = 0.55 + 0.05 * (alg == "metasgd") + rng.normal(0, 0.02)
+    acc = np.clip(np.round((skill + rng.normal(0, 0.12, 30)) * 25) / 25, 0, 1)
+    with open(run / "meta_test.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["task", "accuracy"])
+        w.writerows([t, repr(float(a))] for t, a in enumerate(acc))
+    with open(run / "probe.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["iteration", "pre_adaptation", "pre_adaptation_off", "on_task", "off_task", "on_task_change",
+                    "off_task_change"])
+        for it in range(25):
+            pre, pre_off = rng.uniform(0.4, 0.7, 2)
+            on = pre + rng.normal(-0.01, 0.03)
+            off = pre_off + rng.normal(-0.003 if alg == "maml" else 0.004, 0.03)
+            w.writerow([it, pre, pre_off, on, off, on - pre, off - pre_off])
+    if alg == "metasgd":
+        values = {f"{prefix}.weight": rng.normal(0.04 if layer == "logits" else -0.01, 0.03, 50)
+                  for prefix, layer in LAYER_NAMES.items()}
+        np.savez(run / "learning_rates.npz", **values)
+        layer_statistics(values).to_csv(run / "learning_rates.csv", index=False)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> Path:
+    """A results tree and the tables the workflow's scripts make of it."""
+    root = tmp_path_factory.mktemp("results")
+    rng = np.random.default_rng(11)
+    for alg in ALGORITHMS:
+        for seed in SEEDS:
+            _write_run(root, alg, seed, rng)
+    t, logs = root / "tables", root / "logs"
+    logs.mkdir()
+
+    def runs(name, algorithms=ALGORITHMS):
+        return [str(root / "runs" / "glyphs" / a / "5w1s" / f"seed{s}" / name) for a in algorithms for s in SEEDS]
+
+    _run_script("meta_test_stats.py", _Snakemake(
+        _Files(*runs("meta_test.csv")), _Files(runs=str(t / "meta_test_runs.csv"),
+                                               summary=str(t / "meta_test_summary.csv"),
+                                               table=str(t / "meta_test_table.csv")), logs / "m.log"))
+    _run_script("probe_stats.py", _Snakemake(
+        _Files(*runs("probe.csv")), _Files(**{k: str(t / f) for k, f in (
+            ("iterations", "probe_iterations.csv.gz"), ("summary", "probe_summary.csv"),
+            ("changes", "probe_changes.csv"), ("ttest", "probe_ttest.csv"), ("vs_maml", "probe_vs_maml.csv"))}),
+        logs / "p.log"))
+    _run_script("lr_stats.py", _Snakemake(
+        _Files(layers=runs("learning_rates.csv", ["metasgd"]), values=runs("learning_rates.npz", ["metasgd"])),
+        _Files(per_seed=str(t / "lr_layers_per_seed.csv"), table=str(t / "lr_table.csv"),
+               values=str(t / "lr_values.csv.gz")), logs / "l.log"))
+    statistics_opts = {"reference": "maml", "alpha": 0.05, "equivalence_margin": 0.02}
+    paired = {k: str(t / f"{k}.csv") for k in ("paired_meta_test", "paired_probe", "mixed_model", "lr_below_zero")}
+    _run_script("paired_stats.py", _Snakemake(
+        _Files(meta_test=runs("meta_test.csv"), probe=str(t / "probe_iterations.csv.gz"),
+               lr_per_seed=str(t / "lr_layers_per_seed.csv")),
+        _Files(tasks=str(t / "meta_test_tasks.csv.gz"), **paired,
+               **{f"{k}_tex": v.replace(".csv", ".tex") for k, v in paired.items()}),
+        logs / "s.log", {"statistics": statistics_opts}))
+    _run_script("claims.py", _Snakemake(
+        _Files(tasks=str(t / "meta_test_tasks.csv.gz"), probe=str(t / "probe_iterations.csv.gz"),
+               lr_below_zero=paired["lr_below_zero"], paired_meta_test=paired["paired_meta_test"]),
+        _Files(csv=str(t / "claims.csv"), tex=str(t / "claims.tex")), logs / "c.log",
+        {"statistics": statistics_opts}))
+    return root
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _raw(root: Path, alg: str, name: str) -> list[list[dict[str, str]]]:
+    """The raw CSV of every seed of ``alg``, seed by seed."""
+    return [_rows(Path(p)) for p in sorted(glob.glob(str(root / "runs" / "glyphs" / alg / "5w1s" / "seed*" / name)))]
+
+
+def _row(path: Path, **match) -> dict[str, str]:
+    found = [r for r in _rows(path) if all(r[k] == v for k, v in match.items())]
+    assert len(found) == 1, f"{path.name}: {len(found)} rows match {match}"
+    return found[0]
+
+
+def test_outputs_are_written(results):
+    tables = results / "tables"
+    for name in ("paired_meta_test", "paired_probe", "mixed_model", "lr_below_zero", "claims"):
+        assert (tables / f"{name}.csv").is_file() and (tables / f"{name}.tex").is_file()
+
+
+def test_meta_test_ci_over_seeds(results):
+    per_seed = [statistics.fmean(float(r["accuracy"]) for r in rows) for rows in _raw(results, "maml", "meta_test.csv")]
+    n = len(per_seed)
+    half = sps.t.ppf(0.975, n - 1) * statistics.stdev(per_seed) / math.sqrt(n)
+    mean = statistics.fmean(per_seed)
+    row = _row(results / "tables" / "meta_test_summary.csv", algorithm="maml")
+    assert float(row["mean"]) == pytest.approx(mean, rel=REL)
+    assert float(row["ci95_low"]) == pytest.approx(mean - half, rel=REL)
+    assert float(row["ci95_high"]) == pytest.approx(mean + half, rel=REL)
+    assert float(row["ci95_half_width"]) == pytest.approx(half, rel=REL)
+
+
+def test_on_off_ttest(results):
+    def off_minus_on(alg):
+        return [float(r["off_task_change"]) - float(r["on_task_change"])
+                for rows in _raw(results, alg, "probe.csv") for r in rows]
+
+    maml, metasgd = off_minus_on("maml"), off_minus_on("metasgd")
+    expected = sps.ttest_ind(maml, metasgd, equal_var=False)
+    row = _row(results / "tables" / "probe_ttest.csv", comparison="maml vs metasgd")
+    assert float(row["statistic"]) == pytest.approx(expected.statistic, rel=REL)
+    assert float(row["p_value"]) == pytest.approx(expected.pvalue, rel=REL)
+    assert float(row["df"]) == pytest.approx(expected.df, rel=REL)
+    # the claims table states the same test as Meta-SGD minus MAML
+    claim = _row(results / "tables" / "claims.csv", id="off_minus_on_ttest")
+    assert float(claim["p_value"]) == pytest.approx(expected.pvalue, rel=REL)
+    assert float(claim["estimate"]) == pytest.approx(statistics.fmean(metasgd) - statistics.fmean(maml), rel=REL)
+
+
+def test_lr_layer_mean(results):
+    per_seed = [float(next(r["mean"] for r in rows if r["layer"] == "conv4"))
+                for rows in _raw(results, "metasgd", "learning_rates.csv")]
+    # and from the learned values themselves, not from the per-run summary
+    conv4 = next(prefix for prefix, layer in LAYER_NAMES.items() if layer == "conv4") + ".weight"
+    from_values = [statistics.fmean(np.load(p)[conv4].tolist())
+                   for p in sorted(glob.glob(str(results / "runs/glyphs/metasgd/5w1s/seed*/learning_rates.npz")))]
+    assert per_seed == pytest.approx(from_values, rel=REL)
+    mean = statistics.fmean(per_seed)
+    assert float(_row(results / "tables" / "lr_table.csv", algorithm="metasgd", layer="conv4")["mean"]) == \
+        pytest.approx(mean, rel=REL)
+    assert float(_row(results / "tables" / "lr_below_zero.csv", algorithm="metasgd", layer="conv4")["mean"]) == \
+        pytest.approx(mean, rel=REL)
+    assert float(_row(results / "tables" / "claims.csv", id="metasgd_conv4_negative")["estimate"]) == \
+        pytest.approx(mean, rel=REL)

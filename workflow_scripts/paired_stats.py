@@ -1,0 +1,39 @@
+"""Rule paired_stats: every algorithm against the reference, paired by (seed, task) on the
+meta-test and by (seed, iteration) in the probe, with Holm per family; the mixed model of
+per-task accuracy; the one-sample tests of the learned rates below zero."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.paths import read_runs
+from innerloop.reporting.tables import write_table
+from innerloop.stats.paired import lr_below_zero, mixed_model, paired_meta_test, paired_probe
+from innerloop.training import write_csv
+
+opts = snakemake.params.statistics
+reference, alpha = opts["reference"], opts["alpha"]
+out = snakemake.output
+tasks = read_runs(snakemake.input.meta_test, pd.read_csv)
+write_csv(tasks, Path(out.tasks))
+probe = pd.read_csv(snakemake.input.probe)
+per_seed = pd.read_csv(snakemake.input.lr_per_seed)
+
+
+def stem(path):
+    return Path(path).with_suffix("")
+
+
+write_table(paired_meta_test(tasks, reference=reference, alpha=alpha), stem(out.paired_meta_test))
+write_table(paired_probe(probe, reference=reference, alpha=alpha), stem(out.paired_probe))
+mixed = mixed_model(tasks, reference=reference, alpha=alpha)
+for note in mixed.drop_duplicates("model")["note"] if len(mixed) else []:
+    if note:
+        print(f"mixed model: {note}", file=sys.stderr)
+if mixed.empty:
+    print(f"{reference!r} is not configured: no mixed model", file=sys.stderr)
+write_table(mixed, stem(out.mixed_model))
+write_table(lr_below_zero(per_seed, alpha=alpha), stem(out.lr_below_zero))
