@@ -3,54 +3,7 @@
 # trained with positive rates), the test-time procedure of every run, an inner-steps sweep
 # and the MAML / Alpha-MAML convergence grid. Each question ends in one table and figure.
 
-ABLATIONS = config["ablations"]
-SWEEP = ABLATIONS["inner_steps"]
-GRID = ABLATIONS["convergence"]
-
-#: A training run of an ablation study: "positive_rates" (Meta-SGD with positive rates) or
-#: "steps<K>" (the inner-steps sweep), in the run directory layout of RUN.
-ABLATION_RUN = f"results/ablations/{{study}}/runs/{RUN_ID}"
-ABLATION_RUN_ID = f"{{study}}/{RUN_ID}"
-
-
-wildcard_constraints:
-    study=r"positive_rates|steps\d+",
-    method=r"maml|alpha_maml",
-
-
-def ablation_spec(wildcards):
-    """The RunSpec dict of an ablation training run: the main run's spec with the study's change."""
-    spec = run_spec(wildcards)
-    if wildcards.study == "positive_rates":
-        spec["options"] = {**spec["options"], "positive": True}
-    else:
-        spec["inner_steps"] = int(wildcards.study.removeprefix("steps"))
-        spec["iterations"] = SWEEP["iterations"]
-        spec["val_every"] = spec["checkpoint_every"] = SWEEP["iterations"]
-    return spec
-
-
-def positive_runs(filename):
-    if not (ABLATIONS["rate_signs"]["positive_trained"] and "metasgd" in config["algorithms"]):
-        return []
-    return expand_runs(f"results/ablations/positive_rates/runs/{RUN_ID}/{filename}", ["metasgd"])
-
-
-def sweep_runs(filename, algorithms=None):
-    algorithms = SWEEP["algorithms"] if algorithms is None else algorithms
-    return expand(f"results/ablations/steps{{steps}}/runs/{RUN_ID}/{filename}", steps=SWEEP["steps"],
-                  dataset=config["dataset"], algorithm=algorithms, ways=config["task"]["ways"],
-                  shots=config["task"]["shots"], seed=SWEEP["seeds"])
-
-
-def grid_spec():
-    """The RunSpec dict shared by the convergence-grid runs (the first configured setting)."""
-    train = config["train"]
-    return dict(dataset=config["dataset"], algorithm="alpha_maml", seed=GRID["seed"], ways=config["task"]["ways"],
-                shots=config["task"]["shots"][0], queries=config["task"]["queries"], filters=config["model"]["filters"],
-                iterations=GRID["iterations"], meta_batch=train["meta_batch"], inner_steps=GRID["inner_steps"],
-                outer_lr=GRID["betas"][0], val_every=GRID["iterations"], val_tasks=1,
-                val_seed=config["evaluation"]["seed"], checkpoint_every=GRID["iterations"], options={})
+include: "ablation_targets.smk"
 
 
 rule ablation_train:

@@ -151,7 +151,7 @@ def all_benchmarks():
     runs = [f"results/benchmarks/{stage}/{RUN_ID}.tsv" for stage in ("train", "meta_test", "feature_probe")]
     cross = [f"results/benchmarks/{stage}/{RUN_ID}/{target}.tsv"
              for stage in ("cross_domain_meta_test", "cross_domain_probe") for target in cross_domain_targets()]
-    sine = [f.replace("results/sine/", "results/benchmarks/sine/").replace("/mse.csv", ".tsv")
+    sine = [str(Path("results/benchmarks") / Path(f).parent.relative_to("results")) + ".tsv"
             for experiment in EXPERIMENTS for f in run_files(config["sine"], experiment, "mse.csv")]
     return [f for pattern in runs + cross for f in expand_runs(pattern)] + sine
 
