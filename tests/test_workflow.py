@@ -40,7 +40,7 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
-def snakemake(cwd: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+def snakemake(cwd: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     return subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
@@ -48,7 +48,7 @@ def snakemake(cwd: Path, *args: str, timeout: int = 600) -> subprocess.Completed
 def smoke_run(tmp_path_factory):
     workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
     result = snakemake(workdir, "--cores", "2", "--resources", "gpu=1", "--configfile", "config/presets/smoke.yaml",
-                       timeout=1200)
+                       timeout=3600)
     assert result.returncode == 0, result.stderr[-5000:]
     return workdir
 
@@ -160,7 +160,7 @@ def test_snakemake_report_with_captions(smoke_run):
 
 
 def test_lint_is_clean():
-    result = snakemake(ROOT, "--lint", timeout=120)
+    result = snakemake(ROOT, "--lint", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Congratulations" in result.stdout + result.stderr
 
@@ -172,7 +172,7 @@ def test_lint_is_clean():
 def test_bad_config_stops_before_any_job(tmp_path, bad, key):
     workdir = copy_workflow(tmp_path)
     (workdir / "bad.yaml").write_text(bad + "\n")
-    result = snakemake(workdir, "-n", "--cores", "1", "--configfile", "bad.yaml", timeout=120)
+    result = snakemake(workdir, "-n", "--cores", "1", "--configfile", "bad.yaml", timeout=600)
     assert result.returncode != 0
     assert f"'{key}'" in result.stdout + result.stderr
     assert not (workdir / "results").exists()
