@@ -19,6 +19,7 @@ pytestmark = pytest.mark.workflow
 
 def test_omniglot_preset_runs_the_full_dag(tmp_path):
     root = write_full_omniglot(tmp_path / "omniglot")
+    (tmp_path / "workflow").mkdir()
     workdir = copy_workflow(tmp_path / "workflow")
     (workdir / "my_paths.yaml").write_text(yaml.safe_dump({"datasets": {"omniglot": {"root": str(root)}}}))
     result = snakemake(workdir, "--cores", "2", "--resources", "gpu=1", "--configfile",

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from innerloop.cluster import NETWORK_RULES
+
 from test_workflow import SNAKEMAKE, copy_workflow
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
@@ -43,9 +45,20 @@ sine:
 SLURM_ONLY = "resources: {gpu: true}\n"
 CONFIG = ["--configfile", "config/presets/smoke.yaml", "small.yaml"]
 TARGET = "results/report/report.html"
-NETWORK_RULES = {"train", "meta_test", "feature_probe"}
 #: Tables of wall-clock seconds: different in every run by nature.
-TIMING_TABLES = {"running_time.csv", "running_time_runs.csv"}
+TIMING_TABLES = {"running_time.csv", "running_time_runs.csv", "rule_times.csv", "running_time.tex", "rule_times.tex"}
+
+
+def network_rules() -> set[str]:
+    """Rules that run a network, so ask for a GPU: those whose resources are NETWORK_RESOURCES,
+    or rule_resources() of a network rule of innerloop.cluster, in rules/*.smk."""
+    names = set()
+    for smk in (ROOT / "rules").glob("*.smk"):
+        for block in re.split(r"^(?=rule \w+:)", smk.read_text(), flags=re.M):
+            m = re.match(r"rule (\w+):", block)
+            if m and ("NETWORK_RESOURCES" in block or ("rule_resources(" in block and m[1] in NETWORK_RULES)):
+                names.add(m[1])
+    return names
 
 
 def prerequisite(ok: bool, reason: str) -> None:
@@ -133,7 +146,7 @@ def test_network_jobs_get_a_gpu_each(slurm_run):
     """--gpus=1 per network job (slurmctld's gres log), none for the others: per job, not cluster-wide."""
     _, directory, output = slurm_run
     with_gpu = set(re.findall(r"gres_job_state gres:gpu\(\d+\) type:\S+ job:(\d+)", (directory / "log/slurmctld.log").read_text()))
-    network = {jobid for jobid, rule in submissions(output).items() if rule in NETWORK_RULES}
+    network = {jobid for jobid, rule in submissions(output).items() if rule in network_rules()}
     assert network, submissions(output)
     assert with_gpu == network
 
