@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from innerloop.reporting.figures import _STYLE, _WIDTH, algorithm_color, algorithm_label, ordered_algorithms
+from innerloop.reporting.figures import _STYLE, _WIDTH, algorithm_color, algorithm_label, ordered_algorithms, setting_label
+from innerloop.stats.order import setting_order
 
 VARIANT_LABELS = {
     "as_trained": "rates as trained",
@@ -70,21 +71,30 @@ def rate_ablation(table: pd.DataFrame) -> Figure:
 def procedures(table: pd.DataFrame) -> Figure:
     """Meta-test accuracy (mean, 95% CI over seeds and tasks) per algorithm under each
     test-time procedure. ``table``: rows of :func:`~innerloop.evaluation.ablations.procedure_table`."""
-    algorithms = ordered_algorithms(table["algorithm"])
+    # One row per algorithm, or per (algorithm, setting) when the table has several settings.
+    settings = setting_order(table["setting"]) if "setting" in table.columns else []
+    by_setting = len(settings) > 1
+    key = (lambda a, st: f"{a} {st}") if by_setting else (lambda a, st: str(a))
+    table = table.assign(row=[key(a, st) for a, st in zip(table["algorithm"], table["setting"] if by_setting
+                                                          else table["algorithm"])])
+    pairs = [(a, st) for a in ordered_algorithms(table["algorithm"]) for st in (settings if by_setting else [None])
+             if key(a, st) in set(table["row"])]
+    rows = [key(a, st) for a, st in pairs]
+    labels = [algorithm_label(a) + (f" ({setting_label(st)})" if st else "") for a, st in pairs]
     with mpl.rc_context(_STYLE):
-        fig = Figure(figsize=(_WIDTH * 0.8, 1.3 + 0.32 * len(algorithms)), layout="constrained")
+        fig = Figure(figsize=(_WIDTH * 0.8, 1.3 + 0.32 * len(rows)), layout="constrained")
         ax = fig.subplots()
         for j, procedure in enumerate(PROCEDURE_LABELS):
-            d = table[table["procedure"] == procedure].set_index("algorithm")
-            ys = [i + (j - 1) * 0.22 for i, a in enumerate(algorithms) if a in d.index]
-            present = [a for a in algorithms if a in d.index]
+            d = table[table["procedure"] == procedure].set_index("row")
+            present = [r for r in rows if r in d.index]
             if not present:
                 continue
+            ys = [rows.index(r) + (j - 1) * 0.22 for r in present]
             d = d.loc[present]
             color, marker = PROCEDURE_STYLE[procedure]
             _errorbar(ax, d["mean"] * 100, ys, d["ci95_low"] * 100, d["ci95_high"] * 100, horizontal=True,
                       fmt=marker, ms=4, color=color, label=PROCEDURE_LABELS[procedure])
-        ax.set_yticks(range(len(algorithms)), [algorithm_label(a) for a in algorithms])
+        ax.set_yticks(range(len(rows)), labels)
         ax.invert_yaxis()
         ax.set_xlabel("Meta-test accuracy (%)")
         fig.legend(loc="outside upper center", ncol=3)
