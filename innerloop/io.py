@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+
 import contextlib
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,3 +43,12 @@ def write_text_atomic(path: Path | str, text: str) -> Path:
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             f.write(text)
     return Path(path)
+
+
+def sha256_file(path: Path | str) -> str:
+    """The sha256 of a file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -31,7 +31,7 @@ from innerloop.data.sampler import TaskSampler, fixed_tasks
 from innerloop.data.store import Store, load_store
 from innerloop.evaluation.meta_test import evaluate
 from innerloop.divergence import all_finite, divergence_status, learning_rate_summary
-from innerloop.io import atomic_path, write_text_atomic
+from innerloop.io import atomic_path, sha256_file, write_text_atomic
 from innerloop.models import Conv4, init_params
 from innerloop.progress import progress as progress_bar
 from innerloop.stats import mean_ci
@@ -115,7 +115,7 @@ def save_checked(obj, path: Path) -> None:
     checksum_path(path).unlink(missing_ok=True)
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-    write_text_atomic(checksum_path(path), f"{_sha256_file(path)}  {path.name}\n")
+    write_text_atomic(checksum_path(path), f"{sha256_file(path)}  {path.name}\n")
 
 
 def load_checked(path: Path, *, what: str = "checkpoint"):
@@ -130,7 +130,7 @@ def load_checked(path: Path, *, what: str = "checkpoint"):
     sidecar = checksum_path(path)
     if sidecar.is_file():
         expected = (sidecar.read_text().split() or [""])[0]
-        actual = _sha256_file(path)
+        actual = sha256_file(path)
         if actual != expected:
             raise CheckpointCorruptError(f"{what} {path} is corrupt or truncated: its sha256 {actual} does not "
                                          f"match {expected or 'nothing'} recorded in {sidecar}; {recovery}")
@@ -141,14 +141,6 @@ def load_checked(path: Path, *, what: str = "checkpoint"):
             raise
         raise CheckpointCorruptError(f"{what} {path} cannot be read ({type(error).__name__}: {error}); "
                                      f"it is corrupt or truncated: {recovery}") from error
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def save_model(path: Path, learner: MetaLearner, spec: RunSpec, image_shape, n_classes: int, status: dict) -> None:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from innerloop.io import write_bytes_atomic
+from innerloop.io import sha256_file, write_bytes_atomic
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "val", "test")
@@ -190,7 +190,7 @@ def load_store(path: str | os.PathLike, verify: bool = True) -> Store:
                 "delete the directory to re-prepare it."
             )
         if verify:
-            actual = _sha256_file(file)
+            actual = sha256_file(file)
             expected = manifest["sha256"][name]
             if actual != expected:
                 raise StoreCorruptError(
@@ -322,14 +322,6 @@ def _write_atomic(target: Path, data: bytes) -> str:
     """Write ``data`` atomically to ``target``; return its sha256."""
     write_bytes_atomic(target, data)
     return hashlib.sha256(data).hexdigest()
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _check_split(split: str) -> None:
