@@ -15,6 +15,7 @@ from innerloop.stats.paired import (
     holm,
     lr_below_zero,
     mixed_model,
+    mixed_models,
     paired_meta_test,
     paired_probe,
     paired_test,
@@ -153,6 +154,32 @@ def test_mixed_model_recovers_planted_effects():
     assert 0.5 < coef.loc["maml", "estimate"] < 0.7
     variances = out.set_index("term")["estimate"]
     assert variances["var:seed:task"] > variances["var:residual"]  # the shared task difficulty is the unit effect
+
+
+def test_mixed_model_of_probe_change_pairs_seed_and_iteration():
+    """The probe response: off-task minus on-task change, units (seed, iteration). The
+    per-iteration task difficulty is shared by every algorithm, so it goes to the unit
+    variance and the planted differences come back with tight intervals."""
+    rng, rows = np.random.default_rng(7), []
+    shifts = {"maml": -0.02, "metasgd": 0.01, "anil": -0.02}
+    for seed in range(3):
+        difficulty = rng.normal(0, 0.05, 40)
+        for alg, shift in shifts.items():
+            rows.append(pd.DataFrame({"algorithm": alg, "setting": "5w1s", "seed": seed, "iteration": np.arange(40),
+                                      "pre_adaptation": 0.5, "on_task_change": 0.01,
+                                      "off_task_change": 0.01 + shift + difficulty + rng.normal(0, 0.005, 40)}))
+    probe = pd.concat(rows, ignore_index=True)
+    out = mixed_models(_tasks({"maml": 0.0, "metasgd": 0.05}), probe)
+    assert list(out["response"].unique()) == ["accuracy", "off_minus_on"]
+    change = out[out["response"] == "off_minus_on"].set_index("term")
+    assert change["model"].iloc[0] == "MixedLM, (seed, iteration) random intercept"
+    assert change["n_obs"].iloc[0] == 360 and change["n_tasks"].iloc[0] == 40
+    coef = change[~change.index.str.startswith("var:")].set_index("algorithm")
+    assert coef.loc["maml", "estimate"] == pytest.approx(-0.02, abs=0.02)  # the intercept: MAML's mean
+    assert coef.loc["metasgd", "estimate"] == pytest.approx(0.03, abs=0.003)
+    assert coef.loc["metasgd", "ci95_low"] < 0.03 < coef.loc["metasgd", "ci95_high"]
+    assert coef.loc["anil", "ci95_low"] < 0 < coef.loc["anil", "ci95_high"]
+    assert change.loc["var:seed:iteration", "estimate"] > 10 * change.loc["var:residual", "estimate"]
 
 
 def test_mixed_model_without_reference_is_empty():

@@ -638,7 +638,7 @@ def test_latex_table_formats_escapes_and_marks_missing():
 def test_statistics_tables_claims_section_and_verdict_rule(rendered, tmp_path):
     from innerloop.reporting.stats_report import stats_report
     from innerloop.stats.claims import ClaimData, claims_table
-    from innerloop.stats.paired import lr_below_zero, mixed_model, paired_meta_test, paired_probe
+    from innerloop.stats.paired import lr_below_zero, mixed_models, paired_meta_test, paired_probe
 
     rng = np.random.default_rng(5)
     tasks = pd.DataFrame([{"algorithm": a, "setting": "5w1s", "seed": s, "task": t,
@@ -652,7 +652,7 @@ def test_statistics_tables_claims_section_and_verdict_rule(rendered, tmp_path):
                               "mean": (0.04 if layer == "logits" else -0.01) + rng.normal(0, 0.002)}
                              for s in SEEDS for layer in ("conv1", "conv2", "conv3", "conv4", "logits")])
     frames = {"paired_meta_test": paired_meta_test(tasks), "paired_probe": paired_probe(probe),
-              "mixed_model": mixed_model(tasks), "lr_below_zero": lr_below_zero(per_seed)}
+              "mixed_model": mixed_models(tasks, probe), "lr_below_zero": lr_below_zero(per_seed)}
     frames["claims"] = claims_table(ClaimData(tasks, probe, frames["lr_below_zero"], frames["paired_meta_test"]))
     ctx = copy.deepcopy(rendered["context"])
     extra = stats_report(**frames, alpha=0.05, margin=0.02)
@@ -666,6 +666,7 @@ def test_statistics_tables_claims_section_and_verdict_rule(rendered, tmp_path):
     numbers = [int(n) for n in re.findall(r'<span class="label">Table (\d+)', html)]
     assert numbers == list(range(1, len(numbers) + 1))
     assert html.count('<tr id="claim-') == len(frames["claims"])
+    assert "Probe change (off-task − on-task)" in html and "Variance of the (seed, iteration) intercept" in html
     assert "not configured: turtle, fo_turtle" in html  # a claim that was not run
     assert "±2 percentage points" in html and "Holm-adjusted p-value is below 0.05" in html  # the rule, filled in
     d = frames["paired_meta_test"].iloc[0]

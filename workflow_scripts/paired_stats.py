@@ -1,6 +1,6 @@
 """Rule paired_stats: every algorithm against the reference, paired by (seed, task) on the
 meta-test and by (seed, iteration) in the probe, with Holm per family; the mixed model of
-per-task accuracy; the one-sample tests of the learned rates below zero."""
+per-task accuracy and of the probe change; the one-sample tests of the learned rates below zero."""
 
 import sys
 from pathlib import Path
@@ -11,7 +11,7 @@ import pandas as pd
 
 from innerloop.paths import read_runs
 from innerloop.reporting.tables import write_table
-from innerloop.stats.paired import lr_below_zero, mixed_model, paired_meta_test, paired_probe
+from innerloop.stats.paired import lr_below_zero, mixed_models, paired_meta_test, paired_probe
 from innerloop.training import write_csv
 
 opts = snakemake.params.statistics
@@ -29,10 +29,10 @@ def stem(path):
 
 write_table(paired_meta_test(tasks, reference=reference, alpha=alpha), stem(out.paired_meta_test))
 write_table(paired_probe(probe, reference=reference, alpha=alpha), stem(out.paired_probe))
-mixed = mixed_model(tasks, reference=reference, alpha=alpha)
-for note in mixed.drop_duplicates("model")["note"] if len(mixed) else []:
-    if note:
-        print(f"mixed model: {note}", file=sys.stderr)
+mixed = mixed_models(tasks, probe, reference=reference, alpha=alpha)
+for _, fit in mixed.drop_duplicates(["response", "model"]).iterrows():
+    if fit["note"]:
+        print(f"mixed model of {fit['response']}: {fit['note']}", file=sys.stderr)
 if mixed.empty:
     print(f"{reference!r} is not configured: no mixed model", file=sys.stderr)
 write_table(mixed, stem(out.mixed_model))

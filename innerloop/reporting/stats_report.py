@@ -47,22 +47,31 @@ def paired_html(paired: pd.DataFrame) -> Markup:
     return to_html(pd.DataFrame(rows))
 
 
+#: How the mixed-model table names each response and its unit.
+MIXED_RESPONSES = {"accuracy": "Meta-test accuracy", "off_minus_on": "Probe change (off-task − on-task)"}
+
+
 def mixed_model_html(mixed: pd.DataFrame) -> Markup:
-    """The mixed model's coefficients (pp, 95% Wald CI, p) and variance estimates."""
+    """The mixed models' coefficients (pp, 95% Wald CI, p) and variance estimates, one
+    block of rows per response; a response fitted by the OLS fallback says so."""
     rows = []
     for _, r in mixed.iterrows():
         term = str(r["term"])
         if term.startswith("var:"):
-            label = {"var:seed:task": "Variance of the (seed, task) intercept",
-                     "var:residual": "Residual variance"}.get(term, term)
+            unit = term.removeprefix("var:").replace(":", ", ")
+            label = "Residual variance" if term == "var:residual" else f"Variance of the ({unit}) intercept"
             value, ci, p = format_number(r["estimate"], 5), MISSING, MISSING
         else:
             label = (f"Intercept ({algorithm_label(r['algorithm'])})" if term == "Intercept"
                      else f"{algorithm_label(r['algorithm'])} − reference")
-            fmt = (lambda v: format_number(v * 100, 2)) if term == "Intercept" else _pp
+            absolute = term == "Intercept" and r["response"] == "accuracy"
+            fmt = (lambda v: format_number(v * 100, 2)) if absolute else _pp
             value, ci, p = fmt(r["estimate"]), _ci(r["ci95_low"], r["ci95_high"], fmt), format_p(r["p_value"])
-        rows.append({**({"Setting": setting_label(r["setting"])} if _setting(mixed) else {}), "Term": label,
-                     "Estimate (pp; variances in accuracy²)": value, "95% CI": ci, "p": p})
+        response = MIXED_RESPONSES.get(str(r["response"]), str(r["response"]))
+        if not str(r["model"]).startswith("MixedLM"):
+            response += " (OLS fallback)"
+        rows.append({"Response": response, **({"Setting": setting_label(r["setting"])} if _setting(mixed) else {}),
+                     "Term": label, "Estimate (pp; variances in accuracy²)": value, "95% CI": ci, "p": p})
     return to_html(pd.DataFrame(rows))
 
 
@@ -119,11 +128,8 @@ def stats_report(*, paired_meta_test: pd.DataFrame, paired_probe: pd.DataFrame, 
         "mixed_model": mixed_model_html(mixed_model) if len(mixed_model) else Markup(""),
         "lr_below_zero": lr_below_zero_html(lr_below_zero) if len(lr_below_zero) else Markup(""),
     }
-    model = ""
-    if len(mixed_model):
-        first = mixed_model.iloc[0]
-        model = str(first["model"]) + ("" if bool(first["converged"]) or "OLS" in str(first["model"]) else
-                                       " (did not converge)")
+    model = "; ".join(f"{MIXED_RESPONSES.get(str(r['response']), r['response']).lower()}: {r['model']}"
+                      for _, r in mixed_model.drop_duplicates("response").iterrows()) if len(mixed_model) else ""
     counts = claims["verdict"].value_counts().to_dict() if len(claims) else {}
     return {"tables": tables, "claims": claims_rows(claims), "verdict_rule": verdict_rule_text(alpha, margin),
             "claims_counts": {k: int(v) for k, v in counts.items()}, "mixed_model_name": model,

@@ -32,7 +32,7 @@ PAIRED_COLUMNS = ["family", "measure", "algorithm", "reference", "setting", "n_p
                   "mean_reference", "difference", "difference_ci95_low", "difference_ci95_high", "t_statistic",
                   "df", "p_t", "wilcoxon_statistic", "p_wilcoxon", "cohens_dz", "p_holm", "significant_holm",
                   "n_seeds", "seed_difference_ci95_low", "seed_difference_ci95_high"]
-MIXED_COLUMNS = ["setting", "term", "algorithm", "estimate", "std_error", "ci95_low", "ci95_high", "p_value",
+MIXED_COLUMNS = ["response", "setting", "term", "algorithm", "estimate", "std_error", "ci95_low", "ci95_high", "p_value",
                  "n_obs", "n_seeds", "n_tasks", "model", "converged", "note"]
 LR_TEST_COLUMNS = ["algorithm", "setting", "layer", "n_seeds", "mean", "ci95_low", "ci95_high", "t_statistic",
                    "p_t_less", "wilcoxon_statistic", "p_wilcoxon_less", "p_holm", "below_zero_holm"]
@@ -194,13 +194,16 @@ def _fit(model, **kwargs):
     return result, [str(w.message).split("\n")[0] for w in caught]
 
 
-def mixed_model(tasks: pd.DataFrame, reference: str = "maml", alpha: float = 0.05) -> pd.DataFrame:
-    """Per setting, a linear mixed model (statsmodels ``MixedLM``, REML) of per-task
-    meta-test accuracy: ``accuracy ~ C(algorithm, Treatment(reference))`` with a random
-    intercept per (seed, task) unit, the unit every algorithm is evaluated on. Rows: the
+def mixed_model(df: pd.DataFrame, value: str = "accuracy", unit: Sequence[str] = ("seed", "task"),
+                reference: str = "maml", alpha: float = 0.05) -> pd.DataFrame:
+    """Per setting, a linear mixed model (statsmodels ``MixedLM``, REML) of ``value``
+    (per-task meta-test accuracy by default; e.g. the probe's ``off_minus_on`` change with
+    ``unit=("seed", "iteration")``): ``value ~ C(algorithm, Treatment(reference))`` with a
+    random intercept per ``unit``, what every algorithm is evaluated on. Rows: the
     intercept (``reference``'s mean), one coefficient per other algorithm (its difference
     from ``reference``) with 95% Wald intervals and p-values, and the variance estimates
-    of the unit intercept and the residual (``term`` ``var:*``, no CI).
+    of the unit intercept and the residual (``term`` ``var:<unit>`` and ``var:residual``,
+    no CI); ``response`` names ``value``.
 
     The unit intercept is a simplification of a seed random intercept with a task-in-seed
     variance component: units are nested in seeds, so seed-to-seed variation of the task
@@ -211,35 +214,40 @@ def mixed_model(tasks: pd.DataFrame, reference: str = "maml", alpha: float = 0.0
     simulated data of the default run's size.
 
     When the fit fails or the optimiser reports no convergence, ordinary least squares
-    with (seed, task)-clustered standard errors is fitted instead; ``model`` names what
-    was fitted, ``converged`` says whether the mixed model converged and ``note`` lists
-    the warnings it raised (e.g. an estimate on the boundary, a zero unit variance). No
-    rows for a setting without ``reference``."""
+    with unit-clustered standard errors is fitted instead; ``model`` names what was
+    fitted, ``converged`` says whether the mixed model converged and ``note`` lists the
+    warnings it raised (e.g. an estimate on the boundary, a zero unit variance). No rows
+    for a setting without ``reference``; ``n_tasks`` counts the levels of the unit's
+    second column."""
     import statsmodels.formula.api as smf
     from statsmodels.regression.mixed_linear_model import MixedLM
 
+    unit = list(unit)
+    unit_name = ", ".join(unit)
     rows = []
-    for setting in _settings(tasks):
-        df = tasks if setting is None else tasks[tasks["setting"].astype(str) == str(setting)]
-        if reference not in set(df["algorithm"].astype(str)):
+    for setting in _settings(df):
+        data = df if setting is None else df[df["setting"].astype(str) == str(setting)]
+        if reference not in set(data["algorithm"].astype(str)):
             continue
-        df = df.assign(algorithm=df["algorithm"].astype(str), unit=df["seed"].astype(str) + ":" +
-                       df["task"].astype(str)).reset_index(drop=True)
-        formula = f"accuracy ~ C(algorithm, Treatment({reference!r}))"
-        name, notes, converged, result = "MixedLM, (seed, task) random intercept", [], False, None
+        data = data[data[value].notna()]
+        data = data.assign(algorithm=data["algorithm"].astype(str), response=data[value],
+                           unit=data[unit].astype(str).agg(":".join, axis=1)).reset_index(drop=True)
+        formula = f"response ~ C(algorithm, Treatment({reference!r}))"
+        name, notes, converged, result = f"MixedLM, ({unit_name}) random intercept", [], False, None
         try:
-            result, caught = _fit(smf.mixedlm(formula, df, groups="unit"), reml=True)
+            result, caught = _fit(smf.mixedlm(formula, data, groups="unit"), reml=True)
             converged = bool(result.converged) and bool(np.all(np.isfinite(result.bse)))
             notes = list(dict.fromkeys(caught))
         except (np.linalg.LinAlgError, ValueError) as error:
             notes = [f"fit failed: {error}"]
         if not converged:
-            name = "OLS, (seed, task)-clustered standard errors (MixedLM did not converge)"
-            result = smf.ols(formula, df).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(df["unit"])[0]})
+            name = f"OLS, ({unit_name})-clustered standard errors (MixedLM did not converge)"
+            result = smf.ols(formula, data).fit(cov_type="cluster",
+                                                cov_kwds={"groups": pd.factorize(data["unit"])[0]})
         conf = result.conf_int(alpha=alpha)
-        base = {"setting": setting, "n_obs": int(len(df)), "n_seeds": int(df["seed"].nunique()),
-                "n_tasks": int(df["task"].nunique()), "model": name, "converged": converged,
-                "note": "; ".join(notes)}
+        base = {"response": value, "setting": setting, "n_obs": int(len(data)),
+                "n_seeds": int(data["seed"].nunique()), "n_tasks": int(data[unit[-1]].nunique()), "model": name,
+                "converged": converged, "note": "; ".join(notes)}
         prefix = f"C(algorithm, Treatment({reference!r}))[T."
         for term in result.model.exog_names:
             algorithm = reference if term == "Intercept" else term[len(prefix):-1] if term.startswith(prefix) else ""
@@ -247,12 +255,24 @@ def mixed_model(tasks: pd.DataFrame, reference: str = "maml", alpha: float = 0.0
                          "std_error": float(result.bse[term]), "ci95_low": float(conf.loc[term, 0]),
                          "ci95_high": float(conf.loc[term, 1]), "p_value": float(result.pvalues[term])})
         if isinstance(result.model, MixedLM):
-            for term, value in (("var:seed:task", float(result.cov_re.iloc[0, 0])),
-                                ("var:residual", float(result.scale))):
-                rows.append({**base, "term": term, "algorithm": "", "estimate": value, "std_error": math.nan,
+            for term, estimate in ((f"var:{':'.join(unit)}", float(result.cov_re.iloc[0, 0])),
+                                   ("var:residual", float(result.scale))):
+                rows.append({**base, "term": term, "algorithm": "", "estimate": estimate, "std_error": math.nan,
                              "ci95_low": math.nan, "ci95_high": math.nan, "p_value": math.nan})
     out = pd.DataFrame(rows, columns=MIXED_COLUMNS)
-    return out if "setting" in tasks.columns else out.drop(columns="setting")
+    return out if "setting" in df.columns else out.drop(columns="setting")
+
+
+def mixed_models(tasks: pd.DataFrame, probe: pd.DataFrame, reference: str = "maml",
+                 alpha: float = 0.05) -> pd.DataFrame:
+    """The mixed models of the report, one after the other in one table: per-task meta-test
+    accuracy (units: seed, task) and the probe's off-task minus on-task change, the
+    quantity of the paper's t-test (units: seed, iteration; ``probe`` as
+    :func:`paired_probe` takes it)."""
+    probe = probe.assign(off_minus_on=probe["off_task_change"] - probe["on_task_change"])
+    return pd.concat([mixed_model(tasks, "accuracy", ("seed", "task"), reference, alpha),
+                      mixed_model(probe, "off_minus_on", ("seed", "iteration"), reference, alpha)],
+                     ignore_index=True)
 
 
 # --------------------------------------------------------------------------
