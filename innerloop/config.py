@@ -90,7 +90,22 @@ def _check_cross_keys(config: dict[str, Any]) -> None:
         if pair["train"] == pair["test"]:
             raise ConfigError(f"config key 'cross_domain.{i}': train and test are both {pair['train']!r}; "
                               "a cross-domain pair needs two different datasets")
+    sweep = config.get("ablations", {}).get("inner_steps", {}).get("datasets") or []
+    for i, name in enumerate(sweep):
+        if name not in config["datasets"]:
+            raise ConfigError(f"config key 'ablations.inner_steps.datasets.{i}': {name!r} has no entry under "
+                              f"'datasets'; configured datasets: {sorted(config['datasets'])}")
     _check_task_fits(config)
+
+
+def sweep_datasets(config: dict[str, Any]) -> list[str]:
+    """Datasets the inner-steps sweep trains on: ``ablations.inner_steps.datasets``, else the main one."""
+    return list(config["ablations"]["inner_steps"].get("datasets") or [config["dataset"]])
+
+
+def cross_domain_targets(config: dict[str, Any], train: str) -> list[str]:
+    """Datasets the runs trained on ``train`` are also evaluated on (config ``cross_domain``)."""
+    return [pair["test"] for pair in config["cross_domain"] if pair["train"] == train]
 
 
 #: Classes per split of the datasets whose class split does not depend on the files read
@@ -117,20 +132,25 @@ def _check_task_fits(config: dict[str, Any]) -> None:
     """The task setting against what is known of the datasets before they are prepared
     (class counts per split, glyphs' images per class); the rest is checked when a
     dataset is prepared (innerloop.data.store.check_task_fits)."""
-    task, train = config["task"], config["dataset"]
+    task = config["task"]
     ways, images = task["ways"], max(task["shots"]) + task["queries"]
-    used = [(train, ("train", "val", "test"))]
-    used += [(pair["test"], ("test",)) for pair in config["cross_domain"] if pair["train"] == train]
+    trained = [config["dataset"]]
+    if "ablations" in config:
+        trained += [name for name in sweep_datasets(config) if name not in trained]
+    used = [(train, ("train", "val", "test")) for train in trained]
+    used += [(test, ("test",)) for train in trained for test in cross_domain_targets(config, train)]
     for name, splits in used:
         known = _split_classes(name, config["datasets"].get(name, {}))
         for split in splits if known else ():
             if known[split] < ways:
                 raise ConfigError(f"config key 'task.ways': {ways} ways need {ways} classes in the {split!r} split "
                                   f"of dataset {name!r}, which has {known[split]}")
-    per_class = config["datasets"].get(train, {}).get("images_per_class")
-    if per_class is not None and images > per_class:
-        raise ConfigError(f"config key 'task.queries': shots + queries = {max(task['shots'])} + {task['queries']} = "
-                          f"{images} images per class, but 'datasets.{train}.images_per_class' is {per_class}")
+    for train in trained:
+        per_class = config["datasets"].get(train, {}).get("images_per_class")
+        if per_class is not None and images > per_class:
+            raise ConfigError(f"config key 'task.queries': shots + queries = {max(task['shots'])} + "
+                              f"{task['queries']} = {images} images per class, but "
+                              f"'datasets.{train}.images_per_class' is {per_class}")
 
 
 def load_config(*paths: Path | str) -> dict[str, Any]:

@@ -33,11 +33,24 @@ def positive_runs(filename):
     return expand_runs(f"results/ablations/positive_rates/runs/{RUN_ID}/{filename}", ["metasgd"])
 
 
-def sweep_runs(filename, algorithms=None):
+#: Datasets the sweep trains on (ablations.inner_steps.datasets, else the main dataset).
+SWEEP_DATASETS = sweep_datasets(config)
+
+
+def sweep_runs(filename, algorithms=None, datasets=None):
+    """``filename`` in every inner-steps sweep run (of ``algorithms`` trained on ``datasets``)."""
     algorithms = SWEEP["algorithms"] if algorithms is None else algorithms
     return expand(f"results/ablations/steps{{steps}}/runs/{RUN_ID}/{filename}", steps=SWEEP["steps"],
-                  dataset=config["dataset"], algorithm=algorithms, ways=config["task"]["ways"],
-                  shots=config["task"]["shots"], seed=SWEEP["seeds"])
+                  dataset=SWEEP_DATASETS if datasets is None else datasets, algorithm=algorithms,
+                  ways=config["task"]["ways"], shots=config["task"]["shots"], seed=SWEEP["seeds"])
+
+
+def sweep_cross_runs(filename):
+    """``filename`` of every sweep run's evaluation on the cross-domain test datasets of its training dataset."""
+    if not SWEEP["cross_domain"]:
+        return []
+    return [path for dataset in SWEEP_DATASETS for target in cross_domain_targets(dataset)
+            for path in sweep_runs(f"cross_domain/{target}/{filename}", datasets=[dataset])]
 
 
 def grid_spec():

@@ -18,8 +18,8 @@ rule ablation_train:
         checkpoint=f"results/checkpoints/ablations/{ABLATION_RUN_ID}/checkpoint.pt",
         device=config["train"]["device"],
     resources:
-        **NETWORK_RESOURCES,
-    threads: NETWORK_THREADS
+        **rule_resources("ablation_train"),
+    threads: rule_threads("ablation_train")
     log:
         f"results/logs/ablation_train/{ABLATION_RUN_ID}.log",
     benchmark:
@@ -43,12 +43,38 @@ rule ablation_probe:
         centroid_shots=config["evaluation"]["probe_centroid_shots"],
         device=config["train"]["device"],
     resources:
-        **NETWORK_RESOURCES,
-    threads: NETWORK_THREADS
+        **rule_resources("ablation_probe"),
+    threads: rule_threads("ablation_probe")
     log:
         f"results/logs/ablation_probe/{ABLATION_RUN_ID}.log",
     benchmark:
         f"results/benchmarks/ablation_probe/{ABLATION_RUN_ID}.tsv"
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/feature_probe.py"
+
+
+# The sweep run's probe on another dataset: the cross-domain test datasets of its training dataset.
+rule ablation_cross_probe:
+    input:
+        **store("{target}"),
+        model=f"{ABLATION_RUN}/model.pt",
+    output:
+        probe=f"{ABLATION_RUN}/cross_domain/{{target}}/probe.csv",
+    params:
+        iterations=config["evaluation"]["probe_iterations"],
+        seed=config["evaluation"]["seed"],
+        inner_steps=None,  # the run's own, as ablation_probe
+        centroid_shots=config["evaluation"]["probe_centroid_shots"],
+        device=config["train"]["device"],
+    resources:
+        **rule_resources("ablation_cross_probe"),
+    threads: rule_threads("ablation_cross_probe")
+    log:
+        f"results/logs/ablation_cross_probe/{ABLATION_RUN_ID}/{{target}}.log",
+    benchmark:
+        f"results/benchmarks/ablation_cross_probe/{ABLATION_RUN_ID}/{{target}}.tsv"
     conda:
         ENV
     script:
@@ -83,8 +109,8 @@ rule rate_sign_probe:
         centroid_shots=config["evaluation"]["probe_centroid_shots"],
         device=config["train"]["device"],
     resources:
-        **NETWORK_RESOURCES,
-    threads: NETWORK_THREADS
+        **rule_resources("rate_sign_probe"),
+    threads: rule_threads("rate_sign_probe")
     log:
         f"results/logs/rate_sign_probe/{RUN_ID}.log",
     benchmark:
@@ -107,8 +133,8 @@ rule test_time_procedures:
         inner_steps=eval_inner_steps(),
         device=config["train"]["device"],
     resources:
-        **NETWORK_RESOURCES,
-    threads: NETWORK_THREADS
+        **rule_resources("test_time_procedures"),
+    threads: rule_threads("test_time_procedures")
     log:
         f"results/logs/test_time_procedures/{RUN_ID}.log",
     benchmark:
@@ -130,8 +156,8 @@ rule convergence_grid:
         grid=GRID,
         device=config["train"]["device"],
     resources:
-        **NETWORK_RESOURCES,
-    threads: NETWORK_THREADS
+        **rule_resources("convergence_grid"),
+    threads: rule_threads("convergence_grid")
     log:
         "results/logs/convergence_grid/{method}.log",
     benchmark:
@@ -182,6 +208,7 @@ rule ablation_test_time:
 rule ablation_inner_steps:
     input:
         probes=sweep_runs("probe.csv"),
+        cross_probes=sweep_cross_runs("probe.csv"),
         layers=sweep_runs("learning_rates.csv", [a for a in SWEEP["algorithms"] if a in LEARNS_RATES]),
     output:
         probe="results/tables/ablation_inner_steps_probe.csv",

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from innerloop import cluster
 from innerloop.algorithms import LEARNS_RATES
-from innerloop.config import validate_config
+from innerloop.config import cross_domain_targets as config_targets
+from innerloop.config import sweep_datasets, validate_config
 
 validate_config(config)
 
@@ -52,7 +53,6 @@ def _runs_on_gpu():
 #: the GPU is requested; runtime, mem_mb and cpus per rule come from `resources.rules`.
 ON_GPU = _runs_on_gpu()
 REQUESTS_GPU = cluster.requests_gpu(config, ON_GPU)
-NETWORK_RESOURCES = {"gpu": 1 if REQUESTS_GPU else 0}
 NETWORK_THREADS = 2 if ON_GPU else 1
 
 
@@ -94,9 +94,9 @@ def runs(filename, algorithms=None):
     return expand_runs(f"{RUN}/{filename}", algorithms)
 
 
-def cross_domain_targets():
-    """Datasets the configured training dataset's runs are also evaluated on."""
-    return [pair["test"] for pair in config["cross_domain"] if pair["train"] == config["dataset"]]
+def cross_domain_targets(dataset=None):
+    """Datasets the runs trained on ``dataset`` (default: the configured one) are also evaluated on."""
+    return config_targets(config, dataset or config["dataset"])
 
 
 def cross_domain_runs(filename):

@@ -16,8 +16,8 @@ rule cka:
         inner_steps=eval_inner_steps(),
         device=config["train"]["device"],
     resources:
-        **NETWORK_RESOURCES,
-    threads: NETWORK_THREADS
+        **rule_resources("cka"),
+    threads: rule_threads("cka")
     log:
         f"results/logs/cka/{RUN_ID}.log",
     benchmark:

@@ -233,6 +233,33 @@ def test_tables_and_figures_of_the_ablations():
         assert fig.axes
 
 
+def test_inner_steps_sweep_per_training_and_probe_dataset():
+    """Each (training dataset, probe dataset) is a group of its own in the table, a line of
+    its own in the figure, named after the direction; the rates are per training dataset."""
+    from innerloop.reporting import ablation_figures
+
+    probe = pd.DataFrame([{"algorithm": "metasgd", "dataset": train, "probe_dataset": probed, "inner_steps": k,
+                           "seed": 0, "iteration": i, "pre_adaptation": 0.5, "on_task": 0.6, "off_task": 0.5,
+                           "on_task_change": 0.0, "off_task_change": shift}
+                          for train, probed, shift in (("glyphs", "glyphs", 0.01), ("glyphs", "digits", -0.02),
+                                                       ("omniglot", "omniglot", 0.03))
+                          for k in (1, 3) for i in range(3)])
+    sweep = inner_steps_probe_table(probe)
+    assert list(sweep.columns[:4]) == ["algorithm", "dataset", "probe_dataset", "inner_steps"]
+    assert len(sweep) == 6
+    by = sweep.set_index(["dataset", "probe_dataset", "inner_steps"])["off_minus_on"]
+    assert by[("glyphs", "digits", 3)] == pytest.approx(-0.02) and by[("omniglot", "omniglot", 1)] == pytest.approx(0.03)
+    layers = pd.DataFrame([{"algorithm": "metasgd", "dataset": d, "inner_steps": k, "seed": 0, "layer": "conv1",
+                            "mean": 0.01, "std": 0.1, "median": 0.0, "fraction_negative": f, "n": 10}
+                           for d, f in (("glyphs", 0.2), ("omniglot", 0.6)) for k in (1, 3)])
+    rates = inner_steps_rates_table(layers)
+    assert rates.set_index(["dataset", "inner_steps"])["fraction_negative"][("omniglot", 3)] == pytest.approx(0.6)
+    fig = ablation_figures.inner_steps(sweep, rates)
+    labels = [line.get_label() for line in fig.axes[0].get_lines() if not line.get_label().startswith("_")]
+    assert labels == ["Meta-SGD, glyphs", "Meta-SGD, glyphs → digits", "Meta-SGD, omniglot"]
+    assert [line.get_label() for line in fig.axes[1].get_lines()] == ["conv1, glyphs", "conv1, omniglot"]
+
+
 def test_the_report_shows_the_ablations_section(tmp_path):
     from test_reporting import CAPTION_DIR, TEMPLATE_DIR, synthetic_frames, synthetic_provenance, synthetic_setup
 

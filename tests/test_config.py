@@ -55,3 +55,14 @@ def test_cross_domain_pairs_must_name_configured_datasets():
     with pytest.raises(ConfigError, match=r"cross_domain\.0\.test.*'omniglot'"):
         validate_config({"cross_domain": [{"train": "glyphs", "test": "omniglot"}]})
     assert validate_config({"cross_domain": [{"train": "glyphs", "test": "digits"}]})["cross_domain"]
+
+
+def test_sweep_datasets_must_be_configured_and_hold_a_task():
+    from innerloop.config import sweep_datasets
+
+    assert sweep_datasets(validate_config({})) == ["glyphs"]  # null: the main dataset
+    with pytest.raises(ConfigError, match=r"'ablations\.inner_steps\.datasets\.1': 'mnistt'.*configured datasets"):
+        validate_config({"ablations": {"inner_steps": {"datasets": ["glyphs", "mnistt"]}}})
+    # digits has no training classes: a sweep cannot train on it, said before any job runs
+    with pytest.raises(ConfigError, match=r"'task\.ways'.*'train' split of dataset 'digits', which has 0"):
+        validate_config({"ablations": {"inner_steps": {"datasets": ["glyphs", "digits"]}}})

@@ -50,13 +50,13 @@ TIMING_TABLES = {"running_time.csv", "running_time_runs.csv", "rule_times.csv", 
 
 
 def network_rules() -> set[str]:
-    """Rules that run a network, so ask for a GPU: those whose resources are NETWORK_RESOURCES,
-    or rule_resources() of a network rule of innerloop.cluster, in rules/*.smk."""
+    """Rules that run a network, so ask for a GPU: those whose resources are rule_resources()
+    of a network rule of innerloop.cluster, in rules/*.smk."""
     names = set()
     for smk in (ROOT / "rules").glob("*.smk"):
         for block in re.split(r"^(?=rule \w+:)", smk.read_text(), flags=re.M):
             m = re.match(r"rule (\w+):", block)
-            if m and ("NETWORK_RESOURCES" in block or ("rule_resources(" in block and m[1] in NETWORK_RULES)):
+            if m and "rule_resources(" in block and m[1] in NETWORK_RULES:
                 names.add(m[1])
     return names
 

@@ -129,6 +129,13 @@ def test_every_run_has_its_outputs_and_the_checkpoint_survives(smoke_run):
             assert (smoke_run / f"results/logs/train/glyphs/{algorithm}/5w1s/seed{seed}.log").read_text()
 
 
+def test_inner_steps_sweep_is_probed_on_the_cross_domain_dataset_too(smoke_run):
+    probe = pd.read_csv(smoke_run / "results/tables/ablation_inner_steps_probe.csv")
+    assert set(zip(probe["dataset"], probe["probe_dataset"])) == {("glyphs", "glyphs"), ("glyphs", "digits")}
+    assert len(probe) == 2 * 2 * 2  # (maml, metasgd) x two probe datasets x steps 1, 2
+    assert "Trained on" in (smoke_run / "results/report/report.html").read_text()
+
+
 def test_cross_domain_table_has_every_algorithm(smoke_run):
     table = pd.read_csv(smoke_run / "results/tables/cross_domain_table.csv")
     assert sorted(table["algorithm"]) == sorted(SMOKE["algorithms"])
@@ -176,3 +183,17 @@ def test_bad_config_stops_before_any_job(tmp_path, bad, key):
     assert result.returncode != 0
     assert f"'{key}'" in result.stdout + result.stderr
     assert not (workdir / "results").exists()
+
+
+def test_inner_steps_sweep_over_two_training_datasets_plans_each(tmp_path):
+    """The dataset half of the sweep: every training dataset gets its sweep runs, and each is
+    probed on its own cross-domain test datasets (a dry run: no Omniglot on disk is read)."""
+    workdir = copy_workflow(tmp_path)
+    (workdir / "sweep.yaml").write_text("ablations: {inner_steps: {datasets: [omniglot, glyphs], steps: [1, 3]}}\n")
+    result = snakemake(workdir, "-n", "--quiet", "rules", "--cores", "1", "--configfile", "config/presets/omniglot.yaml",
+                       "sweep.yaml", "--", "results/tables/ablation_inner_steps_probe.csv", timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    counts = dict(re.findall(r"^(ablation_\w+)\s+(\d+)$", result.stdout + result.stderr, flags=re.M))
+    # 2 datasets x 2 algorithms (maml, metasgd) x 2 settings (1 and 5 shots) x 2 step counts
+    assert counts["ablation_train"] == "16" and counts["ablation_probe"] == "16"
+    assert counts["ablation_cross_probe"] == "8"  # omniglot -> digits only: glyphs has no pair in this preset

@@ -271,11 +271,17 @@ def procedure_table(df: pd.DataFrame) -> pd.DataFrame:
                                value="accuracy", pair=["seed", "task"])
 
 
+#: The dataset columns of the inner-steps sweep: trained on, and probed on.
+SWEEP_DATASET_COLUMNS = ("dataset", "probe_dataset")
+
+
 def inner_steps_probe_table(probe: pd.DataFrame) -> pd.DataFrame:
-    """Per algorithm, inner steps (and setting): probe accuracies and changes, each mean
-    with its 95% t-interval over all probe iterations of all seeds."""
+    """Per algorithm, training and probe dataset (where ``probe`` has ``dataset`` and
+    ``probe_dataset``; the training dataset's own probe first), inner steps (and setting):
+    probe accuracies and changes, each mean with its 95% t-interval over all probe
+    iterations of all seeds."""
     probe = probe.assign(off_minus_on=probe["off_task_change"] - probe["on_task_change"])
-    by = _settings_by(probe, "algorithm", "inner_steps")
+    by = _settings_by(probe, "algorithm", *[c for c in SWEEP_DATASET_COLUMNS if c in probe.columns], "inner_steps")
     rows = []
     for keys, g in probe.groupby(by, sort=True):
         row = dict(zip(by, keys))
@@ -284,17 +290,22 @@ def inner_steps_probe_table(probe: pd.DataFrame) -> pd.DataFrame:
             row |= {col: ci.mean, f"{col}_ci95_low": ci.low, f"{col}_ci95_high": ci.high}
         row["n"] = len(g)
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if "probe_dataset" in out.columns and "dataset" in out.columns:  # the training dataset's own probe first
+        own = out["probe_dataset"] != out["dataset"]
+        out = out.assign(_cross=own).sort_values(["algorithm", "dataset", "_cross", "probe_dataset"], kind="stable")
+        out = out.drop(columns="_cross").reset_index(drop=True)
+    return out
 
 
 def inner_steps_rates_table(layers: pd.DataFrame) -> pd.DataFrame:
-    """Per algorithm, inner steps (and setting) and layer: the learned rates' mean, median
-    and fraction negative, averaged over seeds (``layers``: rows of
+    """Per algorithm, (training dataset,) inner steps (and setting) and layer: the learned
+    rates' mean, median and fraction negative, averaged over seeds (``layers``: rows of
     :func:`~innerloop.evaluation.learning_rates.layer_statistics` with the run identity and
     ``inner_steps``)."""
     from innerloop.evaluation.learning_rates import LAYERS
 
-    by = _settings_by(layers, "algorithm", "inner_steps")
+    by = _settings_by(layers, "algorithm", *[c for c in ("dataset",) if c in layers.columns], "inner_steps")
     out = (layers.groupby([*by, "layer"], sort=False)
            .agg(mean=("mean", "mean"), std=("std", "mean"), median=("median", "mean"),
                 fraction_negative=("fraction_negative", "mean"), n_seeds=("mean", "size")).reset_index())

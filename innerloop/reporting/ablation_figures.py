@@ -101,28 +101,65 @@ def procedures(table: pd.DataFrame) -> Figure:
     return fig
 
 
+_LINESTYLES = ("-", "--", ":", "-.")
+_MARKERS = ("o", "s", "D", "^", "v")
+
+
+def _varying(df: pd.DataFrame, columns) -> list[str]:
+    """The columns among ``columns`` that ``df`` has with more than one value."""
+    return [c for c in columns if c in df.columns and df[c].nunique() > 1]
+
+
+def _sweep_label(keys: dict) -> str:
+    """A line's label from the sweep columns that vary: "glyphs", "glyphs → digits", "5-way 1-shot"."""
+    parts = []
+    if "dataset" in keys or "probe_dataset" in keys:
+        train, probed = keys.get("dataset"), keys.get("probe_dataset")
+        parts.append(str(train or probed) if train is None or probed in (None, train) else f"{train} → {probed}")
+    if "setting" in keys:
+        parts.append(setting_label(keys["setting"]))
+    return ", ".join(parts)
+
+
 def inner_steps(probe: pd.DataFrame, rates: pd.DataFrame) -> Figure:
     """Left: off-task minus on-task probe change against the number of inner steps, per
-    algorithm (mean, 95% CI); right: the fraction of negative learned rates per layer
-    (Meta-SGD) against the number of inner steps."""
+    algorithm (mean, 95% CI); one line style per training dataset, probe dataset and
+    setting where the sweep has several. Right: the fraction of negative learned rates
+    per layer (Meta-SGD) against the number of inner steps, one line style per training
+    dataset and setting where several."""
     with mpl.rc_context(_STYLE):
-        fig = Figure(figsize=(_WIDTH, 3.0), layout="constrained")
+        fig = Figure(figsize=(_WIDTH, 3.2), layout="constrained")
         ax, ax_r = fig.subplots(1, 2)
+        variants = _varying(probe, ("dataset", "probe_dataset", "setting"))
+        styles = {key: i for i, key in enumerate(
+            probe[variants].drop_duplicates().itertuples(index=False, name=None))} if variants else {(): 0}
         for algorithm in ordered_algorithms(probe["algorithm"]):
-            d = probe[probe["algorithm"] == algorithm].sort_values("inner_steps")
-            ax.plot(d["inner_steps"], d["off_minus_on"] * 100, "-o", ms=4, color=algorithm_color(algorithm),
-                    label=algorithm_label(algorithm))
-            ax.fill_between(d["inner_steps"], d["off_minus_on_ci95_low"] * 100, d["off_minus_on_ci95_high"] * 100,
-                            color=algorithm_color(algorithm), alpha=0.15, lw=0)
+            d = probe[probe["algorithm"] == algorithm]
+            for key, g in (d.groupby(variants, sort=False) if variants else [((), d)]):
+                key = key if isinstance(key, tuple) else (key,)
+                g = g.sort_values("inner_steps")
+                i, label = styles[key], _sweep_label(dict(zip(variants, key)))
+                color = algorithm_color(algorithm)
+                ax.plot(g["inner_steps"], g["off_minus_on"] * 100, ls=_LINESTYLES[i % 4], marker=_MARKERS[i % 5],
+                        ms=4, color=color, label=algorithm_label(algorithm) + (f", {label}" if label else ""))
+                ax.fill_between(g["inner_steps"], g["off_minus_on_ci95_low"] * 100,
+                                g["off_minus_on_ci95_high"] * 100, color=color, alpha=0.12, lw=0)
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xlabel("Inner steps")
         ax.set_ylabel("Off-task minus on-task change (pp)")
-        ax.legend()
+        ax.legend(fontsize="small")
         if len(rates):
-            for layer, d in rates.groupby("layer", sort=False):
-                d = d.sort_values("inner_steps")
-                ax_r.plot(d["inner_steps"], d["fraction_negative"] * 100, "-o", ms=4, label=layer)
-            ax_r.legend(title=algorithm_label(rates["algorithm"].iloc[0]), ncol=2)
+            variants_r = _varying(rates, ("dataset", "setting"))
+            layers = list(dict.fromkeys(rates["layer"]))
+            for key, g in (rates.groupby(variants_r, sort=False) if variants_r else [((), rates)]):
+                key = key if isinstance(key, tuple) else (key,)
+                i, label = (list(rates[variants_r].drop_duplicates().itertuples(index=False, name=None)).index(key)
+                            if variants_r else 0), _sweep_label(dict(zip(variants_r, key)))
+                for j, layer in enumerate(layers):
+                    d = g[g["layer"] == layer].sort_values("inner_steps")
+                    ax_r.plot(d["inner_steps"], d["fraction_negative"] * 100, ls=_LINESTYLES[i % 4], marker="o",
+                              ms=4, color=f"C{j}", label=layer + (f", {label}" if label else ""))
+            ax_r.legend(title=algorithm_label(rates["algorithm"].iloc[0]), ncol=2, fontsize="small")
         ax_r.set_xlabel("Inner steps")
         ax_r.set_ylabel("Learned rates < 0 (%)")
         for a in (ax, ax_r):

@@ -53,7 +53,7 @@ def test_time_html(table: pd.DataFrame) -> Markup:
 
 
 def inner_steps_html(probe: pd.DataFrame, rates: pd.DataFrame) -> tuple[Markup, Markup]:
-    pcols = [c for c in ("algorithm", "setting", "inner_steps", "pre_adaptation", "on_task", "off_task",
+    pcols = [c for c in ("algorithm", "dataset", "probe_dataset", "setting", "inner_steps", "pre_adaptation", "on_task", "off_task",
                          "off_minus_on", "off_minus_on_ci95_low", "off_minus_on_ci95_high", "n") if c in probe.columns]
     p = probe[pcols].assign(algorithm=[algorithm_label(a) for a in probe["algorithm"]])
     probe_html = to_html(format_table(
@@ -61,8 +61,8 @@ def inner_steps_html(probe: pd.DataFrame, rates: pd.DataFrame) -> tuple[Markup, 
                          "off_minus_on_ci95_high"],
         int_cols=["inner_steps", "n"], signed_cols=["off_minus_on", "off_minus_on_ci95_low", "off_minus_on_ci95_high"],
         ci_cols=[("off_minus_on_ci95_low", "off_minus_on_ci95_high", "95% CI")],
-        rename={"algorithm": "Algorithm", "setting": "Setting", "inner_steps": "Inner steps",
-                "pre_adaptation": "Pre-adaptation", "on_task": "On-task", "off_task": "Off-task",
+        rename={"algorithm": "Algorithm", "dataset": "Trained on", "probe_dataset": "Probed on", "setting": "Setting",
+                "inner_steps": "Inner steps", "pre_adaptation": "Pre-adaptation", "on_task": "On-task", "off_task": "Off-task",
                 "off_minus_on": "Off minus on", "n": "Iterations"}))
     if rates.empty:
         return probe_html, Markup("")
@@ -71,7 +71,8 @@ def inner_steps_html(probe: pd.DataFrame, rates: pd.DataFrame) -> tuple[Markup, 
     rates_html = to_html(format_table(
         r, float_cols=["mean", "median"], percent_cols=["fraction_negative"], int_cols=["inner_steps", "n_seeds"],
         float_digits=4, signed_cols=["mean", "median"],
-        rename={"algorithm": "Algorithm", "setting": "Setting", "inner_steps": "Inner steps", "layer": "Layer",
+        rename={"algorithm": "Algorithm", "dataset": "Trained on", "setting": "Setting", "inner_steps": "Inner steps",
+                "layer": "Layer",
                 "mean": "Mean rate", "median": "Median rate", "fraction_negative": "Rates < 0",
                 "n_seeds": "Seeds"}))
     return probe_html, rates_html
@@ -99,6 +100,9 @@ def ablation_context(*, rate_signs: pd.DataFrame, test_time: pd.DataFrame, inner
         "sweep_steps": cfg["inner_steps"]["steps"],
         "sweep_iterations": cfg["inner_steps"]["iterations"],
         "sweep_seeds": len(cfg["inner_steps"]["seeds"]),
+        "sweep_datasets": sorted(set(inner_steps_probe["dataset"])) if "dataset" in inner_steps_probe else [],
+        "sweep_probe_datasets": (sorted(set(inner_steps_probe["probe_dataset"]) - set(inner_steps_probe["dataset"]))
+                                 if "probe_dataset" in inner_steps_probe else []),
         "main_iterations": config["train"]["iterations"],
         "main_seeds": len(config["seeds"]),
         "grid": cfg["convergence"],
