@@ -8,11 +8,28 @@
 * :mod:`~innerloop.data.sampler`: deterministic N-way K-shot tasks from a store.
 """
 
-from innerloop.data.digits import load_digits_dataset
-from innerloop.data.glyphs import glyph_classes, render_glyphs
-from innerloop.data.registry import DATASETS, prepare_dataset
+import importlib
+
 from innerloop.data.sampler import Task, TaskSampler, fixed_tasks
 from innerloop.data.store import SPLITS, Store, StoreCorruptError, load_store, write_store
+
+#: Imported on first use: the builders pull in scikit-learn and matplotlib, which the jobs
+#: that only read a prepared store (training, evaluation) never need; importing them took
+#: a third of each such job's start-up.
+_LAZY = {
+    "load_digits_dataset": "innerloop.data.digits",
+    "glyph_classes": "innerloop.data.glyphs",
+    "render_glyphs": "innerloop.data.glyphs",
+    "DATASETS": "innerloop.data.registry",
+    "prepare_dataset": "innerloop.data.registry",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'innerloop.data' has no attribute {name!r}")
+
 
 __all__ = [
     "DATASETS",

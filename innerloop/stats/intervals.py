@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from statsmodels.stats.weightstats import DescrStatsW
 
 
 @dataclass(frozen=True)
@@ -31,5 +30,7 @@ def mean_ci(values, confidence: float = 0.95) -> MeanCI:
         return MeanCI(float(x[0]), float("nan"), float("nan"), 1)
     if np.all(x == x[0]):  # zero variance: the interval collapses to the mean
         return MeanCI(float(x[0]), float(x[0]), float(x[0]), x.size)
+    from statsmodels.stats.weightstats import DescrStatsW  # here: the training jobs' start-up need not pay for it
+
     low, high = DescrStatsW(x).tconfint_mean(alpha=1 - confidence)
     return MeanCI(float(x.mean()), float(low), float(high), x.size)
