@@ -39,6 +39,10 @@ algorithms: [maml, metasgd]
 sine:
   comparison: {algorithms: [maml]}
   turtle_study: {orders: [first], inner_steps: [1], hidden_layers: [1]}
+ablations:
+  rate_signs: {positive_trained: false}
+  inner_steps: {algorithms: [metasgd], steps: [1]}
+  convergence: {alphas: [0.01], betas: [0.1]}
 """
 #: The SLURM run also asks for a GPU per network job (the cluster's stand-in gres), which
 #: changes what is requested, not what is computed (the jobs still run on the CPU).
@@ -113,7 +117,7 @@ def slurm_run(cluster, tmp_path_factory):
     # >= 3 x the 5 s before the first check) and no account is passed to sbatch.
     command = [*SNAKEMAKE, "--profile", "profiles/slurm", *CONFIG, "gpu.yaml", "--jobs", "4",
                "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "5",
-               "--slurm-no-account", "--latency-wait", "5", "--", TARGET]
+               "--slurm-no-account", "--latency-wait", "5", "--seconds-between-status-checks", "2", "--", TARGET]
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=2400)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     return cwd, directory, result.stdout + result.stderr
