@@ -22,8 +22,11 @@ def test_omniglot_preset_runs_the_full_dag(tmp_path):
     (tmp_path / "workflow").mkdir()
     workdir = copy_workflow(tmp_path / "workflow")
     (workdir / "my_paths.yaml").write_text(yaml.safe_dump({"datasets": {"omniglot": {"root": str(root)}}}))
-    result = snakemake(workdir, "--cores", "2", "--resources", "gpu=1", "--configfile",
-                       "config/presets/omniglot.yaml", "config/presets/smoke.yaml", "my_paths.yaml", timeout=3600)
+    # The ablations cut to one sweep step and one grid cell: the smoke test runs them in full.
+    (workdir / "fewer.yaml").write_text(yaml.safe_dump({"ablations": {
+        "inner_steps": {"steps": [1]}, "convergence": {"alphas": [0.01], "betas": [0.1]}}}))
+    result = snakemake(workdir, "--cores", "2", "--resources", "gpu=1", "--configfile", "config/presets/omniglot.yaml",
+                       "config/presets/smoke.yaml", "my_paths.yaml", "fewer.yaml", timeout=3600)
     assert result.returncode == 0, result.stderr[-5000:]
 
     manifest = json.loads((workdir / "results/data/omniglot/manifest.json").read_text())
