@@ -32,7 +32,7 @@ smoke: setup
 
 # pytest exits 5 when it collects no test: that must fail, not pass silently.
 test: setup
-	$(VENV)/bin/pytest -ra; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; [ $$rc -eq 0 ]
+	$(VENV)/bin/pytest -ra --durations=15; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; [ $$rc -eq 0 ]
 
 lint: setup
 	$(SMK) --lint
