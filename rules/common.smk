@@ -145,15 +145,33 @@ def train_benchmarks():
 
 
 def all_benchmarks():
-    """Benchmark files of every benchmarked job in the DAG (the report's time per rule)."""
+    """Benchmark files of every benchmarked job in the DAG (the report's time per rule).
+    Called at DAG time (rule rule_times), when the ablation rules' target functions exist."""
     from innerloop.sine import EXPERIMENTS, run_files
 
-    runs = [f"results/benchmarks/{stage}/{RUN_ID}.tsv" for stage in ("train", "meta_test", "feature_probe")]
-    cross = [f"results/benchmarks/{stage}/{RUN_ID}/{target}.tsv"
-             for stage in ("cross_domain_meta_test", "cross_domain_probe") for target in cross_domain_targets()]
-    sine = [str(Path("results/benchmarks") / Path(f).parent.relative_to("results")) + ".tsv"
-            for experiment in EXPERIMENTS for f in run_files(config["sine"], experiment, "mse.csv")]
-    return [f for pattern in runs + cross for f in expand_runs(pattern)] + sine
+    bench = "results/benchmarks"
+    files = [f for stage in ("train", "meta_test", "feature_probe", "cka", "test_time_procedures")
+             for f in expand_runs(f"{bench}/{stage}/{RUN_ID}.tsv")]
+    files += [f for stage in ("cross_domain_meta_test", "cross_domain_probe") for target in cross_domain_targets()
+              for f in expand_runs(f"{bench}/{stage}/{RUN_ID}/{target}.tsv")]
+    if "metasgd" in config["algorithms"]:
+        files += expand_runs(f"{bench}/rate_sign_probe/{RUN_ID}.tsv", ["metasgd"])
+    # Ablation runs: results/ablations/<study>/runs/<run>/... -> benchmarks/<rule>/<study>/<run>.tsv
+    for model in sweep_runs("model.pt") + positive_runs("model.pt"):
+        study, _, run = str(Path(model).parent.relative_to("results/ablations")).partition("/runs/")
+        files += [f"{bench}/{rule}/{study}/{run}.tsv" for rule in ("ablation_train", "ablation_probe")]
+    for probe in sweep_cross_runs("probe.csv"):
+        study, _, rest = str(Path(probe).parent.relative_to("results/ablations")).partition("/runs/")
+        run, _, target = rest.partition("/cross_domain/")
+        files.append(f"{bench}/ablation_cross_probe/{study}/{run}/{target}.tsv")
+    files += [f"{bench}/convergence_grid/{method}.tsv" for method in ("maml", "alpha_maml")]
+    datasets = {config["dataset"], *cross_domain_targets(), *SWEEP_DATASETS}
+    if SWEEP["cross_domain"]:
+        datasets |= {target for dataset in SWEEP_DATASETS for target in cross_domain_targets(dataset)}
+    files += [f"{bench}/prepare_dataset/{dataset}.tsv" for dataset in sorted(datasets)]
+    files += [str(Path(bench) / Path(f).parent.relative_to("results")) + ".tsv"
+              for experiment in EXPERIMENTS for f in run_files(config["sine"], experiment, "mse.csv")]
+    return files
 
 
 def figure_report(name, category):
