@@ -248,7 +248,8 @@ def test_inner_steps_sweep_per_training_and_probe_dataset():
     assert list(sweep.columns[:4]) == ["algorithm", "dataset", "probe_dataset", "inner_steps"]
     assert len(sweep) == 6
     by = sweep.set_index(["dataset", "probe_dataset", "inner_steps"])["off_minus_on"]
-    assert by[("glyphs", "digits", 3)] == pytest.approx(-0.02) and by[("omniglot", "omniglot", 1)] == pytest.approx(0.03)
+    assert by[("glyphs", "digits", 3)] == pytest.approx(-0.02)
+    assert by[("omniglot", "omniglot", 1)] == pytest.approx(0.03)
     layers = pd.DataFrame([{"algorithm": "metasgd", "dataset": d, "inner_steps": k, "seed": 0, "layer": "conv1",
                             "mean": 0.01, "std": 0.1, "median": 0.0, "fraction_negative": f, "n": 10}
                            for d, f in (("glyphs", 0.2), ("omniglot", 0.6)) for k in (1, 3)])

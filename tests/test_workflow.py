@@ -190,8 +190,8 @@ def test_inner_steps_sweep_over_two_training_datasets_plans_each(tmp_path):
     probed on its own cross-domain test datasets (a dry run: no Omniglot on disk is read)."""
     workdir = copy_workflow(tmp_path)
     (workdir / "sweep.yaml").write_text("ablations: {inner_steps: {datasets: [omniglot, glyphs], steps: [1, 3]}}\n")
-    result = snakemake(workdir, "-n", "--quiet", "rules", "--cores", "1", "--configfile", "config/presets/omniglot.yaml",
-                       "sweep.yaml", "--", "results/tables/ablation_inner_steps_probe.csv", timeout=600)
+    result = snakemake(workdir, "-n", "--quiet", "rules", "--cores", "1", "--configfile",
+                       "config/presets/omniglot.yaml", "sweep.yaml", "--", "results/tables/ablation_inner_steps_probe.csv", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     counts = dict(re.findall(r"^(ablation_\w+)\s+(\d+)$", result.stdout + result.stderr, flags=re.M))
     # 2 datasets x 2 algorithms (maml, metasgd) x 2 settings (1 and 5 shots) x 2 step counts

@@ -41,6 +41,7 @@ from innerloop.data.sampler import TaskSampler
 from innerloop.evaluation.probe import feature_probe
 from innerloop.models import is_head
 from innerloop.stats import mean_ci
+from innerloop.stats.summaries import with_off_minus_on
 
 RATE_VARIANTS = ("as_trained", "zero_negative", "flip_negative")
 TEST_TIME_PROCEDURES = ("none", "task", "other_task")
@@ -251,8 +252,7 @@ def rate_ablation_table(variants: pd.DataFrame, positive: pd.DataFrame | None = 
     frames = [variants.drop(columns=["fraction_negative"], errors="ignore")]
     if positive is not None and len(positive):
         frames.append(positive.assign(variant="positive_trained"))
-    df = pd.concat(frames, ignore_index=True)
-    df["off_minus_on"] = df["off_task_change"] - df["on_task_change"]
+    df = with_off_minus_on(pd.concat(frames, ignore_index=True))
     by = _settings_by(df)
     out = paired_vs_reference(df, by=by, variant="variant", reference="as_trained", value="off_minus_on",
                               pair=["seed", "iteration"])
@@ -280,7 +280,7 @@ def inner_steps_probe_table(probe: pd.DataFrame) -> pd.DataFrame:
     ``probe_dataset``; the training dataset's own probe first), inner steps (and setting):
     probe accuracies and changes, each mean with its 95% t-interval over all probe
     iterations of all seeds."""
-    probe = probe.assign(off_minus_on=probe["off_task_change"] - probe["on_task_change"])
+    probe = with_off_minus_on(probe)
     by = _settings_by(probe, "algorithm", *[c for c in SWEEP_DATASET_COLUMNS if c in probe.columns], "inner_steps")
     rows = []
     for keys, g in probe.groupby(by, sort=True):

@@ -12,7 +12,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from innerloop.reporting.figures import _STYLE, _WIDTH, algorithm_color, algorithm_label, ordered_algorithms, setting_label
+from innerloop.reporting.figures import (
+    _STYLE,
+    _WIDTH,
+    algorithm_color,
+    algorithm_label,
+    ordered_algorithms,
+    setting_label,
+)
 from innerloop.stats.order import setting_order
 
 VARIANT_LABELS = {
@@ -121,6 +128,21 @@ def _sweep_label(keys: dict) -> str:
     return ", ".join(parts)
 
 
+def _lines(df: pd.DataFrame, variants: list[str], styles: dict):
+    """(line style index, label, rows) per combination of the ``variants`` columns in ``df``;
+    ``styles``: combination -> index, from :func:`_style_index` of the whole table."""
+    for key, g in (df.groupby(variants, sort=False) if variants else [((), df)]):
+        key = key if isinstance(key, tuple) else (key,)
+        yield styles[key], _sweep_label(dict(zip(variants, key))), g
+
+
+def _style_index(df: pd.DataFrame, variants: list[str]) -> dict:
+    """Each combination of the ``variants`` columns -> a line style index, in order of appearance."""
+    if not variants:
+        return {(): 0}
+    return {key: i for i, key in enumerate(df[variants].drop_duplicates().itertuples(index=False, name=None))}
+
+
 def inner_steps(probe: pd.DataFrame, rates: pd.DataFrame) -> Figure:
     """Left: off-task minus on-task probe change against the number of inner steps, per
     algorithm (mean, 95% CI); one line style per training dataset, probe dataset and
@@ -131,14 +153,10 @@ def inner_steps(probe: pd.DataFrame, rates: pd.DataFrame) -> Figure:
         fig = Figure(figsize=(_WIDTH, 3.2), layout="constrained")
         ax, ax_r = fig.subplots(1, 2)
         variants = _varying(probe, ("dataset", "probe_dataset", "setting"))
-        styles = {key: i for i, key in enumerate(
-            probe[variants].drop_duplicates().itertuples(index=False, name=None))} if variants else {(): 0}
+        styles = _style_index(probe, variants)
         for algorithm in ordered_algorithms(probe["algorithm"]):
-            d = probe[probe["algorithm"] == algorithm]
-            for key, g in (d.groupby(variants, sort=False) if variants else [((), d)]):
-                key = key if isinstance(key, tuple) else (key,)
+            for i, label, g in _lines(probe[probe["algorithm"] == algorithm], variants, styles):
                 g = g.sort_values("inner_steps")
-                i, label = styles[key], _sweep_label(dict(zip(variants, key)))
                 color = algorithm_color(algorithm)
                 ax.plot(g["inner_steps"], g["off_minus_on"] * 100, ls=_LINESTYLES[i % 4], marker=_MARKERS[i % 5],
                         ms=4, color=color, label=algorithm_label(algorithm) + (f", {label}" if label else ""))
@@ -151,10 +169,7 @@ def inner_steps(probe: pd.DataFrame, rates: pd.DataFrame) -> Figure:
         if len(rates):
             variants_r = _varying(rates, ("dataset", "setting"))
             layers = list(dict.fromkeys(rates["layer"]))
-            for key, g in (rates.groupby(variants_r, sort=False) if variants_r else [((), rates)]):
-                key = key if isinstance(key, tuple) else (key,)
-                i, label = (list(rates[variants_r].drop_duplicates().itertuples(index=False, name=None)).index(key)
-                            if variants_r else 0), _sweep_label(dict(zip(variants_r, key)))
+            for i, label, g in _lines(rates, variants_r, _style_index(rates, variants_r)):
                 for j, layer in enumerate(layers):
                     d = g[g["layer"] == layer].sort_values("inner_steps")
                     ax_r.plot(d["inner_steps"], d["fraction_negative"] * 100, ls=_LINESTYLES[i % 4], marker="o",

@@ -53,8 +53,8 @@ def test_time_html(table: pd.DataFrame) -> Markup:
 
 
 def inner_steps_html(probe: pd.DataFrame, rates: pd.DataFrame) -> tuple[Markup, Markup]:
-    pcols = [c for c in ("algorithm", "dataset", "probe_dataset", "setting", "inner_steps", "pre_adaptation", "on_task", "off_task",
-                         "off_minus_on", "off_minus_on_ci95_low", "off_minus_on_ci95_high", "n") if c in probe.columns]
+    pcols = [c for c in ("algorithm", "dataset", "probe_dataset", "setting", "inner_steps", "pre_adaptation",
+                         "on_task", "off_task", "off_minus_on", "off_minus_on_ci95_low", "off_minus_on_ci95_high", "n") if c in probe.columns]
     p = probe[pcols].assign(algorithm=[algorithm_label(a) for a in probe["algorithm"]])
     probe_html = to_html(format_table(
         p, percent_cols=["pre_adaptation", "on_task", "off_task", "off_minus_on", "off_minus_on_ci95_low",
@@ -62,8 +62,8 @@ def inner_steps_html(probe: pd.DataFrame, rates: pd.DataFrame) -> tuple[Markup, 
         int_cols=["inner_steps", "n"], signed_cols=["off_minus_on", "off_minus_on_ci95_low", "off_minus_on_ci95_high"],
         ci_cols=[("off_minus_on_ci95_low", "off_minus_on_ci95_high", "95% CI")],
         rename={"algorithm": "Algorithm", "dataset": "Trained on", "probe_dataset": "Probed on", "setting": "Setting",
-                "inner_steps": "Inner steps", "pre_adaptation": "Pre-adaptation", "on_task": "On-task", "off_task": "Off-task",
-                "off_minus_on": "Off minus on", "n": "Iterations"}))
+                "inner_steps": "Inner steps", "pre_adaptation": "Pre-adaptation", "on_task": "On-task",
+                "off_task": "Off-task", "off_minus_on": "Off minus on", "n": "Iterations"}))
     if rates.empty:
         return probe_html, Markup("")
     r = rates.assign(algorithm=[algorithm_label(a) for a in rates["algorithm"]])

@@ -24,6 +24,7 @@ from statsmodels.stats.multitest import multipletests
 
 from innerloop.stats.intervals import mean_ci
 from innerloop.stats.order import algorithm_order, setting_order
+from innerloop.stats.summaries import with_off_minus_on
 
 #: The thesis' second-order comparisons (Huisman Tables 3.1, 3.4): (second order, first order).
 SECOND_ORDER_PAIRS: tuple[tuple[str, str], ...] = (("turtle", "fo_turtle"), ("lstm_meta_plus", "lstm_meta"))
@@ -32,8 +33,8 @@ PAIRED_COLUMNS = ["family", "measure", "algorithm", "reference", "setting", "n_p
                   "mean_reference", "difference", "difference_ci95_low", "difference_ci95_high", "t_statistic",
                   "df", "p_t", "wilcoxon_statistic", "p_wilcoxon", "cohens_dz", "p_holm", "significant_holm",
                   "n_seeds", "seed_difference_ci95_low", "seed_difference_ci95_high"]
-MIXED_COLUMNS = ["response", "setting", "term", "algorithm", "estimate", "std_error", "ci95_low", "ci95_high", "p_value",
-                 "n_obs", "n_seeds", "n_tasks", "model", "converged", "note"]
+MIXED_COLUMNS = ["response", "setting", "term", "algorithm", "estimate", "std_error", "ci95_low", "ci95_high",
+                 "p_value", "n_obs", "n_seeds", "n_tasks", "model", "converged", "note"]
 LR_TEST_COLUMNS = ["algorithm", "setting", "layer", "n_seeds", "mean", "ci95_low", "ci95_high", "t_statistic",
                    "p_t_less", "wilcoxon_statistic", "p_wilcoxon_less", "p_holm", "below_zero_holm"]
 
@@ -173,7 +174,7 @@ def paired_probe(probe: pd.DataFrame, reference: str = "maml", measures: Sequenc
     ``reference``; one Holm family per measure (``off_minus_on``: off-task change minus
     on-task change, the quantity of the paper's t-test; or any probe column, e.g.
     ``pre_adaptation``)."""
-    probe = probe.assign(off_minus_on=probe["off_task_change"] - probe["on_task_change"])
+    probe = with_off_minus_on(probe)
     algorithms = [a for a in algorithm_order(probe["algorithm"]) if a != reference]
     rows = []
     for measure in measures:
@@ -269,7 +270,7 @@ def mixed_models(tasks: pd.DataFrame, probe: pd.DataFrame, reference: str = "mam
     accuracy (units: seed, task) and the probe's off-task minus on-task change, the
     quantity of the paper's t-test (units: seed, iteration; ``probe`` as
     :func:`paired_probe` takes it)."""
-    probe = probe.assign(off_minus_on=probe["off_task_change"] - probe["on_task_change"])
+    probe = with_off_minus_on(probe)
     return pd.concat([mixed_model(tasks, "accuracy", ("seed", "task"), reference, alpha),
                       mixed_model(probe, "off_minus_on", ("seed", "iteration"), reference, alpha)],
                      ignore_index=True)
