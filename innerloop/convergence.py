@@ -1,0 +1,138 @@
+"""Convergence as a result: the plateau rule on a run's validation log, and the run's status.
+
+A run is validated every ``val_every`` iterations. The plateau rule looks at the moving
+average of the last ``window`` validation scores: the run has *plateaued* when that moving
+average has not improved on its best earlier value by more than ``delta`` for ``patience``
+consecutive validations. Training stops there, or at its budget of iterations, whichever
+comes first; the model that is evaluated afterwards is the best-validation one.
+
+Every run then has exactly one status (:data:`STATUSES`):
+
+- ``converged``: the plateau rule was met (at or before the budget);
+- ``budget reached, still improving``: the budget ran out first; the least-squares slope
+  of the last window's scores per 1,000 iterations says how fast it was still improving;
+- ``diverged``: its loss, weights or validation score became non-finite
+  (:mod:`innerloop.divergence`).
+
+Scores are "higher is better" (accuracy) unless ``higher_is_better=False`` (sine MSE).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import numpy as np
+
+CONVERGED = "converged"
+STILL_IMPROVING = "budget reached, still improving"
+DIVERGED = "diverged"
+STATUSES = (CONVERGED, STILL_IMPROVING, DIVERGED)
+
+
+@dataclass(frozen=True)
+class PlateauRule:
+    """Stop when the moving average of the last ``window`` validation scores has not
+    improved by more than ``delta`` (in the score's units) for ``patience`` validations."""
+
+    window: int = 3
+    delta: float = 0.005
+    patience: int = 3
+
+    def __post_init__(self):
+        if self.window < 1 or self.patience < 1:
+            raise ValueError(f"plateau window and patience must be >= 1, got {self.window} and {self.patience}")
+        if not np.isfinite(self.delta) or self.delta < 0:
+            raise ValueError(f"plateau delta must be a finite number >= 0, got {self.delta}")
+
+    @classmethod
+    def from_config(cls, config: dict | None) -> "PlateauRule":
+        return cls(**(config or {}))
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def describe(self, unit: str = "percentage points", scale: float = 100.0) -> str:
+        """The rule in one sentence, for the report's methods (``delta`` shown x ``scale``)."""
+        return (f"training stops when the moving average of the last {self.window} validation scores has not "
+                f"improved by more than {self.delta * scale:g} {unit} for {self.patience} consecutive validations, "
+                f"or when the iteration budget is reached")
+
+
+def moving_average(scores: Sequence[float], window: int) -> np.ndarray:
+    """Trailing mean over up to ``window`` scores (shorter at the start)."""
+    s = np.asarray(scores, dtype=float)
+    csum = np.concatenate([[0.0], np.cumsum(s)])
+    idx = np.arange(1, len(s) + 1)
+    lo = np.maximum(idx - window, 0)
+    return (csum[idx] - csum[lo]) / (idx - lo)
+
+
+def validations_since_improvement(scores: Sequence[float], rule: PlateauRule, higher_is_better: bool = True) -> int:
+    """How many validations have passed since the moving average last improved on its
+    best earlier value by more than ``rule.delta`` (0 when the latest one did)."""
+    s = np.asarray(scores, dtype=float)
+    if not higher_is_better:
+        s = -s
+    ma = moving_average(s, rule.window)
+    best, since = -np.inf, 0
+    for value in ma:
+        if value > best + rule.delta:
+            best, since = value, 0
+        else:
+            since += 1
+            best = max(best, value)
+    return since
+
+
+def plateau_reached(scores: Sequence[float], rule: PlateauRule, higher_is_better: bool = True) -> bool:
+    """Whether the plateau rule holds after the last of ``scores`` (in validation order).
+    Needs at least ``window + patience`` validations, so that a run is never stopped
+    before its moving average has had ``patience`` chances to improve."""
+    if len(scores) < rule.window + rule.patience:
+        return False
+    return validations_since_improvement(scores, rule, higher_is_better) >= rule.patience
+
+
+def last_window_slope(iterations: Sequence[int], scores: Sequence[float], window: int) -> float:
+    """Least-squares slope of the last ``window`` scores against iteration, per 1,000
+    iterations (NaN with fewer than two validations)."""
+    it = np.asarray(iterations, dtype=float)[-max(window, 2):]
+    s = np.asarray(scores, dtype=float)[-max(window, 2):]
+    if len(s) < 2 or np.ptp(it) == 0:
+        return float("nan")
+    return float(np.polyfit(it / 1000.0, s, 1)[0])
+
+
+def best_iteration(iterations: Sequence[int], scores: Sequence[float], higher_is_better: bool = True) -> int:
+    """The iteration of the best validation score (the first, on ties)."""
+    s = np.asarray(scores, dtype=float)
+    return int(np.asarray(iterations)[int(np.nanargmax(s) if higher_is_better else np.nanargmin(s))])
+
+
+def run_status(iterations: Sequence[int], scores: Sequence[float], rule: PlateauRule, *, diverged: bool = False,
+               higher_is_better: bool = True) -> dict:
+    """The convergence status of a run from its validation log (``iterations`` and their
+    ``scores``): ``status`` (one of :data:`STATUSES`), ``iterations`` (the last validated
+    one), ``best_iteration``, ``best_score`` and ``last_window_slope`` (per 1,000 iterations,
+    in the score's units; positive is improving for accuracy)."""
+    iterations, scores = list(iterations), list(scores)
+    if diverged:
+        status = DIVERGED
+    elif plateau_reached(scores, rule, higher_is_better):
+        status = CONVERGED
+    else:
+        status = STILL_IMPROVING
+    finite = [(i, s) for i, s in zip(iterations, scores) if np.isfinite(s)]
+    best = best_iteration(*zip(*finite), higher_is_better=higher_is_better) if finite else None
+    return {"status": status, "iterations": int(iterations[-1]) if iterations else 0,
+            "best_iteration": best,
+            "best_score": float(dict(finite)[best]) if best is not None else float("nan"),
+            "last_window_slope": last_window_slope(iterations, scores, rule.window)}
+
+
+def is_converged(status: dict | str | None) -> bool:
+    """Whether a status (a :func:`run_status` dict, or its ``status`` string) is ``converged``."""
+    if isinstance(status, dict):
+        status = status.get("status")
+    return status == CONVERGED
