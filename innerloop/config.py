@@ -70,7 +70,15 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(_explain(e) for e in errors))
     _check_cross_keys(config)
+    _check_tuning(config)
     return config
+
+
+def _check_tuning(config: dict[str, Any]) -> None:
+    """The tuning grid names algorithms, their options and values they accept."""
+    from innerloop.tuning import check_tuning
+
+    check_tuning(config, load_schema()["properties"]["algorithm_options"]["properties"])
 
 
 def _check_cross_keys(config: dict[str, Any]) -> None:

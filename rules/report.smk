@@ -160,6 +160,7 @@ rule report_html:
         running_time_table="results/tables/running_time.csv",
         rule_times="results/tables/rule_times.csv",
         diverged_runs="results/tables/diverged_runs.csv",
+        tuning="results/tables/tuning.csv",
         manifest=f"results/data/{config['dataset']}/manifest.json",
         training_curves="results/figures/training_curves.png",
         lr_histograms="results/figures/lr_histograms.png",
@@ -194,6 +195,7 @@ rule report_html:
         templates="report/templates",
         visual_algorithms=visual_algorithms(),
         statistics=config["statistics"],
+        tuning=config["tuning"],
     log:
         "results/logs/report_html.log",
     conda:

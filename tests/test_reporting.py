@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import innerloop.stats.summaries  # noqa: F401  (S.summaries below: a lazy submodule, imported here)
 from innerloop import stats as S
 from innerloop.algorithms import DISPLAY_NAMES
 from innerloop.reporting import figures as F

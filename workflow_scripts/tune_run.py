@@ -1,0 +1,28 @@
+"""Rule tune_run: meta-train one tuning candidate and score it on meta-validation."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+import torch
+
+from innerloop.convergence import PlateauRule
+from innerloop.data.store import load_store
+from innerloop.divergence import is_diverged
+from innerloop.training import RunSpec, resolve_device, train
+from innerloop.tuning import candidate_result, write_json
+
+torch.set_num_threads(snakemake.threads)
+device = resolve_device(snakemake.params.device)
+spec = RunSpec(**snakemake.params.spec)
+learner = train(spec, load_store(Path(snakemake.input.manifest).parent), model_path=Path(snakemake.output.model),
+                log_path=Path(snakemake.output.train_log), validation_path=Path(snakemake.output.validation),
+                checkpoint_path=Path(snakemake.params.checkpoint), device=device)
+result = candidate_result(snakemake.params.candidate, pd.read_csv(snakemake.output.validation),
+                          metric=learner.metric_name, diverged=is_diverged(learner.training_status),
+                          rule=PlateauRule.from_config(snakemake.params.plateau))
+print(f"{spec.algorithm} {snakemake.wildcards.candidate}: best validation {result['best_score']:.4f} "
+      f"at iteration {result['best_iteration']} ({result['status']})", file=sys.stderr)
+write_json(result, Path(snakemake.output.result))
