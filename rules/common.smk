@@ -165,6 +165,7 @@ def all_benchmarks():
         run, _, target = rest.partition("/cross_domain/")
         files.append(f"{bench}/ablation_cross_probe/{study}/{run}/{target}.tsv")
     files += [f"{bench}/convergence_grid/{method}.tsv" for method in ("maml", "alpha_maml")]
+    files += tuning_benchmarks()
     datasets = {config["dataset"], *cross_domain_targets(), *SWEEP_DATASETS}
     if SWEEP["cross_domain"]:
         datasets |= {target for dataset in SWEEP_DATASETS for target in cross_domain_targets(dataset)}

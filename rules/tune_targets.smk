@@ -50,3 +50,10 @@ def tuning_choices():
     """The choice of every tuned algorithm and setting of the main runs."""
     return expand(TUNED_CHOICE, dataset=config["dataset"], algorithm=TUNED, ways=config["task"]["ways"],
                   shots=config["task"]["shots"])
+
+
+def tuning_benchmarks():
+    """Benchmark files of every tuning run (the report's time per rule)."""
+    return [f"results/benchmarks/tune_run/{config['dataset']}/{algorithm}/{ways}w{shots}s/{cid}.tsv"
+            for algorithm in TUNED for ways in [config["task"]["ways"]] for shots in config["task"]["shots"]
+            for cid in _tuning.candidate_ids(TUNING_GRID[algorithm])]
