@@ -96,6 +96,13 @@ def _source_paths(name: str, arguments: Mapping[str, Any]) -> tuple[Path, list[P
     return Path(arguments["root"]).expanduser(), paths
 
 
+def check_source(name: str, options: Mapping[str, Any]) -> list[Path]:
+    """The files and folders on-disk dataset ``name`` reads with ``options`` (its config
+    block), checked to exist in the loader's layout; :class:`DatasetSourceError` otherwise.
+    Cheap (no image is read): the workflow calls it before planning any job."""
+    return _source_paths(name, _bind(name, options))[1]
+
+
 def _source_record(name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
     root, paths = _source_paths(name, arguments)
     fingerprint = source_fingerprint(paths, root)
