@@ -17,6 +17,7 @@ inspected last (:func:`check_dataset_sources`).
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 from collections.abc import Iterable
@@ -94,7 +95,18 @@ def _with_defaults(validator_class):
 
 
 def load_schema() -> dict:
-    return yaml.safe_load(SCHEMA_PATH.read_text())
+    return copy.deepcopy(_schema())
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> dict:
+    """The parsed schema, read once per process (with libyaml's parser where PyYAML has it)."""
+    return yaml.load(SCHEMA_PATH.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+@functools.lru_cache(maxsize=1)
+def _validator() -> jsonschema.protocols.Validator:
+    return _with_defaults(jsonschema.Draft202012Validator)(_schema())
 
 
 def validate_config(config: dict[str, Any], files: Iterable[str | os.PathLike] = (),
@@ -109,8 +121,7 @@ def validate_config(config: dict[str, Any], files: Iterable[str | os.PathLike] =
     """
     for path in files:
         read_config_file(path)
-    validator = _with_defaults(jsonschema.Draft202012Validator)(load_schema())
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    errors = sorted(_validator().iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(_explain(e) for e in errors))
     _check_cross_keys(config)
