@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import math
 import os
 from collections.abc import Iterable
@@ -28,6 +29,8 @@ import jsonschema
 import yaml
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+#: Where the workflow prepares its stores (rules/common.smk): results/data/<name>/.
+STORES = Path("results/data")
 
 
 class ConfigError(ValueError):
@@ -110,7 +113,7 @@ def _validator() -> jsonschema.protocols.Validator:
 
 
 def validate_config(config: dict[str, Any], files: Iterable[str | os.PathLike] = (),
-                    sources: bool = True) -> dict[str, Any]:
+                    sources: bool = True, stores: str | os.PathLike | None = STORES) -> dict[str, Any]:
     """Fill defaults into ``config`` in place and check it; raise :class:`ConfigError`.
 
     ``files`` are the YAML files ``config`` was merged from (Snakemake's
@@ -118,19 +121,21 @@ def validate_config(config: dict[str, Any], files: Iterable[str | os.PathLike] =
     equal keys cannot tell that a block was dropped. All schema violations are reported
     together, each with its key; then the rules between keys; then, with ``sources``,
     the root of every on-disk dataset is inspected (:func:`check_dataset_sources`).
+    Class counts a loader does not fix (glyphs, Omniglot's 'background' train and val)
+    are taken from a store already prepared under ``stores`` with the same options.
     """
     for path in files:
         read_config_file(path)
     errors = sorted(_validator().iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(_explain(e) for e in errors))
-    _check_cross_keys(config)
+    _check_cross_keys(config, None if stores is None else Path(stores))
     if sources:
         check_dataset_sources(config)
     return config
 
 
-def _check_cross_keys(config: dict[str, Any]) -> None:
+def _check_cross_keys(config: dict[str, Any], stores: Path | None = None) -> None:
     """Rules that involve more than one key."""
     for name, options in config["algorithm_options"].items():
         low, high = options.get("lr_init_low"), options.get("lr_init_high")
@@ -151,8 +156,8 @@ def _check_cross_keys(config: dict[str, Any]) -> None:
                               f"'datasets'; configured datasets: {sorted(config['datasets'])}")
     _check_cross_domain(config)
     _check_unused_datasets(config)
-    _check_task_fits(config)
-    _check_representations(config)
+    _check_task_fits(config, stores)
+    _check_representations(config, stores)
     _check_device(config)
 
 
@@ -212,7 +217,7 @@ def _check_unused_datasets(config: dict[str, Any]) -> None:
             f"'datasets.{name}'")
 
 
-def _check_representations(config: dict[str, Any]) -> None:
+def _check_representations(config: dict[str, Any], stores: Path | None) -> None:
     """The feature maps (rule feature_maps) draw ``classes`` x ``images_per_class`` meta-test
     images of the training dataset and run t-SNE on them."""
     rep = config["representations"]
@@ -224,7 +229,7 @@ def _check_representations(config: dict[str, Any]) -> None:
             f"{rep['images_per_class']} = {points} (t-SNE's requirement)")
     name = config["dataset"]
     options = config["datasets"].get(name, {})
-    known = _split_classes(name, options) or {}
+    known = _split_classes(name, options, stores)
     if "test" in known and rep["classes"] > known["test"]:
         raise ConfigError(f"config key 'representations.classes': {rep['classes']} classes are embedded, but the "
                           f"'test' split of dataset {name!r} has {known['test']}")
@@ -298,9 +303,28 @@ FIXED_IMAGES_PER_CLASS = {"omniglot": 20, "miniimagenet": 600, "cifarfs": 600}
 OMNIGLOT_SPLIT_CLASSES = {"vinyals": {"train": 1028, "val": 172, "test": 423}, "background": {"test": 659}}
 
 
-def _split_classes(name: str, options: dict[str, Any]) -> dict[str, int] | None:
-    """Classes per split of dataset ``name`` as configured, where known before preparing it
-    (a split left out is not known)."""
+def _split_classes(name: str, options: dict[str, Any], stores: Path | None = None) -> dict[str, int]:
+    """Classes per split of dataset ``name`` as configured: what its loader fixes, else what
+    its store under ``stores`` records if prepared with ``options`` (a split left out is not known)."""
+    return {**_prepared_split_classes(name, options, stores), **_fixed_split_classes(name, options)}
+
+
+def _prepared_split_classes(name: str, options: dict[str, Any], stores: Path | None) -> dict[str, int]:
+    if stores is None:
+        return {}
+    try:
+        manifest = json.loads((stores / name / "manifest.json").read_text(encoding="utf-8"))
+        params, counts = manifest["params"], manifest["split_counts"]
+        if any(params.get(key) != value for key, value in options.items() if key != "root"):
+            return {}
+        if "root" in options and manifest["source"]["root"] != str(Path(options["root"]).expanduser().resolve()):
+            return {}
+        return {split: int(count["classes"]) for split, count in counts.items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}  # no store, or not one this check can read: the preparation checks it
+
+
+def _fixed_split_classes(name: str, options: dict[str, Any]) -> dict[str, int]:
     if name in FIXED_SPLIT_CLASSES:
         return FIXED_SPLIT_CLASSES[name]
     if name in ("mnist", "cifar10"):
@@ -309,7 +333,7 @@ def _split_classes(name: str, options: dict[str, Any]) -> dict[str, int] | None:
     if name == "omniglot":
         rotations = len(options.get("rotations", [0]))
         return {k: n * rotations for k, n in OMNIGLOT_SPLIT_CLASSES[options.get("split", "background")].items()}
-    return None
+    return {}
 
 
 def _images_per_class(name: str, options: dict[str, Any]) -> int | None:
@@ -317,7 +341,7 @@ def _images_per_class(name: str, options: dict[str, Any]) -> int | None:
     return options.get("images_per_class", FIXED_IMAGES_PER_CLASS.get(name))
 
 
-def _check_task_fits(config: dict[str, Any]) -> None:
+def _check_task_fits(config: dict[str, Any], stores: Path | None) -> None:
     """The task setting against what is known of the datasets before they are prepared
     (class counts per split, images per class); the rest is checked when a
     dataset is prepared (innerloop.data.store.check_task_fits)."""
@@ -327,7 +351,7 @@ def _check_task_fits(config: dict[str, Any]) -> None:
     used = [(train, ("train", "val", "test")) for train in trained]
     used += [(test, ("test",)) for train in trained for test in cross_domain_targets(config, train)]
     for name, splits in used:
-        known = _split_classes(name, config["datasets"].get(name, {})) or {}
+        known = _split_classes(name, config["datasets"].get(name, {}), stores)
         for split in splits:
             if known.get(split, ways) < ways:
                 raise ConfigError(f"config key 'task.ways': {ways} ways need {ways} classes in the {split!r} split "

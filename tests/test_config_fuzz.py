@@ -529,3 +529,25 @@ def test_a_dataset_root_that_is_missing_a_file_or_empty_says_so(tmp_path, name):
 def test_a_cross_domain_test_root_is_inspected_too(tmp_path):
     config = changed(datasets__cub={"root": str(tmp_path / "cub")}, cross_domain=[{"train": "glyphs", "test": "cub"}])
     assert_refused(config, "datasets.cub.root", "does not exist")
+
+
+def test_class_counts_a_loader_leaves_open_come_from_a_store_prepared_with_the_same_options(tmp_path):
+    """Glyphs' splits depend on the installed fonts: known before any job once its store exists."""
+    import numpy as np
+    import pandas as pd
+
+    from innerloop.data.store import write_store
+
+    split = ["train"] * 6 + ["val"] * 5 + ["test"] * 7
+    classes = pd.DataFrame({"class_id": range(18), "name": [f"c{i}" for i in range(18)],
+                            "alphabet": "a", "split": split})
+    labels = np.repeat(np.arange(18), 20)
+    params = validate_config(changed())["datasets"]["glyphs"]
+    write_store(tmp_path / "glyphs", np.zeros((len(labels), 1, 8, 8), np.uint8), labels, classes,
+                dataset="glyphs", params=params)
+    validate_config(changed(representations__classes=7), stores=tmp_path)
+    assert_refused(changed(representations__classes=8), "representations.classes", "has 7", stores=tmp_path)
+    assert_refused(changed(task__ways=6), "task.ways", "'val' split of dataset 'glyphs', which has 5", stores=tmp_path)
+    # prepared with other options (or not at all): not known here, the preparation checks it
+    validate_config(changed(representations__classes=8, datasets__glyphs__seed=1), stores=tmp_path)
+    validate_config(changed(representations__classes=8), stores=tmp_path / "none")
