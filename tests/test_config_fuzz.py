@@ -551,3 +551,25 @@ def test_class_counts_a_loader_leaves_open_come_from_a_store_prepared_with_the_s
     # prepared with other options (or not at all): not known here, the preparation checks it
     validate_config(changed(representations__classes=8, datasets__glyphs__seed=1), stores=tmp_path)
     validate_config(changed(representations__classes=8), stores=tmp_path / "none")
+
+
+def test_where_no_store_tells_the_counts_the_preparation_checks_the_embedded_images():
+    import numpy as np
+    import pandas as pd
+
+    from innerloop.data.registry import task_requirements
+    from innerloop.data.store import DatasetTooSmallError, check_task_fits
+
+    classes = pd.DataFrame({"class_id": range(15), "name": [f"c{i}" for i in range(15)], "alphabet": "a",
+                            "split": ["train"] * 5 + ["val"] * 5 + ["test"] * 5})
+    labels = np.repeat(np.arange(15), 12)
+    config = validate_config(changed(representations={"classes": 5, "images_per_class": 12, "tsne_perplexity": 5}))
+    requirements = task_requirements(config, "glyphs")
+    assert requirements["embedded"] == (5, 12) and "embedded" not in task_requirements(config, "digits")
+    check_task_fits(labels, classes, dataset="glyphs", **requirements)
+    for key, value, problem in [("classes", 6, "5 classes, fewer than representations.classes = 6"),
+                                ("images_per_class", 13, "12 images, fewer than representations.images_per_class = 13")]:
+        config["representations"][key] = value
+        with pytest.raises(DatasetTooSmallError, match=problem):
+            check_task_fits(labels, classes, dataset="glyphs", **task_requirements(config, "glyphs"))
+        config["representations"].update(classes=5, images_per_class=12)
