@@ -159,6 +159,11 @@ def _check_cross_keys(config: dict[str, Any], stores: Path | None = None) -> Non
     _check_task_fits(config, stores)
     _check_representations(config, stores)
     _check_device(config)
+    centroid, shots = config["evaluation"]["probe_centroid_shots"], min(config["task"]["shots"])
+    if centroid > shots:
+        # A centroid averages the first shots of the support set: more would silently be fewer.
+        raise ConfigError(f"config key 'evaluation.probe_centroid_shots': {centroid} support examples per centroid, "
+                          f"but the {shots}-shot setting of 'task.shots' has only {shots}")
 
 
 def trained_datasets(config: dict[str, Any]) -> list[str]:

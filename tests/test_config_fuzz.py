@@ -573,3 +573,10 @@ def test_where_no_store_tells_the_counts_the_preparation_checks_the_embedded_ima
         with pytest.raises(DatasetTooSmallError, match=problem):
             check_task_fits(labels, classes, dataset="glyphs", **task_requirements(config, "glyphs"))
         config["representations"].update(classes=5, images_per_class=12)
+
+
+@pytest.mark.parametrize("shots, centroid", [([1], 2), ([1, 5], 5), ([5, 2], 3), ([3], 10)])
+def test_a_probe_centroid_averages_no_more_shots_than_a_task_has(shots, centroid):
+    assert_refused(changed(task__shots=shots, evaluation__probe_centroid_shots=centroid),
+                   "evaluation.probe_centroid_shots", "task.shots")
+    validate_config(changed(task__shots=shots, evaluation__probe_centroid_shots=min(shots)))
