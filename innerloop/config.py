@@ -252,7 +252,8 @@ def _check_device(config: dict[str, Any]) -> None:
         return
     import torch
 
-    index, count = int(device.partition(":")[2]), torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(device.partition(":")[2])
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if count and index >= count:
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         raise ConfigError(f"config key 'train.device': {device!r} names CUDA device {index}, but {count} "
