@@ -145,9 +145,7 @@ def check_tuning(config: Mapping[str, Any], option_schema: Mapping[str, Mapping[
     have, a value its option's schema refuses, a candidate listed twice, and a
     ``tuning.algorithms`` entry that is not configured or has no grid (``option_schema``:
     the schema's ``algorithm_options`` properties)."""
-    import jsonschema
-
-    from innerloop.config import ConfigError
+    from innerloop.config import ConfigError, value_errors
 
     tuning = config["tuning"]
     for i, algorithm in enumerate(tuning.get("algorithms") or []):
@@ -170,10 +168,9 @@ def check_tuning(config: Mapping[str, Any], option_schema: Mapping[str, Mapping[
                 if name not in known:
                     raise ConfigError(f"config key '{key}.{name}': {algorithm} has no option {name!r}; its options: "
                                       f"{sorted(known) or 'none'}")
-                try:
-                    jsonschema.validate(value, known[name])
-                except jsonschema.ValidationError as error:
-                    raise ConfigError(f"config key '{key}.{name}': candidate value {value!r}: {error.message}") from None
+                problems = value_errors(value, known[name])
+                if problems:
+                    raise ConfigError(f"config key '{key}.{name}': candidate value {value!r}: {problems[0]}")
         ids = [candidate_id(c) for c in found]
         repeated = sorted({i for i in ids if ids.count(i) > 1})
         if repeated:

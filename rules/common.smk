@@ -11,7 +11,7 @@ from innerloop.algorithms import LEARNS_RATES
 from innerloop.config import cross_domain_targets as config_targets
 from innerloop.config import sweep_datasets, validate_config
 
-validate_config(config)
+validate_config(config, files=workflow.configfiles)
 
 
 wildcard_constraints:

@@ -69,6 +69,8 @@ def test_the_default_tunes_the_configured_algorithms_that_have_a_grid():
     ({"grid": {"mamll": {"inner_lr": [0.1]}}}, "tuning.grid.mamll"),
     ({"grid": {"maml": {"inner_rate": [0.1]}}}, "tuning.grid.maml.inner_rate"),
     ({"grid": {"maml": {"first_order": ["yes"]}}}, "tuning.grid.maml.first_order"),
+    ({"grid": {"maml": {"inner_lr": [float("nan")]}}}, "tuning.grid.maml.inner_lr"),
+    ({"grid": {"scratch": {"finetune_steps": [5.0]}}}, "tuning.grid.scratch.finetune_steps"),
     ({"grid": {"maml": {"inner_lr": [0.1, 0.1]}}}, "tuning.grid.maml"),
     ({"grid": {"maml": {"inner_lr": []}}}, "tuning.grid.maml"),
     ({"algorithms": ["protonet"]}, "tuning.algorithms.0"),

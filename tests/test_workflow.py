@@ -187,8 +187,10 @@ def test_bad_config_stops_before_any_job(tmp_path, bad, key):
 
 def test_inner_steps_sweep_over_two_training_datasets_plans_each(tmp_path):
     """The dataset half of the sweep: every training dataset gets its sweep runs, and each is
-    probed on its own cross-domain test datasets (a dry run: no Omniglot on disk is read)."""
+    probed on its own cross-domain test datasets (a dry run: Omniglot's folders exist, empty)."""
     workdir = copy_workflow(tmp_path)
+    for folder in ("images_background", "images_evaluation"):  # the preset's root, in the layout checked before planning
+        (workdir / "data" / "omniglot" / folder).mkdir(parents=True)
     (workdir / "sweep.yaml").write_text("ablations: {inner_steps: {datasets: [omniglot, glyphs], steps: [1, 3]}}\n")
     result = snakemake(workdir, "-n", "--quiet", "rules", "--cores", "1", "--configfile",
                        "config/presets/omniglot.yaml", "sweep.yaml", "--", "results/tables/ablation_inner_steps_probe.csv", timeout=600)
