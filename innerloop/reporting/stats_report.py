@@ -123,12 +123,12 @@ def claims_rows(claims: pd.DataFrame) -> list[dict[str, str]]:
     for _, r in claims.iterrows():
         unit = str(r["unit"])
         fmt = (lambda v: _claim_value(v, unit))  # noqa: E731
+        pp = " pp" if unit != "rate" else ""
         run = str(r["verdict"]) != NOT_RUN
-        measured = MISSING if not run or pd.isna(r["estimate"]) else fmt(r["estimate"]) + (" pp" if unit != "rate" else "")
+        measured = MISSING if not run or pd.isna(r["estimate"]) else fmt(r["estimate"]) + pp
         conditional = ""
         if _text(r["conditional_test"]):
-            conditional = (f"{r['conditional_test']}: {fmt(r['conditional_estimate'])}"
-                           f"{' pp' if unit != 'rate' else ''} "
+            conditional = (f"{r['conditional_test']}: {fmt(r['conditional_estimate'])}{pp} "
                            f"{_ci(r['conditional_ci95_low'], r['conditional_ci95_high'], fmt)}, "
                            f"p = {format_p(r['conditional_p'])}, n = {int(r['conditional_n']):,}")
         out.append({
@@ -158,8 +158,8 @@ def scale_sentence(scale: dict) -> str:
     return (f"At this scale: each run trained {trained} meta-training iterations (the paper: "
             f"{scale['paper_iterations']:,}, so {scale['iterations_fraction']:.2%} of it), with {seeds} seed"
             f"{'s' if seeds != 1 else ''} per algorithm (the paper: one model per algorithm); each run's features "
-            f"were probed for {scale['probe_iterations']:,} iterations (the paper: {scale['paper_probe_iterations']:,}, "
-            f"{scale['probe_fraction']:.2%}); {scale['runs_converged']} of {scale['runs']} runs converged by the "
+            f"were probed for {scale['probe_iterations']:,} iterations (the paper: "
+            f"{scale['paper_probe_iterations']:,}, {scale['probe_fraction']:.2%}); {scale['runs_converged']} of {scale['runs']} runs converged by the "
             f"plateau rule{diverged}; {scale['claims_testable']} of the {scale['claims_run']} claims that were run "
             "are testable at this scale.")
 
