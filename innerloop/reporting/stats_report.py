@@ -143,7 +143,8 @@ def claims_rows(claims: pd.DataFrame) -> list[dict[str, str]]:
             "verdict": str(r["verdict"]),
             "css": {REPLICATED: "ok", NOT_REPLICATED: "bad", NOT_RUN: "muted", NOT_TESTABLE: "muted"}.get(
                 str(r["verdict"]), "warn"),
-            "why": _minus(_text(r["not_testable_because"])), "conditional": _minus(conditional),
+            "why": _minus(_text(r["not_testable_because"])),
+            "conditional": _minus(conditional[:1].upper() + conditional[1:]),
             "note": _text(r["note"]),
         })
     return out
@@ -159,9 +160,9 @@ def scale_sentence(scale: dict) -> str:
             f"{scale['paper_iterations']:,}, so {scale['iterations_fraction']:.2%} of it), with {seeds} seed"
             f"{'s' if seeds != 1 else ''} per algorithm (the paper: one model per algorithm); each run's features "
             f"were probed for {scale['probe_iterations']:,} iterations (the paper: "
-            f"{scale['paper_probe_iterations']:,}, {scale['probe_fraction']:.2%}); {scale['runs_converged']} of {scale['runs']} runs converged by the "
-            f"plateau rule{diverged}; {scale['claims_testable']} of the {scale['claims_run']} claims that were run "
-            "are testable at this scale.")
+            f"{scale['paper_probe_iterations']:,}, {scale['probe_fraction']:.2%}); {scale['runs_converged']} of "
+            f"{scale['runs']} runs converged by the plateau rule{diverged}; {scale['claims_testable']} of the "
+            f"{scale['claims_run']} claims that were run are testable at this scale.")
 
 
 def worked_example(claims: pd.DataFrame, alpha: float) -> str:
@@ -175,19 +176,24 @@ def worked_example(claims: pd.DataFrame, alpha: float) -> str:
          finite if len(finite) else run).iloc[0]
     unit = str(r["unit"])
     what = "per-seed differences" if "paired by seed" in str(r["statistic"]) else "per-seed values"
-    parts = [f"For example, “{r['claim']}” ({r['statistic']}): over {int(r['n_seeds'])} seed"
-             f"{'s' if int(r['n_seeds']) != 1 else ''}"]
+    n, runs = int(r["n_seeds"]), int(r["runs"])
+    parts = [f"For example, “{r['claim']}” ({r['statistic']}): "]
     if pd.notna(r["sd_seeds"]):
-        parts.append(f" the {what} have a standard deviation of {_claim_size(r['sd_seeds'], unit)}, so the design "
-                     f"detects an effect of {_claim_size(r['mde'], unit)} with 80% power at α = {alpha:g}")
+        parts.append(f"over {n} seeds the {what} have a standard deviation of {_claim_size(r['sd_seeds'], unit)}, "
+                     f"so the design detects an effect of {_claim_size(r['mde'], unit)} with 80% power at "
+                     f"α = {alpha:g}")
     else:
-        parts.append(" there is no seed-level spread, so no effect is detectable")
+        parts.append(f"with {n} seed{'s' if n != 1 else ''} there is no seed-level spread, so no effect is detectable")
     if pd.notna(r["paper_effect"]):
         parts.append(f", against the paper's effect of {_claim_size(r['paper_effect'], unit)}")
-    parts.append(f"; {int(r['runs_converged'])} of its {int(r['runs'])} runs converged. The estimate is "
-                 f"{_claim_value(r['estimate'], unit)}{' pp' if unit != 'rate' else ''} "
-                 f"{_ci(r['ci95_low'], r['ci95_high'], lambda v: _claim_value(v, unit))}, p = {format_p(r['p_value'])} "
-                 f"(Holm: {format_p(r['p_holm'])}); verdict: {r['verdict']}")
+    parts.append(f"; {int(r['runs_converged'])} of its {runs} run{'s' if runs != 1 else ''} converged. ")
+    estimate = _claim_value(r["estimate"], unit) + (" pp" if unit != "rate" else "")
+    if pd.notna(r["ci95_low"]):
+        ci = _ci(r["ci95_low"], r["ci95_high"], lambda v: _claim_value(v, unit))
+        parts.append(f"The estimate is {estimate} {ci}, p = {format_p(r['p_value'])} (Holm: {format_p(r['p_holm'])}); ")
+    elif pd.notna(r["estimate"]):
+        parts.append(f"The estimate is {estimate}, with no interval or p over seeds; ")
+    parts.append(f"verdict: {r['verdict']}")
     if _text(r["not_testable_because"]):
         parts.append(f", because {r['not_testable_because']}")
     return _minus("".join(parts) + ".")
