@@ -70,7 +70,7 @@ VERDICT_RULE: tuple[str, ...] = (
     "whose algorithms were not in the configuration is marked not run.",
 )
 
-#: Until the convergence rule is configured, the plateau check the verdict rule names.
+#: How the verdict rule names the convergence check when it is given no wording of the plateau rule.
 DEFAULT_PLATEAU_TEXT = "the plateau rule on its validation log"
 
 
