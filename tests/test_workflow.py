@@ -79,7 +79,7 @@ def test_smoke_report_numbers_come_from_the_result_tables(smoke_run):
     assert set(lr["algorithm"]) == set(SMOKE["algorithms"]) & LEARNS_RATES
     assert list(lr.loc[lr["algorithm"] == "metasgd", "layer"]) == ["conv1", "conv2", "conv3", "conv4", "logits"]
     claims = pd.read_csv(smoke_run / "results/tables/claims.csv")
-    assert claims["verdict"].isin(["replicated", "not replicated", "inconclusive"]).all()  # every algorithm ran
+    assert (claims["verdict"] == "not testable at this scale").all()  # every algorithm ran; one unconverged seed
     assert html.count('<tr id="claim-') == len(claims)
     paired = pd.read_csv(smoke_run / "results/tables/paired_meta_test.csv")
     assert set(paired.loc[paired["family"] == "vs maml", "algorithm"]) == set(SMOKE["algorithms"]) - {"maml"}
