@@ -115,8 +115,6 @@ def test_batched_meta_gradient_equals_the_loop(case, smooth):
     groups = sorted({k.split("/")[0] for k in loop_grads})
     for group in groups:
         error, size = relative(batched_grads, loop_grads, group)
-        if case == "protonet" and group == "init":
-            pass  # the head's own initialisation gets no gradient; the body's does
         assert size > 0, f"{case}: {group} receives no meta-gradient"
         assert error < 1e-10, f"{case}: {group} differs by {error:.2e} relative"
 
@@ -213,8 +211,8 @@ def test_meta_test_probe_and_cka_equal_the_loop(trained, name, options):
     for batch in (True, False):
         learner.batch_tasks = batch
         results[batch] = (
-            evaluate(learner, (sampler.task(i) for i in range(11)), torch.device("cpu")),
-            feature_probe(learner, sampler, 10, torch.device("cpu"), progress=False),
+            evaluate(learner, (sampler.task(i) for i in range(9)), torch.device("cpu")),
+            feature_probe(learner, sampler, 9, torch.device("cpu"), progress=False),
             representation_change(learner, sampler, 9, torch.device("cpu"), progress=False),
         )
     learner.batch_tasks = True
