@@ -85,6 +85,7 @@ def make_step(implementation: str, size: int, filters: int, second_order: bool):
     if implementation.startswith("innerloop"):
         learner = MAML(model, init, inner_steps=INNER_STEPS, inner_lr=INNER_LR, first_order=not second_order)
         learner.batch_tasks = implementation == "innerloop"
+        learner.cpu_batch_pixels = size * size  # the batched path at every size, to measure it
         optimiser = learner.make_optimiser(OUTER_LR)
 
         def step():

@@ -230,3 +230,14 @@ def test_stack_tasks_keeps_each_tasks_classes():
     batch = stack_tasks(tasks)
     assert batch.support_x.shape == (TASKS, WAYS * SHOTS, 1, SIZE, SIZE)
     assert batch.classes == tuple(t.classes for t in tasks)
+
+
+def test_large_images_keep_the_loop_on_the_cpu():
+    """At 84x84 the batch gains no time on the CPU and holds every task's graph at once."""
+    model = Conv4(in_channels=3, ways=WAYS, filters=3, image_size=84)
+    learner = build_learner("maml", {"inner_lr": 0.1}, model=model, init=init_params(model, torch.Generator()),
+                            inner_steps=1, generator=torch.Generator())
+    task = SimpleNamespace(support_x=torch.zeros(WAYS, 3, 84, 84), query_x=torch.zeros(WAYS, 3, 84, 84))
+    assert learner.batch_unsupported() is None and not learner.batches([task, task])
+    small = SimpleNamespace(support_x=torch.zeros(WAYS, 3, 32, 32), query_x=torch.zeros(WAYS, 3, 32, 32))
+    assert learner.batches([small, small])

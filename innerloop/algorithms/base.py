@@ -65,6 +65,8 @@ class MetaLearner:
     batch_tasks = True
     #: Why this learner's adaptation has no batched form (None: it has one).
     no_batched_adaptation: str | None = None
+    #: Largest input (values per example: channels x height x width) batched on the CPU.
+    cpu_batch_pixels = 32 * 32 * 3
 
     def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, second_order: bool = True):
         if inner_steps < 0:
@@ -195,10 +197,15 @@ class MetaLearner:
         return batched.unsupported(self.model)
 
     def batches(self, tasks: list[Task]) -> bool:
-        """Whether ``tasks`` run as one batch: batching on, supported, and one shape for all."""
+        """Whether ``tasks`` run as one batch: batching on, supported, one shape for all, and
+        on the CPU images of at most ``cpu_batch_pixels`` values (measured with
+        ``benchmarks/peers.py``: larger images gain no time on the CPU, and a batch holds every
+        task's graph at once where the loop frees each after its backward pass)."""
         if not self.batch_tasks or len(tasks) < 2 or self.batch_unsupported() is not None:
             return False
         first = tasks[0]
+        if first.support_x.device.type == "cpu" and first.support_x[0].numel() > self.cpu_batch_pixels:
+            return False
         return all(t.support_x.shape == first.support_x.shape and t.query_x.shape == first.query_x.shape
                    for t in tasks)
 
