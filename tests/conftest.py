@@ -1,4 +1,18 @@
-"""Shared fixtures: a tiny synthetic store for tests that need data but not glyphs."""
+"""Shared fixtures.
+
+``tiny_store`` and ``glyph_store`` (session): small image stores (innerloop.data.store.Store)
+for tests that need data without running the workflow.
+
+``smoke_run`` (session): the ``pathlib.Path`` of a copy of the workflow in a temporary directory
+in which the whole smoke DAG has finished without a failed job (``snakemake --cores 2 --resources
+gpu=1 --configfile config/presets/smoke.yaml``, target ``all``). Its outputs are under
+``smoke_run / "results"``: ``runs/glyphs/<algorithm>/5w1s/seed0/`` per run (the layout that
+test_recomputation's ``results`` fixture writes), ``tables/``, ``figures/``, ``report/``
+(report.html, report.pdf), ``data/``, ``logs/``. It runs once per session, when a test first
+asks for it, and every end-to-end test of the smoke preset reads it (tests/test_workflow.py, the
+local side of tests/test_slurm.py). A test may add files of its own beside the outputs (a
+screenshot, rendered pages, Snakemake's report) but must not change or remove any output.
+"""
 
 import numpy as np
 import pandas as pd
@@ -6,8 +20,9 @@ import pytest
 import torch
 
 from innerloop.data.store import load_store, write_store
+from workflow_copy import SMOKE_ARGS, copy_workflow, snakemake
 
-# One intra-op thread: the tests' networks are tiny, and the workflow test's Snakemake jobs
+# One intra-op thread: the tests' networks are tiny, and the workflow tests' Snakemake jobs
 # run beside the test process on the same cores.
 torch.set_num_threads(1)
 
@@ -37,3 +52,12 @@ def glyph_store(tmp_path_factory):
     path = prepare_dataset("glyphs", {"image_size": 28, "images_per_class": 12, "max_classes": 200},
                            tmp_path_factory.mktemp("glyphs"))
     return load_store(path)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """The workflow copy in which the whole smoke DAG ran (see the module docstring)."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
+    result = snakemake(workdir, *SMOKE_ARGS, timeout=3600)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir
