@@ -8,11 +8,20 @@ in which the whole smoke DAG has finished without a failed job (``snakemake --co
 gpu=1 --configfile config/presets/smoke.yaml``, target ``all``). Its outputs are under
 ``smoke_run / "results"``: ``runs/glyphs/<algorithm>/5w1s/seed0/`` per run (the layout that
 test_recomputation's ``results`` fixture writes), ``tables/``, ``figures/``, ``report/``
-(report.html, report.pdf), ``data/``, ``logs/``. It runs once per session, when a test first
-asks for it, and every end-to-end test of the smoke preset reads it (tests/test_workflow.py, the
-local side of tests/test_slurm.py). A test may add files of its own beside the outputs (a
-screenshot, rendered pages, Snakemake's report) but must not change or remove any output.
+(report.html, report.pdf), ``data/``, ``logs/``. It runs once per session, and every
+end-to-end test of the smoke preset reads it (tests/test_workflow.py, the local side of
+tests/test_slurm.py). A test may add files of its own beside the outputs (a screenshot,
+rendered pages, Snakemake's report) but must not change or remove any output.
+
+When a collected test asks for ``smoke_run``, the smoke DAG starts in the background as the
+session's first test starts (``_smoke_dag``), so that it runs beside the unit tests, which
+keep only one core busy; the first test that asks for ``smoke_run`` waits for it to finish.
+Its Snakemake output is in ``smoke_run.parent / "snakemake.log"``.
 """
+
+import os
+import signal
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -20,7 +29,7 @@ import pytest
 import torch
 
 from innerloop.data.store import load_store, write_store
-from workflow_copy import SMOKE_ARGS, copy_workflow, snakemake
+from workflow_copy import SMOKE_ARGS, SNAKEMAKE, copy_workflow
 
 # One intra-op thread: the tests' networks are tiny, and the workflow tests' Snakemake jobs
 # run beside the test process on the same cores.
@@ -54,10 +63,35 @@ def glyph_store(tmp_path_factory):
     return load_store(path)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _smoke_dag(request, tmp_path_factory):
+    """Start the smoke DAG in a workflow copy if a collected test needs ``smoke_run``; yields
+    (workflow copy, Snakemake process, its log) or None, and stops a run still going at the end."""
+    if not any("smoke_run" in item.fixturenames for item in request.session.items):
+        yield None
+        return
+    base = tmp_path_factory.mktemp("smoke")
+    (base / "workflow").mkdir()
+    workdir = copy_workflow(base / "workflow")
+    with open(base / "snakemake.log", "w") as log:
+        process = subprocess.Popen([*SNAKEMAKE, *SMOKE_ARGS], cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            yield workdir, process, base / "snakemake.log"
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=120)
+
+
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory):
+def smoke_run(_smoke_dag):
     """The workflow copy in which the whole smoke DAG ran (see the module docstring)."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
-    result = snakemake(workdir, *SMOKE_ARGS, timeout=3600)
-    assert result.returncode == 0, result.stderr[-5000:]
+    workdir, process, log = _smoke_dag
+    try:
+        returncode = process.wait(timeout=3600)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGTERM)
+        pytest.fail("the smoke DAG did not finish in 3600 s")
+    assert returncode == 0, log.read_text()[-5000:]
     return workdir
