@@ -16,6 +16,7 @@ rendered pages, Snakemake's report) but must not change or remove any output.
 When a collected test asks for ``smoke_run``, the smoke DAG starts in the background as the
 session's first test starts (``_smoke_dag``), so that it runs beside the unit tests, which
 keep only one core busy; the first test that asks for ``smoke_run`` waits for it to finish.
+The modules with such tests run last (``pytest_collection_modifyitems``) to leave it the time.
 Its Snakemake output is in ``smoke_run.parent / "snakemake.log"``.
 """
 
@@ -34,6 +35,12 @@ from workflow_copy import SMOKE_ARGS, SNAKEMAKE, copy_workflow
 # One intra-op thread: the tests' networks are tiny, and the workflow tests' Snakemake jobs
 # run beside the test process on the same cores.
 torch.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(items):
+    """Modules with a test that reads the smoke DAG run after the others, in their order."""
+    waiting = {item.path for item in items if "smoke_run" in item.fixturenames}
+    items.sort(key=lambda item: item.path in waiting)
 
 
 @pytest.fixture(scope="session")
