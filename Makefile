@@ -9,7 +9,7 @@ CORES  ?= $(shell nproc)
 APT_PACKAGES := graphviz poppler-utils chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-packages report smoke test lint benchmark clean-results
+.PHONY: setup system-packages report smoke test test-fast lint benchmark clean-results
 
 setup: $(VENV)/.installed system-packages
 
@@ -33,6 +33,10 @@ smoke: setup
 # pytest exits 5 when it collects no test: that must fail, not pass silently.
 test: setup
 	$(VENV)/bin/pytest -ra --durations=15; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; [ $$rc -eq 0 ]
+
+# The unit and algorithm tests only: no end-to-end Snakemake run, no SLURM cluster.
+test-fast: setup
+	$(VENV)/bin/pytest -ra --durations=15 -m "not workflow and not slurm"; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; [ $$rc -eq 0 ]
 
 lint: setup
 	$(SMK) --lint

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from test_workflow import SNAKEMAKE, copy_workflow
+from workflow_copy import SNAKEMAKE, copy_workflow
 
 pytestmark = pytest.mark.workflow
 
