@@ -160,6 +160,7 @@ rule report_html:
         running_time_table="results/tables/running_time.csv",
         rule_times="results/tables/rule_times.csv",
         diverged_runs="results/tables/diverged_runs.csv",
+        protocol="results/tables/protocol.csv",
         manifest=f"results/data/{config['dataset']}/manifest.json",
         training_curves="results/figures/training_curves.png",
         lr_histograms="results/figures/lr_histograms.png",

@@ -187,11 +187,12 @@ class BaselinePlusPlus(Finetuning):
     name = "baselinepp"
 
     def __init__(self, model: nn.Module, init: Params, *, pretrain: Params, inner_steps: int = 0,
-                 finetune_steps: int = 50, finetune_lr: float = 0.1, temperature: float = 10.0):
+                 finetune_steps: int = 50, finetune_lr: float = 0.1, epochs: int = 400, batch_size: int = 16,
+                 temperature: float = 10.0):
         if not temperature > 0:
             raise ValueError(f"baselinepp: temperature must be positive, got {temperature!r}")
         super().__init__(model, init, pretrain=pretrain, inner_steps=inner_steps, finetune_steps=finetune_steps,
-                         finetune_lr=finetune_lr)
+                         finetune_lr=finetune_lr, epochs=epochs, batch_size=batch_size)
         self.temperature = temperature
 
     @classmethod
