@@ -14,7 +14,8 @@ from innerloop.data.sampler import fixed_tasks
 from innerloop.evaluation.meta_test import evaluate
 from innerloop.evaluation.reference import untrained_reference
 from innerloop.reporting.protocol import describe_protocol, protocol_table
-from innerloop.training import RunSpec, load_model, train
+import innerloop.stats.summaries  # noqa: F401  (test_reporting.synthetic_frames reads it as an attribute)
+from innerloop.training import RunSpec, build_run, load_model, train
 
 ROOT = Path(__file__).resolve().parent.parent
 CPU = torch.device("cpu")
@@ -47,13 +48,12 @@ def test_untrained_reference_is_the_run_before_its_first_iteration(tmp_path, tin
     run = spec("maml")
     learner = trained(tmp_path / "m", run, tiny_store)
     reference = untrained_reference(run, tiny_store, tasks, CPU)
-    again = untrained_reference(run, tiny_store, tasks, CPU)
-    np.testing.assert_array_equal(reference, again)
-    other_seed = untrained_reference(spec("maml", seed=4), tiny_store, tasks, CPU)
-    trained_scores = evaluate(learner, tasks, CPU)
-    assert not np.array_equal(reference, other_seed) or not np.array_equal(reference, trained_scores)
-    losses = pd.read_csv(tmp_path / "m" / "log.csv")["loss"]
-    assert losses.notna().all()
+    fresh = build_run(run, tiny_store.image_shape, 10)
+    np.testing.assert_array_equal(reference, evaluate(fresh, tasks, CPU))
+    task = tasks[0]
+    before, after = (lr.predict(lr.adapt(task.support_x, task.support_y, meta_gradient=False), task.query_x)
+                     for lr in (fresh, learner))
+    assert not torch.allclose(before, after)  # the reference is not the trained network
 
 
 def test_default_protocol_shares_evaluation_steps_within_each_family():
@@ -87,3 +87,26 @@ def test_protocol_table_puts_the_untrained_reference_beside_the_accuracy():
     assert table.loc["maml", "n_seeds"] == 2
     assert "finetune_lr 0.05 (config)" in table.loc["finetune", "rates"]
     assert set(table.index) <= set(ALGORITHMS)
+
+
+def test_protocol_table_is_in_the_reports_comparison_section(tmp_path):
+    from test_reporting import CAPTION_DIR, TEMPLATE_DIR, synthetic_frames, synthetic_provenance, synthetic_setup
+
+    from innerloop.reporting import figures as F
+    from innerloop.reporting import render as R
+    from innerloop.reporting.tables import protocol_html
+
+    config = default_config()
+    config["algorithms"] = ["maml"]
+    runs = pd.DataFrame({"algorithm": ["maml"], "setting": "5w1s", "seed": [0], "accuracy": [0.61]})
+    table = protocol_table(config, load_schema(), runs, runs.assign(accuracy=[0.33]))
+    png = F.save_figure(F.meta_test_accuracy(synthetic_frames()["meta_test"]), tmp_path / "fig")[0]
+    context = R.build_context(frames=synthetic_frames(), setup=synthetic_setup(), provenance=synthetic_provenance(),
+                              figures=dict.fromkeys(R.FIGURE_KEYS, png), caption_dir=CAPTION_DIR)
+    context["tables"]["protocol"] = protocol_html(table)
+    html = R.render_html(context, TEMPLATE_DIR, tmp_path / "report.html").read_text()
+    section = html[html.index('<section id="comparison">'):]
+    section = section[:section.index("</section>")]
+    assert 'id="tab-protocol"' in section
+    for text in ("Untrained reference", "61.0%", "33.0%", "+28.0", "published (the study"):
+        assert text in section, text
