@@ -19,7 +19,11 @@ from learning import CHANCE, MARGIN, REFERENCE_MARGIN, short_run_accuracy, untra
     ("maml", {}),
     ("fomaml", {}),
     ("maml_fd", {}),
-    ("negmaml", {}),
+    pytest.param("negmaml", {}, marks=pytest.mark.xfail(strict=True, reason=(
+        "a negative inner rate makes the inner loop ascend the support loss, which to first order in the rate "
+        "raises the query loss of every same-class query (ReLU features are non-negative), so the outer loop "
+        "learns to make adaptation ineffective: measured 0.237 trained vs 0.303 untrained (defaults), 0.261 vs "
+        "0.303 (inner_lr -0.1), 0.253 vs 0.303 (first order), 0.170 vs 0.168 (evaluated at the negative rate)"))),
     ("metasgd", {}),
     ("metasgd", {"positive": True}),  # the rate-sign ablation's run (ablations.rate_signs.positive_trained)
     ("anil", {}),
