@@ -5,8 +5,9 @@ temporary store), 5-way 1-shot with 10 queries per class, on the default ReLU / 
 Conv4 (``--filters``, 32 as config/config.yaml) at its seed-0 initialisation, 5 inner
 steps at inner_lr 0.01 (the default config). For each epsilon, absolute (a distance in
 parameter space) and relative (``epsilon * ||theta||``, the norm of the adapted tensors),
-it prints the median and the minimum over tasks of the cosine (and on how many tasks it is >= 0.99) between the finite-difference
-and the exact meta-gradient (all tensors flattened together), and the median relative error
+it prints the median and the minimum over tasks of the cosine between the finite-difference
+and the exact meta-gradient (all tensors flattened together), on how many tasks it is
+>= 0.99, and the median relative error
 ||g_fd - g_exact|| / ||g_exact||; the first-order approximation's for comparison. In float32
 (the workflow's precision) it does so with the differences taken in float32 and in float64
 (maml_fd's ``float64`` option); ``--float64`` runs everything in float64.
