@@ -221,8 +221,8 @@ def train(
     chooses what the outer loop draws and the schedule it runs (``learner.training_data``:
     the episodes of ``spec`` by default; Chen et al.'s epochs of ordinary mini-batches for
     the transfer baselines). A learner that is not meta-trained (train from scratch) runs
-    no iteration; its validation is measured once. A checkpoint is written every ``checkpoint_every`` iterations and when
-    the run is interrupted (SIGTERM, Ctrl-C). ``stop_after`` ends the run early at that
+    no iteration; its validation is measured once. A checkpoint is written every
+    ``checkpoint_every`` iterations and when the run is interrupted (SIGTERM, Ctrl-C). ``stop_after`` ends the run early at that
     iteration, as an interruption would (used by the resume test). A run that diverges
     (see :func:`fit`) still writes ``model_path``, with status ``diverged``.
     """
