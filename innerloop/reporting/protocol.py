@@ -26,7 +26,7 @@ RATE_KEYS = ("inner_lr", "eval_inner_lr", "lr_init_low", "lr_init_high", "lr_ini
 
 #: Algorithms whose outer step is not Adam at train.outer_lr (their rate is an option).
 OWN_OUTER_STEP = ("reptile", "alpha_maml")
-_STUDY = "the study, Sec. 4 (MAML inner rate)"
+_STUDY = "the study, Sec. 4"
 #: (algorithm, option) -> (value, source) for the rates the sources state.
 PUBLISHED: dict[tuple[str, str], tuple[float, str]] = {
     ("maml", "inner_lr"): (0.01, _STUDY),
