@@ -75,8 +75,8 @@ def resolve_device(requested: str = "auto") -> torch.device:
 def build_run(spec: RunSpec, image_shape: tuple[int, int, int], n_classes: int = 0) -> MetaLearner:
     """The freshly initialised learner of ``spec`` (on the CPU).
 
-    ``n_classes`` is the number of classes in the store (the width of the pre-training
-    classifier of the transfer baselines).
+    ``n_classes`` is the number of training classes of the store (the width of the
+    pre-training classifier of the transfer baselines).
     """
     channels, height, width = image_shape
     if height != width:
@@ -217,18 +217,20 @@ def train(
     Writes the final meta-parameters to ``model_path``, the per-iteration log (iteration,
     loss, accuracy: query loss and accuracy after adaptation, averaged over the
     meta-batch, plus any columns of ``learner.log_values()``) to ``log_path`` and the
-    validation accuracy every ``val_every`` iterations to ``validation_path``. A learner
-    that is not meta-trained (train from scratch) runs no iteration; its validation is
-    measured once. A checkpoint is written every ``checkpoint_every`` iterations and when
-    the run is interrupted (SIGTERM, Ctrl-C). ``stop_after`` ends the run early at that
+    validation accuracy every ``val_every`` iterations to ``validation_path``. The learner
+    chooses what the outer loop draws and the schedule it runs (``learner.training_data``:
+    the episodes of ``spec`` by default; Chen et al.'s epochs of ordinary mini-batches for
+    the transfer baselines). A learner that is not meta-trained (train from scratch) runs
+    no iteration; its validation is measured once. A checkpoint is written every
+    ``checkpoint_every`` iterations and when the run is interrupted (SIGTERM, Ctrl-C). ``stop_after`` ends the run early at that
     iteration, as an interruption would (used by the resume test). A run that diverges
     (see :func:`fit`) still writes ``model_path``, with status ``diverged``.
     """
-    n_classes = len(store.classes)
+    n_classes = len(store.class_ids("train"))
     learner = build_run(spec, store.image_shape, n_classes).to(device)
-    sampler = TaskSampler(store, "train", spec.ways, spec.shots, spec.queries, seed=spec.seed)
+    sampler, schedule = learner.training_data(store, spec)
     val_tasks = fixed_tasks(store, "val", spec.ways, spec.shots, spec.queries, seed=spec.val_seed, n=spec.val_tasks)
-    fit(learner, spec, sampler, val_tasks, log_path=log_path, validation_path=validation_path,
+    fit(learner, schedule, sampler, val_tasks, log_path=log_path, validation_path=validation_path,
         checkpoint_path=checkpoint_path, device=device, progress=progress, stop_after=stop_after)
     save_model(model_path, learner, spec, store.image_shape, n_classes, learner.training_status)
     return learner
@@ -315,6 +317,7 @@ def fit(
             if not math.isfinite(loss_value):
                 diverged = diverge(iteration + 1, f"training loss {loss_value}")
                 break
+            learner.clip_meta_gradient()
             optimiser.step()
             if not all_finite(learner.meta_parameters().values()):
                 diverged = diverge(iteration + 1, "non-finite meta-parameters after the outer update")

@@ -150,7 +150,7 @@ def all_benchmarks():
     from innerloop.sine import EXPERIMENTS, run_files
 
     bench = "results/benchmarks"
-    files = [f for stage in ("train", "meta_test", "feature_probe", "cka", "test_time_procedures")
+    files = [f for stage in ("train", "meta_test", "untrained_reference", "feature_probe", "cka", "test_time_procedures")
              for f in expand_runs(f"{bench}/{stage}/{RUN_ID}.tsv")]
     files += [f for stage in ("cross_domain_meta_test", "cross_domain_probe") for target in cross_domain_targets()
               for f in expand_runs(f"{bench}/{stage}/{RUN_ID}/{target}.tsv")]

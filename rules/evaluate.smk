@@ -26,6 +26,32 @@ rule meta_test:
         "../workflow_scripts/meta_test.py"
 
 
+# The same run's untrained network (the seed's initialisation) under the run's own evaluation
+# protocol, on the same meta-test tasks: the reference the protocol table puts beside the accuracy.
+rule untrained_reference:
+    input:
+        **store("{dataset}"),
+    output:
+        tasks=f"{RUN}/untrained_reference.csv",
+    params:
+        spec=run_spec,
+        n_tasks=config["evaluation"]["meta_test_tasks"],
+        seed=config["evaluation"]["seed"],
+        inner_steps=eval_inner_steps(),
+        device=config["train"]["device"],
+    resources:
+        **rule_resources("meta_test"),
+    threads: rule_threads("meta_test")
+    log:
+        f"results/logs/untrained_reference/{RUN_ID}.log",
+    benchmark:
+        f"results/benchmarks/untrained_reference/{RUN_ID}.tsv"
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/untrained_reference.py"
+
+
 rule lr_distribution:
     input:
         model=f"{RUN}/model.pt",

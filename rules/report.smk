@@ -162,6 +162,7 @@ rule report_html:
         rule_times="results/tables/rule_times.csv",
         diverged_runs="results/tables/diverged_runs.csv",
         tuning="results/tables/tuning.csv",
+        protocol="results/tables/protocol.csv",
         manifest=f"results/data/{config['dataset']}/manifest.json",
         training_curves="results/figures/training_curves.png",
         lr_histograms="results/figures/lr_histograms.png",

@@ -31,6 +31,22 @@ rule meta_test_stats:
         "../workflow_scripts/meta_test_stats.py"
 
 
+rule protocol_table:
+    input:
+        meta_test_runs="results/tables/meta_test_runs.csv",
+        untrained=runs("untrained_reference.csv"),
+    output:
+        table="results/tables/protocol.csv",
+    params:
+        config=config,
+    log:
+        "results/logs/protocol_table.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/protocol_table.py"
+
+
 # With no rate-learning algorithm configured the inputs are empty and the tables are written
 # header-only, so the rule graph is the same for every configuration. (The guard matters:
 # runs(..., []) would mean every algorithm.)

@@ -406,13 +406,12 @@ def test_one_flat_vector_equals_the_step_rule_tensor_by_tensor(setup, make):
 
 # -- learning -----------------------------------------------------------------------------
 
-# Default options (lr_init 0.01), so that the untrained learner's 3 small steps stay below the
-# bar (measured 0.28; MAML's test options, inner rate 0.1, pass it untrained) and passing it
-# takes meta-learning; 40 iterations instead of 60, Adam at 0.01 for the LSTMs (their gates
-# move slowly at 0.003) and 3 updates for lstm_meta_plus instead of its 8.
+# The default experiment's options and training settings (tests/learning.py): the untrained
+# learner's small steps (lr_init 0.01) stay below the bar, so passing it takes meta-learning;
+# 40 iterations instead of 60.
 @pytest.mark.parametrize("algorithm, options, overrides", [
-    ("lstm_meta", {}, {"outer_lr": 0.01}),
-    ("lstm_meta_plus", {"inner_steps": 3}, {"outer_lr": 0.01}),
+    ("lstm_meta", {}, {}),
+    ("lstm_meta_plus", {}, {}),
     ("turtle", {}, {}),
     ("fo_turtle", {}, {}),
 ])

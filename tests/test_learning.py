@@ -1,47 +1,39 @@
-"""Every algorithm learns: a short run on glyphs beats chance on held-out tasks by a margin.
+"""Every algorithm learns under its default settings: a short run on glyphs beats chance on
+held-out tasks by a margin, and beats its own untrained reference.
 
-Learners whose modules have their own test file check learning there with the same
-helper (tests/learning.py); the MAML family is checked here. A held-out score alone could
-come from evaluation-time fine-tuning of an untrained network, so each test also compares
-with the same learner before training.
+The runs take each algorithm's options and the training settings from the default
+experiment (config/config.yaml over the schema's defaults; tests/learning.py): no rate is
+chosen for the test. Learners whose modules have their own test file check learning there
+with the same helper; the MAML family and the multi-task baseline are checked here. A
+held-out score alone could come from evaluation-time fine-tuning of an untrained network,
+so each test also compares with the untrained reference: the same seed's initialisation
+under the same evaluation protocol.
 """
 
-import pandas as pd
 import pytest
 
-from learning import CHANCE, MARGIN, short_run_accuracy, untrained_accuracy
+from learning import CHANCE, MARGIN, REFERENCE_MARGIN, short_run_accuracy, untrained_accuracy
 
 
 @pytest.mark.parametrize("algorithm, options", [
-    ("maml", {"inner_lr": 0.03}),
-    ("fomaml", {"inner_lr": 0.03}),
-    pytest.param("maml_fd", {"inner_lr": 0.03}, marks=pytest.mark.xfail(strict=True, reason=(
-        "finite differences of gradients across the ReLU and max-pool kinks of Conv4 give Hessian-vector "
-        "products with a relative error of 5-16 (measured at epsilon 1e-4..1e-2; 7e-5 on the smooth Conv4), "
-        "so the meta-gradient is mostly noise; see test_algorithms.py for the smooth-model check"))),
+    ("maml", {}),
+    ("fomaml", {}),
+    ("maml_fd", {}),
+    pytest.param("negmaml", {}, marks=pytest.mark.xfail(strict=True, reason=(
+        "a negative inner rate makes the inner loop ascend the support loss, which to first order in the rate "
+        "raises the query loss of every same-class query (ReLU features are non-negative), so the outer loop "
+        "learns to make adaptation ineffective: measured 0.237 trained vs 0.303 untrained (defaults), 0.261 vs "
+        "0.303 (inner_lr -0.1), 0.253 vs 0.303 (first order), 0.170 vs 0.168 (evaluated at the negative rate)"))),
     ("metasgd", {}),
-    ("metasgd", {"positive": True}),
-    ("anil", {"inner_lr": 0.5}),
-    ("boil", {"inner_lr": 0.1}),
+    ("metasgd", {"positive": True}),  # the rate-sign ablation's run (ablations.rate_signs.positive_trained)
+    ("anil", {}),
+    ("boil", {}),
+    ("multitask", {}),
 ])
-def test_short_training_beats_chance_and_the_untrained_learner(tmp_path, glyph_store, algorithm, options):
+def test_short_training_with_default_settings_beats_chance_and_its_untrained_reference(tmp_path, glyph_store,
+                                                                                        algorithm, options):
     accuracy = short_run_accuracy(glyph_store, tmp_path, algorithm, options)
     before = untrained_accuracy(glyph_store, algorithm, options)
+    print(f"{algorithm} {options}: {accuracy:.3f} trained, {before:.3f} untrained")
     assert accuracy > CHANCE + MARGIN, f"{algorithm} {options}: {accuracy:.3f} on held-out tasks"
-    assert accuracy > before + 0.05, f"{algorithm} {options}: {before:.3f} untrained, {accuracy:.3f} trained"
-
-
-@pytest.mark.parametrize("algorithm, options", [
-    ("negmaml", {"inner_lr": -0.01, "eval_inner_lr": 0.1}),
-    ("multitask", {"inner_lr": 0.1}),
-])
-def test_short_training_lowers_its_objective_and_beats_chance(tmp_path, glyph_store, algorithm, options):
-    """Meta-training with a negative inner rate, or with no inner loop, lowers its own
-    objective, but in a short run its features do not beat the untrained network's
-    (measured: 0.34 vs 0.36 nearest-centroid accuracy), so the bar is its objective and
-    a held-out score clearly above chance after evaluation-time fine-tuning."""
-    accuracy = short_run_accuracy(glyph_store, tmp_path, algorithm, options)
-    log = pd.read_csv(tmp_path / "log.csv")
-    first, last = log["loss"].iloc[:20].mean(), log["loss"].iloc[-20:].mean()
-    assert last < 0.95 * first, f"{algorithm}: query loss {first:.3f} -> {last:.3f}"
-    assert accuracy > CHANCE + 0.1, f"{algorithm} {options}: {accuracy:.3f} on held-out tasks"
+    assert accuracy > before + REFERENCE_MARGIN, f"{algorithm} {options}: {before:.3f} untrained, {accuracy:.3f} trained"

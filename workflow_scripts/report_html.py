@@ -17,7 +17,8 @@ from innerloop.evaluation.cross_domain import describe_conversion
 from innerloop.reporting.representations import FIGURE_KEYS as REPRESENTATION_FIGURES
 from innerloop.reporting.representations import report_parts as representation_parts
 from innerloop.reporting.sine import sine_report_tables, sine_setup
-from innerloop.reporting.tables import cross_domain_tables, diverged_runs_html, rule_times_html, tuning_html
+from innerloop.reporting.tables import (cross_domain_tables, diverged_runs_html, protocol_html, rule_times_html,
+                                        tuning_html)
 from innerloop.reporting.stats_report import stats_report
 from innerloop.convergence import PlateauRule
 from innerloop.stats.scale import scale_summary
@@ -46,6 +47,7 @@ context["provenance"]["cpu_hours"] = float(times["cpu_s"].sum()) / 3600
 context["tables"]["diverged_runs"] = diverged_runs_html(pd.read_csv(inp.diverged_runs))
 context["tables"]["tuning"] = tuning_html(pd.read_csv(inp.tuning))
 context["tuning"] = snakemake.params.tuning
+context["tables"]["protocol"] = protocol_html(pd.read_csv(inp.protocol))
 context["sine"] = sine_setup(yaml.safe_load(config_yaml)["sine"])
 if "cross_domain_table" in inp.keys():
     context["tables"].update(cross_domain_tables(pd.read_csv(inp.cross_domain_table),

@@ -67,13 +67,23 @@ def build_learner(
     generator: torch.Generator,
     n_classes: int = 0,
 ) -> MetaLearner:
-    """The learner called ``name`` with its config ``options`` (see config/schema.yaml)."""
+    """The learner called ``name`` with its config ``options`` (see config/schema.yaml).
+
+    ``clip_grad_norm``, an option of every algorithm, is taken here rather than by each
+    constructor: it sets :attr:`MetaLearner.clip_grad_norm`.
+    """
+    options = dict(options)
+    clip = options.pop("clip_grad_norm", None)
+    if clip is not None and not clip > 0:
+        raise ValueError(f"{name}: clip_grad_norm must be positive or null, got {clip!r}")
     try:
         cls = ALGORITHMS[name]
     except KeyError:
         raise ValueError(f"unknown algorithm {name!r}; known: {sorted(ALGORITHMS)}") from None
-    return cls.from_config(options, model=model, init=init, inner_steps=inner_steps, generator=generator,
-                           n_classes=n_classes)
+    learner = cls.from_config(options, model=model, init=init, inner_steps=inner_steps, generator=generator,
+                              n_classes=n_classes)
+    learner.clip_grad_norm = clip
+    return learner
 
 
 __all__ = ["ALGORITHMS", "DISPLAY_NAMES", "LEARNS_RATES", "MAML", "MetaLearner", "MetaSGD", "build_learner"]

@@ -13,6 +13,11 @@ network, ...). A subclass states its choices by overriding
   direction), ``make_optimiser`` (Adam by default; hypergradient SGD for Alpha-MAML) and
   ``log_values`` (extra per-iteration log columns).
 
+Every learner can clip its meta-gradient: with ``clip_grad_norm`` set (config option
+``clip_grad_norm`` of any algorithm, off by default), :meth:`clip_meta_gradient` rescales
+the accumulated ``.grad`` of all meta-parameters together to that norm before the outer
+update (``torch.nn.utils.clip_grad_norm_``).
+
 Classification uses cross-entropy and accuracy; a learner built with
 ``regression=True`` (sine waves) uses the mean squared error for both.
 
@@ -67,6 +72,12 @@ class MetaLearner:
     no_batched_adaptation: str | None = None
     #: Largest input (values per example: channels x height x width) batched on the CPU.
     cpu_batch_pixels = 32 * 32 * 3
+    #: Whether ``hvp_epsilon`` is relative to the norm of the adapted tensors (else a distance).
+    hvp_relative = False
+    #: Precision of the finite-difference gradients (None: the parameters' own).
+    hvp_dtype: torch.dtype | None = None
+    #: Largest norm of the meta-gradient (all meta-parameters together) at an outer update; None: no clip.
+    clip_grad_norm: float | None = None
 
     def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, second_order: bool = True):
         if inner_steps < 0:
@@ -138,7 +149,13 @@ class MetaLearner:
         return "mse" if self.regression else "accuracy"
 
     def support_loss(self, x: torch.Tensor, y: torch.Tensor):
-        return lambda params: self.loss(self.predict(params, x), y)
+        """``params -> L_support(params)``; the images follow the parameters' precision
+        (the finite-difference gradients may be taken in float64, see ``hvp_dtype``)."""
+        def loss(params: Params) -> torch.Tensor:
+            dtype = next(iter(params.values())).dtype
+            return self.loss(self.predict(params, x if x.dtype == dtype else x.to(dtype)), y)
+
+        return loss
 
     def adapt(
         self,
@@ -169,6 +186,8 @@ class MetaLearner:
             adapts=self.adapts,
             second_order=self.second_order and meta_gradient,
             hvp_epsilon=self.hvp_epsilon,
+            hvp_relative=self.hvp_relative,
+            hvp_dtype=self.hvp_dtype,
         )
         if not meta_gradient:
             adapted = {n: p.detach() for n, p in adapted.items()}
@@ -227,7 +246,12 @@ class MetaLearner:
             return (output.argmax(-1) == y).float().mean(1)
 
     def support_loss_batch(self, x: torch.Tensor, y: torch.Tensor):
-        return lambda params: self.loss_batch(self.predict_batch(params, x), y)
+        """:meth:`support_loss` of every task: ``params -> (T,)`` support losses."""
+        def loss(params: Params) -> torch.Tensor:
+            dtype = next(iter(params.values())).dtype
+            return self.loss_batch(self.predict_batch(params, x if x.dtype == dtype else x.to(dtype)), y)
+
+        return loss
 
     def adapt_batch(
         self,
@@ -254,6 +278,8 @@ class MetaLearner:
             adapts=self.adapts,
             second_order=self.second_order and meta_gradient,
             hvp_epsilon=self.hvp_epsilon,
+            hvp_relative=self.hvp_relative,
+            hvp_dtype=self.hvp_dtype,
         )
         if not meta_gradient:
             adapted = {n: p.detach() for n, p in adapted.items()}
@@ -266,6 +292,13 @@ class MetaLearner:
         return self.loss_batch(output, tasks.query_y), self.metric_batch(output, tasks.query_y)
 
     # -- the outer loop's hooks ---------------------------------------------------------
+    def training_data(self, store, spec):
+        """What the outer loop draws item ``i`` from (``.task(i)``) and the spec it runs:
+        the run's episodic tasks of the training split and ``spec`` itself by default."""
+        from innerloop.data.sampler import TaskSampler
+
+        return TaskSampler(store, "train", spec.ways, spec.shots, spec.queries, seed=spec.seed), spec
+
     def accumulate(self, task: Task, weight: float) -> tuple[torch.Tensor, torch.Tensor]:
         """Add ``weight`` times this task's meta-gradient to the ``.grad`` of the meta-parameters.
 
@@ -286,6 +319,16 @@ class MetaLearner:
         losses, metrics = self.outer_loss_batch(stack_tasks(tasks))
         (losses.sum() * weight).backward()
         return losses.detach(), metrics
+
+    def clip_meta_gradient(self) -> float | None:
+        """Rescale the accumulated meta-gradient to norm ``clip_grad_norm`` if it is larger.
+
+        Returns the norm before clipping (None when the learner does not clip).
+        """
+        if self.clip_grad_norm is None:
+            return None
+        grads = [p for p in self.meta_parameters().values() if p.grad is not None]
+        return float(torch.nn.utils.clip_grad_norm_(grads, self.clip_grad_norm))
 
     def make_optimiser(self, outer_lr: float) -> torch.optim.Optimizer:
         """The optimiser of the meta-parameters (Adam at ``outer_lr`` by default)."""

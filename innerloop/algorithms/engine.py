@@ -63,6 +63,8 @@ def adapt(
     adapts: Callable[[str], bool],
     second_order: bool,
     hvp_epsilon: float | None = None,
+    hvp_relative: bool = False,
+    hvp_dtype: torch.dtype | None = None,
 ) -> tuple[Params, list[torch.Tensor]]:
     """Run the inner loop; return the adapted parameters and the (detached) support loss per step.
 
@@ -72,7 +74,8 @@ def adapt(
     (and on any learned step sizes) through the update itself, which is exactly the
     first-order approximation of MAML. With ``second_order=True`` and ``hvp_epsilon`` set,
     the gradients are computed without a graph and their backward pass is the
-    finite-difference Hessian-vector product of :func:`fd_gradients`.
+    finite-difference Hessian-vector product of :func:`fd_gradients` (its step relative to
+    the norm of the adapted tensors with ``hvp_relative``, computed in ``hvp_dtype``).
 
     When called outside meta-training (evaluation, the feature probe), pass detached
     parameters; the adapted ones are made differentiable here so that the inner
@@ -87,7 +90,8 @@ def adapt(
     state: dict = {}
     for k in range(steps):
         if second_order and hvp_epsilon is not None:
-            loss, grads = fd_gradients(support_loss, params, names, hvp_epsilon)
+            loss, grads = fd_gradients(support_loss, params, names, hvp_epsilon, relative=hvp_relative,
+                                           dtype=hvp_dtype)
         else:
             loss = support_loss(params)
             total = loss if loss.ndim == 0 else loss.sum()  # per-task losses: each task's gradient
@@ -102,7 +106,8 @@ def adapt(
 
 
 def fd_gradients(
-    support_loss: SupportLoss, params: Params, names: list[str], epsilon: float
+    support_loss: SupportLoss, params: Params, names: list[str], epsilon: float, *, relative: bool = False,
+    dtype: torch.dtype | None = None,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The support loss and its gradients w.r.t. ``names``, differentiable by finite differences.
 
@@ -112,22 +117,30 @@ def fd_gradients(
         H v  ~=  ||v|| * (grad L(theta + eps * v/||v||) - grad L(theta - eps * v/||v||)) / (2 eps)
 
     (the step is taken along the unit vector so ``epsilon`` is a distance in parameter
-    space whatever the scale of ``v``). With per-task losses (a vector; tensors with a
-    leading task axis) the norm and the step are each task's own, as one task at a time
-    would take them. Only the adapted tensors get this backward; the
+    space whatever the scale of ``v``; with ``relative`` the distance is ``epsilon *
+    ||theta||``, the norm of the adapted tensors at that step). With per-task losses (a
+    vector; tensors with a leading task axis) the norm, the step and ``||theta||`` are each
+    task's own, as one task at a time would take them. With ``dtype`` (float64) the
+    gradients, the perturbed points and their difference are computed in that precision
+    and returned in the parameters' own: in float32 no step is both small enough to cross
+    no ReLU / max-pool kink and large enough to rise above round-off
+    (benchmarks/fd_hessian.py). ``support_loss`` must then accept tensors of ``dtype``.
+    Only the adapted tensors get this backward; the
     loss itself is returned detached, so a meta-gradient through the loss value (an input
     of learned update rules) is first order.
     """
-    others = {n: p.detach() for n, p in params.items() if n not in names}
+    others = {n: p.detach().to(dtype) for n, p in params.items() if n not in names}
+    own = params[names[0]].dtype
 
     def gradient_at(tensors: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, list[torch.Tensor]]:
         with torch.enable_grad():
-            leaves = [t.detach().requires_grad_(True) for t in tensors]
+            leaves = [t.detach().to(dtype).requires_grad_(True) for t in tensors]
             loss = support_loss({**others, **dict(zip(names, leaves))})
             return loss.detach(), list(torch.autograd.grad(loss if loss.ndim == 0 else loss.sum(), leaves))
 
     theta = tuple(params[n] for n in names)
     loss, grads = gradient_at(theta)
+    loss, grads = loss.to(own), [g.to(own) for g in grads]
 
     class _Gradient(torch.autograd.Function):
         @staticmethod
@@ -140,26 +153,31 @@ def fd_gradients(
 
         @staticmethod
         def backward(ctx, *v):
-            theta = ctx.saved_tensors
+            saved = ctx.saved_tensors
+            theta = tuple(t.to(dtype) for t in saved)
+            v = tuple(u.to(dtype) for u in v)
             if loss.ndim == 0:
                 norm = torch.sqrt(sum((u.double() ** 2).sum() for u in v)).to(v[0].dtype)
                 if norm == 0:
-                    return tuple(torch.zeros_like(t) for t in theta)
-                scale = epsilon / norm
+                    return tuple(torch.zeros_like(t) for t in saved)
+                step = epsilon * torch.sqrt(sum((t.double() ** 2).sum() for t in theta)).item() if relative else epsilon
+                scale = step / norm
                 _, plus = gradient_at(tuple(t + scale * u for t, u in zip(theta, v)))
                 _, minus = gradient_at(tuple(t - scale * u for t, u in zip(theta, v)))
-                return tuple((p - m) / (2 * scale) for p, m in zip(plus, minus))
-            # one norm per task, without a host synchronisation (a task with v = 0 gets 0)
+                return tuple(((p - m) / (2 * scale)).to(own) for p, m in zip(plus, minus))
+            # one norm (and step) per task, without a host synchronisation (a task with v = 0 gets 0)
             norm = torch.sqrt(sum((u.double() ** 2).flatten(1).sum(1) for u in v)).to(v[0].dtype)
             zero = norm == 0
-            scale = epsilon / torch.where(zero, torch.ones_like(norm), norm)
+            step = (epsilon * torch.sqrt(sum((t.double() ** 2).flatten(1).sum(1) for t in theta)).to(v[0].dtype)
+                    if relative else epsilon)
+            scale = step / torch.where(zero, torch.ones_like(norm), norm)
 
             def per_task(s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
                 return s.view(-1, *([1] * (t.ndim - 1)))
 
             _, plus = gradient_at(tuple(t + per_task(scale, t) * u for t, u in zip(theta, v)))
             _, minus = gradient_at(tuple(t - per_task(scale, t) * u for t, u in zip(theta, v)))
-            return tuple(torch.where(per_task(zero, p), 0.0, (p - m) / (2 * per_task(scale, p)))
+            return tuple(torch.where(per_task(zero, p), 0.0, (p - m) / (2 * per_task(scale, p))).to(own)
                          for p, m in zip(plus, minus))
 
     return loss, list(_Gradient.apply(*theta))

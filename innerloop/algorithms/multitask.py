@@ -1,23 +1,36 @@
-"""The multi-task ("union of tasks") baseline: MAML with zero inner steps.
+"""The multi-task ("union of tasks") baseline of the lecture notes: MAML with k = 0 in training.
 
-Meta-training adapts nothing, so the outer loop minimises the query loss of the
-meta-initialisation itself over all meta-training tasks jointly. At evaluation the
-model is fine-tuned like MAML (``eval_steps`` = the configured inner steps at
-``inner_lr``); without that its head, trained on randomly permuted task labels, could
-only score chance.
+Training is standard supervised learning on the union of the meta-training tasks: the
+outer loop draws the same episodes as the meta-learners (``meta_batch`` tasks per
+iteration, the run's ``iterations``), adapts nothing, and minimises the cross-entropy of
+a classifier over the training classes on every image of those tasks under its global
+label (:class:`innerloop.data.sampler.TaskImages`); "k = 0" holds for training only. At
+evaluation a new linear head is fitted on the support set's features of the frozen body,
+as Finetuning does (``finetune_steps`` full-batch SGD steps at ``finetune_lr``): a head
+trained on training classes cannot score a new task's classes.
+
+It differs from Finetuning only in its training data and budget: the meta-learners'
+episodes and iterations, not epochs of ordinary mini-batches.
 """
 
 from __future__ import annotations
 
 from torch import nn
 
-from innerloop.algorithms.maml import MAML
+from innerloop.algorithms.transfer import Finetuning
 from innerloop.models import Params
 
 
-class Multitask(MAML):
+class Multitask(Finetuning):
     name = "multitask"
 
-    def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, inner_lr: float):
-        super().__init__(model, init, inner_steps=0, inner_lr=inner_lr, first_order=True)
-        self.eval_steps = inner_steps
+    def __init__(self, model: nn.Module, init: Params, *, pretrain: Params, inner_steps: int = 0,
+                 finetune_steps: int = 50, finetune_lr: float = 0.1):
+        super().__init__(model, init, pretrain=pretrain, inner_steps=inner_steps, finetune_steps=finetune_steps,
+                         finetune_lr=finetune_lr)
+
+    def training_data(self, store, spec):
+        """The run's episodic meta-training tasks, each as one batch with global labels."""
+        from innerloop.data.sampler import TaskImages, TaskSampler
+
+        return TaskImages(TaskSampler(store, "train", spec.ways, spec.shots, spec.queries, seed=spec.seed)), spec

@@ -12,12 +12,12 @@ They differ in where ``phi_0`` comes from and which tensors ``phi`` are:
   (``meta_trained = False``: the outer loop runs no iteration); every parameter of
   Conv4 is fine-tuned from the run's random initialisation (from the seed).
 * ``finetune`` (Chen's "Baseline", Huisman's "Finetuning"): the Conv4 body is
-  pre-trained with a linear classifier over all ``n_classes`` classes of the store
-  (extra group ``pretrain``: ``weight`` (n_classes, d), ``bias`` (n_classes,)) by
-  cross-entropy on the images of the meta-training tasks (support and query) under their
-  global labels ``task.classes[y]``::
+  pre-trained with a linear classifier over the ``n_classes`` classes of the meta-training
+  split (extra group ``pretrain``: ``weight`` (n_classes, d), ``bias`` (n_classes,)) by
+  cross-entropy on ordinary mini-batches of the meta-training images under their class's
+  index among the training classes (:class:`innerloop.data.sampler.ClassBatchSampler`)::
 
-      L_pre = CE( W f(x) + b, classes[y] )
+      L_pre = CE( W f(x) + b, class(x) )
 
   At meta-test the body is frozen and a new linear head (Conv4's own head from the seed's
   initialisation, never trained) is fine-tuned on the support set's embeddings.
@@ -29,14 +29,18 @@ They differ in where ``phi_0`` comes from and which tensors ``phi`` are:
   (no bias; Chen's code additionally learns a norm per class through WeightNorm, the
   paper's text and this module use the plain cosine.)
 
-The pre-training is the outer loop's ``accumulate`` on meta-training tasks (so the run's
-iterations, meta-batch and Adam at ``outer_lr`` are its schedule); training-time
-adaptation is not used. The fine-tuning of the transfer baselines never passes a
-gradient to the body (its features are computed once per task, without a graph).
+The pre-training is Chen et al.'s schedule, not the meta-learners': ``epochs`` passes over
+the training images in mini-batches of ``batch_size`` (Chen et al.: 400 epochs of 16),
+Adam at the run's ``outer_lr`` (Chen: 1e-3), validated once per epoch with the meta-test
+protocol on the validation tasks (:meth:`Finetuning.training_data` turns the run's spec into
+that schedule for the outer loop). Training-time adaptation is not used. The fine-tuning of
+the transfer baselines never passes a gradient to the body (its features are computed once
+per task, without a graph).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 import torch
@@ -49,7 +53,7 @@ from innerloop.algorithms.engine import StepContext
 from innerloop.models import Params, embed, is_head
 
 if TYPE_CHECKING:
-    from innerloop.data.sampler import Task
+    from innerloop.data.sampler import Batch
 
 
 def _check_finetuning(name: str, finetune_steps: int, finetune_lr: float) -> None:
@@ -92,8 +96,13 @@ class Finetuning(_SGDFinetuning):
     name = "finetune"
 
     def __init__(self, model: nn.Module, init: Params, *, pretrain: Params, inner_steps: int = 0,
-                 finetune_steps: int = 50, finetune_lr: float = 0.1):
+                 finetune_steps: int = 50, finetune_lr: float = 0.1, epochs: int = 400, batch_size: int = 16):
         super().__init__(model, init, finetune_steps=finetune_steps, finetune_lr=finetune_lr)
+        for key, value in (("epochs", epochs), ("batch_size", batch_size)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{self.name}: {key} must be a positive integer, got {value!r}")
+        self.epochs = epochs
+        self.batch_size = batch_size
         self.extra["pretrain"] = {n: t.detach().clone().requires_grad_(True) for n, t in pretrain.items()}
 
     @classmethod
@@ -107,7 +116,7 @@ class Finetuning(_SGDFinetuning):
     def from_config(cls, options: dict, *, model: nn.Module, init: Params, inner_steps: int,
                     generator: torch.Generator, n_classes: int = 0):
         if n_classes < 1:
-            raise ValueError(f"{cls.name} pre-trains a classifier over the store's classes: "
+            raise ValueError(f"{cls.name} pre-trains a classifier over the training classes: "
                              f"n_classes must be positive, got {n_classes}")
         embedding = init["head.weight"].shape[1]
         pretrain = cls.pretrain_head(n_classes, embedding, generator, **options)
@@ -154,14 +163,22 @@ class Finetuning(_SGDFinetuning):
         return {n: p.detach() for n, p in adapted.items()}
 
     # -- meta-training: pre-training on the global labels --------------------------------
-    def outer_loss(self, task: "Task") -> tuple[torch.Tensor, torch.Tensor]:
-        """Cross-entropy of the pre-training classifier on support and query images under
-        their store class ids, and its accuracy (detached)."""
-        x = torch.cat([task.support_x, task.query_x])
-        classes = torch.as_tensor(task.classes, dtype=torch.long, device=x.device)
-        y = classes[torch.cat([task.support_y, task.query_y])]
-        output = self.head_logits(self.extra["pretrain"], embed(self.model, self.init, x))
-        return self.loss(output, y), self.metric(output, y)
+    def training_data(self, store, spec):
+        """Ordinary mini-batches of the training split, and ``spec`` turned into Chen et al.'s
+        schedule: one mini-batch per outer iteration, ``epochs`` epochs, validation and a
+        checkpoint once per epoch."""
+        from innerloop.data.sampler import ClassBatchSampler
+
+        batches = ClassBatchSampler(store, "train", self.batch_size, seed=spec.seed)
+        per_epoch = batches.batches_per_epoch
+        return batches, dataclasses.replace(spec, meta_batch=1, iterations=self.epochs * per_epoch,
+                                            val_every=per_epoch, checkpoint_every=per_epoch)
+
+    def outer_loss(self, batch: "Batch") -> tuple[torch.Tensor, torch.Tensor]:
+        """Cross-entropy of the pre-training classifier on a labelled batch (labels over the
+        training classes), and its accuracy (detached)."""
+        output = self.head_logits(self.extra["pretrain"], embed(self.model, self.init, batch.x))
+        return self.loss(output, batch.y), self.metric(output, batch.y)
 
 
 class BaselinePlusPlus(Finetuning):
@@ -170,11 +187,12 @@ class BaselinePlusPlus(Finetuning):
     name = "baselinepp"
 
     def __init__(self, model: nn.Module, init: Params, *, pretrain: Params, inner_steps: int = 0,
-                 finetune_steps: int = 50, finetune_lr: float = 0.1, temperature: float = 10.0):
+                 finetune_steps: int = 50, finetune_lr: float = 0.1, epochs: int = 400, batch_size: int = 16,
+                 temperature: float = 10.0):
         if not temperature > 0:
             raise ValueError(f"baselinepp: temperature must be positive, got {temperature!r}")
         super().__init__(model, init, pretrain=pretrain, inner_steps=inner_steps, finetune_steps=finetune_steps,
-                         finetune_lr=finetune_lr)
+                         finetune_lr=finetune_lr, epochs=epochs, batch_size=batch_size)
         self.temperature = temperature
 
     @classmethod

@@ -126,3 +126,86 @@ def fixed_tasks(
 ) -> list[Task]:
     """The first ``n`` tasks of ``TaskSampler(store, split, ways, shots, queries, seed)``."""
     return TaskSampler(store, split, ways, shots, queries, seed).tasks(n)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """An ordinary labelled mini-batch; ``y`` indexes the classes of the split it was drawn
+    from (position in ``store.class_ids(split)``), not the ways of a task."""
+
+    x: torch.Tensor  # (n, C, H, W), float32 in [0, 1]
+    y: torch.Tensor  # int64 (n,)
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(self.x.to(device), self.y.to(device))
+
+
+class ClassBatchSampler:
+    """Ordinary mini-batches over every image of one split (Chen et al. 2019's pre-training).
+
+    Epoch ``e`` is a permutation of the split's images drawn from
+    ``numpy.random.default_rng([seed, crc32(split), e, crc32(dataset), crc32("batches")])``;
+    batch ``i`` is slice ``i % batches_per_epoch`` of epoch ``i // batches_per_epoch`` (the
+    last, partial slice of an epoch is dropped). So batch ``i`` is a pure function of
+    (store, split, batch_size, seed, i), as :meth:`TaskSampler.task` is, and a resumed run
+    draws what an uninterrupted one would. The outer loop draws items by ``task(index)``,
+    which is :meth:`batch` here.
+    """
+
+    def __init__(self, store: Store, split: str, batch_size: int, seed: int) -> None:
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {list(SPLITS)}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+        if seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed}")
+        class_ids = store.class_ids(split)
+        self.indices = np.concatenate([m for m in store.indices_by_class(split).values()])
+        if batch_size > len(self.indices):
+            raise ValueError(f"batch_size={batch_size} exceeds the {len(self.indices)} images of the {split!r} "
+                             f"split of dataset {store.dataset!r}")
+        self.store = store
+        self.split = split
+        self.batch_size = batch_size
+        self.seed = seed
+        self.n_classes = len(class_ids)
+        self.batches_per_epoch = len(self.indices) // batch_size
+        self._labels = np.searchsorted(class_ids, store.labels[self.indices])
+        self._codes = (name_code(split), name_code(store.dataset), name_code("batches"))
+        self._epoch: tuple[int, np.ndarray] | None = None
+
+    def _permutation(self, epoch: int) -> np.ndarray:
+        if self._epoch is None or self._epoch[0] != epoch:
+            split_code, dataset_code, kind_code = self._codes
+            rng = np.random.default_rng([self.seed, split_code, epoch, dataset_code, kind_code])
+            self._epoch = (epoch, rng.permutation(len(self.indices)))
+        return self._epoch[1]
+
+    def batch(self, index: int) -> Batch:
+        """Mini-batch number ``index`` (a non-negative integer)."""
+        if index < 0:
+            raise ValueError(f"batch index must be non-negative, got {index}")
+        epoch, position = divmod(index, self.batches_per_epoch)
+        chosen = self._permutation(epoch)[position * self.batch_size:(position + 1) * self.batch_size]
+        pixels = self.store.images[self.indices[chosen]]
+        return Batch(torch.from_numpy(np.divide(pixels, np.float32(255), dtype=np.float32)),
+                     torch.from_numpy(self._labels[chosen].astype(np.int64)))
+
+    task = batch
+
+
+class TaskImages:
+    """The meta-training tasks of a :class:`TaskSampler` as labelled batches: task ``i``'s
+    support and query images under the index of their class among the split's classes (the
+    "union of tasks" with global labels, the multi-task baseline's training data)."""
+
+    def __init__(self, sampler: TaskSampler) -> None:
+        self.sampler = sampler
+        class_ids = sampler.store.class_ids(sampler.split)
+        self.n_classes = len(class_ids)
+        self._index = {int(c): i for i, c in enumerate(class_ids)}
+
+    def task(self, index: int) -> Batch:
+        task = self.sampler.task(index)
+        classes = torch.tensor([self._index[c] for c in task.classes], dtype=torch.long)
+        return Batch(torch.cat([task.support_x, task.query_x]), classes[torch.cat([task.support_y, task.query_y])])

@@ -257,6 +257,23 @@ def tuning_html(tuning: pd.DataFrame) -> Markup | str:
                 "iterations": "Iterations run", "chosen": "Choice"}))
 
 
+def protocol_html(protocol: pd.DataFrame) -> Markup:
+    """The protocol table (:func:`innerloop.reporting.protocol.protocol_table`) as HTML:
+    accuracy and untrained reference in %, their difference in percentage points."""
+    shown = protocol.assign(margin=protocol["margin"] * 100)[
+        ["name", "setting", "training", "train_inner_steps", "eval_steps", "rates", "n_seeds", "accuracy", "untrained",
+         "margin"]]
+    settings = {str(v): setting_label(v) for v in protocol["setting"]}
+    return to_html(format_table(
+        shown, percent_cols=["accuracy", "untrained"], float_cols=["margin"], int_cols=["train_inner_steps",
+                                                                                        "eval_steps", "n_seeds"],
+        signed_cols=["margin"], float_digits=1, labels={"setting": settings},
+        rename={"name": "Algorithm", "setting": "Setting", "training": "Trained on", "train_inner_steps":
+                "Inner steps (training)", "eval_steps": "Steps (evaluation)", "rates": "Rates (how chosen)",
+                "n_seeds": "Seeds", "accuracy": "Meta-test accuracy", "untrained": "Untrained reference",
+                "margin": "Difference (pp)"}))
+
+
 def write_table(df: pd.DataFrame, stem: Path | str, *, caption: str | None = None) -> list[Path]:
     """Write ``stem.csv`` and ``stem.tex`` (``DataFrame.to_latex``, booktabs) atomically."""
     stem = Path(stem)

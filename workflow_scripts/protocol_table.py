@@ -1,0 +1,19 @@
+"""Rule protocol_table: per algorithm, its training and evaluation protocol, its rates and
+how they were chosen, and the meta-test accuracy beside the untrained reference."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.config import load_schema
+from innerloop.paths import read_runs
+from innerloop.reporting.protocol import protocol_table
+from innerloop.stats.summaries import meta_test_runs
+from innerloop.training import write_csv
+
+untrained = meta_test_runs(read_runs(snakemake.input.untrained, pd.read_csv))
+table = protocol_table(snakemake.params.config, load_schema(), pd.read_csv(snakemake.input.meta_test_runs), untrained)
+write_csv(table, Path(snakemake.output.table))
