@@ -14,6 +14,10 @@ Every run then has exactly one status (:data:`STATUSES`):
 - ``diverged``: its loss, weights or validation score became non-finite
   (:mod:`innerloop.divergence`).
 
+A learner that is not meta-trained (train from scratch) has nothing to converge: its
+validation log holds the initialisation's score alone (iteration 0), and its status is
+``not meta-trained``.
+
 Scores are "higher is better" (accuracy) unless ``higher_is_better=False`` (sine MSE).
 """
 
@@ -27,7 +31,15 @@ import numpy as np
 CONVERGED = "converged"
 STILL_IMPROVING = "budget reached, still improving"
 DIVERGED = "diverged"
-STATUSES = (CONVERGED, STILL_IMPROVING, DIVERGED)
+NOT_META_TRAINED = "not meta-trained"
+STATUSES = (CONVERGED, STILL_IMPROVING, DIVERGED, NOT_META_TRAINED)
+#: Validation metrics for which lower is better (the sine runs' mean squared error).
+LOWER_IS_BETTER = frozenset({"mse"})
+
+
+def higher_is_better(metric_name: str) -> bool:
+    """Whether a larger value of validation metric ``metric_name`` is better (accuracy: yes; mse: no)."""
+    return metric_name not in LOWER_IS_BETTER
 
 
 @dataclass(frozen=True)
@@ -110,15 +122,25 @@ def best_iteration(iterations: Sequence[int], scores: Sequence[float], higher_is
     return int(np.asarray(iterations)[int(np.nanargmax(s) if higher_is_better else np.nanargmin(s))])
 
 
+def is_better(score: float, best: float | None, higher_is_better: bool = True) -> bool:
+    """Whether validation ``score`` beats the best so far (``None``: none yet); a tie does
+    not, so the best-validation checkpoint is the first of equal scores, as :func:`best_iteration`."""
+    if best is None:
+        return True
+    return score > best if higher_is_better else score < best
+
+
 def run_status(iterations: Sequence[int], scores: Sequence[float], rule: PlateauRule, *, diverged: bool = False,
                higher_is_better: bool = True) -> dict:
     """The convergence status of a run from its validation log (``iterations`` and their
-    ``scores``): ``status`` (one of :data:`STATUSES`), ``iterations`` (the last validated
-    one), ``best_iteration``, ``best_score`` and ``last_window_slope`` (per 1,000 iterations,
+    ``scores``): ``status`` (one of :data:`STATUSES`; ``not meta-trained`` when the only
+    validation is at iteration 0), ``iterations`` (the last validated one), ``best_iteration``, ``best_score`` and ``last_window_slope`` (per 1,000 iterations,
     in the score's units; positive is improving for accuracy)."""
     iterations, scores = list(iterations), list(scores)
     if diverged:
         status = DIVERGED
+    elif iterations and max(iterations) <= 0:
+        status = NOT_META_TRAINED
     elif plateau_reached(scores, rule, higher_is_better):
         status = CONVERGED
     else:
