@@ -158,3 +158,58 @@ def is_converged(status: dict | str | None) -> bool:
     if isinstance(status, dict):
         status = status.get("status")
     return status == CONVERGED
+
+
+#: Columns of the per-run convergence table (results/tables/convergence.csv).
+RUN_COLUMNS = ["dataset", "algorithm", "setting", "seed", "status", "iterations", "budget", "best_iteration",
+               "best_validation_accuracy", "last_window_slope", "wall_seconds"]
+
+
+def convergence_runs(model_paths) -> "pd.DataFrame":
+    """One row per trained run (its ``model.pt`` in the run directory layout): identity,
+    ``status``, ``iterations`` trained, ``budget``, ``best_iteration`` (the model that is
+    evaluated), ``best_validation_accuracy``, ``last_window_slope`` (accuracy per 1,000
+    iterations over the last window) and ``wall_seconds`` of training over all its sessions
+    (the columns of :data:`RUN_COLUMNS`)."""
+    import pandas as pd
+
+    from innerloop.divergence import read_status
+    from innerloop.paths import parse_run_path
+
+    rows = []
+    for path in model_paths:
+        status, identity = read_status(path), parse_run_path(path)
+        rows.append({**{k: identity[k] for k in ("dataset", "algorithm", "setting", "seed")},
+                     "status": status["status"], "iterations": status["iterations"], "budget": status["budget"],
+                     "best_iteration": status["best_iteration"], "best_validation_accuracy": status["best_score"],
+                     "last_window_slope": status["last_window_slope"], "wall_seconds": status["wall_seconds"]})
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+
+
+def convergence_summary(runs: "pd.DataFrame") -> "pd.DataFrame":
+    """Per algorithm and setting: ``runs``, how many ``converged``, reached the budget
+    still improving (``still_improving``), ``diverged`` or were ``not_meta_trained``; the
+    median ``iterations`` to the stop, median ``best_iteration`` and median
+    ``wall_seconds`` over its runs, and the ``budget``."""
+    import pandas as pd
+
+    rows = []
+    for (algorithm, setting), g in runs.groupby(["algorithm", "setting"], sort=False):
+        counts = g["status"].value_counts()
+        rows.append({"algorithm": algorithm, "setting": setting, "runs": len(g),
+                     "converged": int(counts.get(CONVERGED, 0)), "still_improving": int(counts.get(STILL_IMPROVING, 0)),
+                     "diverged": int(counts.get(DIVERGED, 0)), "not_meta_trained": int(counts.get(NOT_META_TRAINED, 0)),
+                     "iterations_median": float(g["iterations"].median()),
+                     "best_iteration_median": float(g["best_iteration"].median()),
+                     "wall_seconds_median": float(g["wall_seconds"].median()), "budget": int(g["budget"].max())})
+    return pd.DataFrame(rows, columns=["algorithm", "setting", "runs", "converged", "still_improving", "diverged",
+                                       "not_meta_trained", "iterations_median", "best_iteration_median",
+                                       "wall_seconds_median", "budget"])
+
+
+def unconverged(runs: "pd.DataFrame") -> set[tuple[str, str]]:
+    """(algorithm, setting) pairs with at least one run that reached its budget still
+    improving: the statistics that rest on them are marked in the report. Diverged runs are
+    left out of every statistic (:mod:`innerloop.divergence`), so they are not counted here."""
+    still = runs[runs["status"].astype(str) == STILL_IMPROVING]
+    return {(str(a), str(s)) for a, s in zip(still["algorithm"], still["setting"])}
