@@ -14,6 +14,10 @@ Every run then has exactly one status (:data:`STATUSES`):
 - ``diverged``: its loss, weights or validation score became non-finite
   (:mod:`innerloop.divergence`).
 
+A learner that is not meta-trained (train from scratch) has nothing to converge: its
+validation log holds the initialisation's score alone (iteration 0), and its status is
+``not meta-trained``.
+
 Scores are "higher is better" (accuracy) unless ``higher_is_better=False`` (sine MSE).
 """
 
@@ -27,7 +31,15 @@ import numpy as np
 CONVERGED = "converged"
 STILL_IMPROVING = "budget reached, still improving"
 DIVERGED = "diverged"
-STATUSES = (CONVERGED, STILL_IMPROVING, DIVERGED)
+NOT_META_TRAINED = "not meta-trained"
+STATUSES = (CONVERGED, STILL_IMPROVING, DIVERGED, NOT_META_TRAINED)
+#: Validation metrics for which lower is better (the sine runs' mean squared error).
+LOWER_IS_BETTER = frozenset({"mse"})
+
+
+def higher_is_better(metric_name: str) -> bool:
+    """Whether a larger value of validation metric ``metric_name`` is better (accuracy: yes; mse: no)."""
+    return metric_name not in LOWER_IS_BETTER
 
 
 @dataclass(frozen=True)
@@ -110,15 +122,25 @@ def best_iteration(iterations: Sequence[int], scores: Sequence[float], higher_is
     return int(np.asarray(iterations)[int(np.nanargmax(s) if higher_is_better else np.nanargmin(s))])
 
 
+def is_better(score: float, best: float | None, higher_is_better: bool = True) -> bool:
+    """Whether validation ``score`` beats the best so far (``None``: none yet); a tie does
+    not, so the best-validation checkpoint is the first of equal scores, as :func:`best_iteration`."""
+    if best is None:
+        return True
+    return score > best if higher_is_better else score < best
+
+
 def run_status(iterations: Sequence[int], scores: Sequence[float], rule: PlateauRule, *, diverged: bool = False,
                higher_is_better: bool = True) -> dict:
     """The convergence status of a run from its validation log (``iterations`` and their
-    ``scores``): ``status`` (one of :data:`STATUSES`), ``iterations`` (the last validated
-    one), ``best_iteration``, ``best_score`` and ``last_window_slope`` (per 1,000 iterations,
+    ``scores``): ``status`` (one of :data:`STATUSES`; ``not meta-trained`` when the only
+    validation is at iteration 0), ``iterations`` (the last validated one), ``best_iteration``, ``best_score`` and ``last_window_slope`` (per 1,000 iterations,
     in the score's units; positive is improving for accuracy)."""
     iterations, scores = list(iterations), list(scores)
     if diverged:
         status = DIVERGED
+    elif iterations and max(iterations) <= 0:
+        status = NOT_META_TRAINED
     elif plateau_reached(scores, rule, higher_is_better):
         status = CONVERGED
     else:
@@ -136,3 +158,58 @@ def is_converged(status: dict | str | None) -> bool:
     if isinstance(status, dict):
         status = status.get("status")
     return status == CONVERGED
+
+
+#: Columns of the per-run convergence table (results/tables/convergence.csv).
+RUN_COLUMNS = ["dataset", "algorithm", "setting", "seed", "status", "iterations", "budget", "best_iteration",
+               "best_validation_accuracy", "last_window_slope", "wall_seconds"]
+
+
+def convergence_runs(model_paths) -> "pd.DataFrame":
+    """One row per trained run (its ``model.pt`` in the run directory layout): identity,
+    ``status``, ``iterations`` trained, ``budget``, ``best_iteration`` (the model that is
+    evaluated), ``best_validation_accuracy``, ``last_window_slope`` (accuracy per 1,000
+    iterations over the last window) and ``wall_seconds`` of training over all its sessions
+    (the columns of :data:`RUN_COLUMNS`)."""
+    import pandas as pd
+
+    from innerloop.divergence import read_status
+    from innerloop.paths import parse_run_path
+
+    rows = []
+    for path in model_paths:
+        status, identity = read_status(path), parse_run_path(path)
+        rows.append({**{k: identity[k] for k in ("dataset", "algorithm", "setting", "seed")},
+                     "status": status["status"], "iterations": status["iterations"], "budget": status["budget"],
+                     "best_iteration": status["best_iteration"], "best_validation_accuracy": status["best_score"],
+                     "last_window_slope": status["last_window_slope"], "wall_seconds": status["wall_seconds"]})
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+
+
+def convergence_summary(runs: "pd.DataFrame") -> "pd.DataFrame":
+    """Per algorithm and setting: ``runs``, how many ``converged``, reached the budget
+    still improving (``still_improving``), ``diverged`` or were ``not_meta_trained``; the
+    median ``iterations`` to the stop, median ``best_iteration`` and median
+    ``wall_seconds`` over its runs, and the ``budget``."""
+    import pandas as pd
+
+    rows = []
+    for (algorithm, setting), g in runs.groupby(["algorithm", "setting"], sort=False):
+        counts = g["status"].value_counts()
+        rows.append({"algorithm": algorithm, "setting": setting, "runs": len(g),
+                     "converged": int(counts.get(CONVERGED, 0)), "still_improving": int(counts.get(STILL_IMPROVING, 0)),
+                     "diverged": int(counts.get(DIVERGED, 0)), "not_meta_trained": int(counts.get(NOT_META_TRAINED, 0)),
+                     "iterations_median": float(g["iterations"].median()),
+                     "best_iteration_median": float(g["best_iteration"].median()),
+                     "wall_seconds_median": float(g["wall_seconds"].median()), "budget": int(g["budget"].max())})
+    return pd.DataFrame(rows, columns=["algorithm", "setting", "runs", "converged", "still_improving", "diverged",
+                                       "not_meta_trained", "iterations_median", "best_iteration_median",
+                                       "wall_seconds_median", "budget"])
+
+
+def unconverged(runs: "pd.DataFrame") -> set[tuple[str, str]]:
+    """(algorithm, setting) pairs with at least one run that reached its budget still
+    improving: the statistics that rest on them are marked in the report. Diverged runs are
+    left out of every statistic (:mod:`innerloop.divergence`), so they are not counted here."""
+    still = runs[runs["status"].astype(str) == STILL_IMPROVING]
+    return {(str(a), str(s)) for a, s in zip(still["algorithm"], still["setting"])}

@@ -67,13 +67,15 @@ STUDY_ALGORITHMS = {"turtle": ("fo_turtle", "turtle"), "maml": ("fomaml", "maml"
 
 def sine_spec(algorithm: str, seed: int, *, shots: int, queries: int | None, hidden_units: int,
               iterations: int, meta_batch: int, inner_steps: int, outer_lr: float, val_every: int,
-              val_tasks: int, val_seed: int, checkpoint_every: int, options: dict | None = None) -> RunSpec:
-    """The :class:`RunSpec` of one sine run (``queries`` None: K query points, as Finn et al.)."""
+              val_tasks: int, val_seed: int, checkpoint_every: int, options: dict | None = None,
+              plateau: dict | None = None) -> RunSpec:
+    """The :class:`RunSpec` of one sine run (``queries`` None: K query points, as Finn et al.;
+    ``plateau``: the plateau rule on the validation MSE, None its defaults)."""
     return RunSpec(dataset=DATASET, algorithm=algorithm, seed=seed, ways=1, shots=shots,
                    queries=shots if queries is None else queries, filters=hidden_units, iterations=iterations,
                    meta_batch=meta_batch, inner_steps=inner_steps, outer_lr=outer_lr, val_every=val_every,
                    val_tasks=val_tasks, val_seed=val_seed, checkpoint_every=checkpoint_every,
-                   options=dict(options or {}))
+                   options=dict(options or {}), plateau=dict(plateau or {}))
 
 
 def _check_spec(spec: RunSpec) -> None:
@@ -239,7 +241,7 @@ def variant_spec(sine: dict, experiment: str, variant: str, seed: int) -> RunSpe
                      hidden_units=sine["hidden_units"], iterations=sine["iterations"], meta_batch=sine["meta_batch"],
                      inner_steps=v.inner_steps, outer_lr=sine["outer_lr"], val_every=sine["val_every"],
                      val_tasks=sine["val_tasks"], val_seed=sine["eval_seed"],
-                     checkpoint_every=sine["checkpoint_every"], options=v.options)
+                     checkpoint_every=sine["checkpoint_every"], options=v.options, plateau=sine.get("plateau"))
 
 
 #: Directory of one run of an experiment (the workflow's layout, rules/sine.smk).

@@ -7,6 +7,12 @@ seeded generator, and meta-training task ``i`` of iteration ``t`` is task
 is killed and resumed from its checkpoint (meta-parameters, Adam state, logs so far)
 ends with the same weights and logs as one that was never interrupted (on CPU; on GPU up
 to cuDNN's non-determinism).
+
+``iterations`` is the budget: training stops earlier when the validation scores meet the
+plateau rule ``plateau`` (:class:`innerloop.convergence.PlateauRule`). The model saved
+and evaluated afterwards is the best-validation one; the checkpoint carries that best
+state and the validation log, so the stopping decision of a resumed run is the one an
+uninterrupted run makes.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import pandas as pd
 import torch
 
 from innerloop.algorithms import MetaLearner, build_learner
+from innerloop.convergence import PlateauRule, higher_is_better, is_better, plateau_reached, run_status
 from innerloop.data.sampler import TaskSampler, fixed_tasks
 from innerloop.data.store import Store, load_store
 from innerloop.evaluation.meta_test import evaluate
@@ -48,7 +55,7 @@ class RunSpec:
     shots: int
     queries: int
     filters: int
-    iterations: int
+    iterations: int  # the budget: the most outer iterations, fewer when validation plateaus
     meta_batch: int
     inner_steps: int
     outer_lr: float
@@ -57,6 +64,8 @@ class RunSpec:
     val_seed: int
     checkpoint_every: int
     options: dict[str, Any] = field(default_factory=dict)
+    #: Keywords of the plateau rule (:class:`innerloop.convergence.PlateauRule`; {}: its defaults).
+    plateau: dict[str, Any] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
@@ -220,9 +229,11 @@ def train(
     validation accuracy every ``val_every`` iterations to ``validation_path``. The learner
     chooses what the outer loop draws and the schedule it runs (``learner.training_data``:
     the episodes of ``spec`` by default; Chen et al.'s epochs of ordinary mini-batches for
-    the transfer baselines). A learner that is not meta-trained (train from scratch) runs
-    no iteration; its validation is measured once. A checkpoint is written every
-    ``checkpoint_every`` iterations and when the run is interrupted (SIGTERM, Ctrl-C). ``stop_after`` ends the run early at that
+    the transfer baselines). Training stops at the plateau of the validation scores or at
+    ``spec.iterations``; the model saved is the best-validation one (see :func:`fit`). A
+    learner that is not meta-trained (train from scratch) runs no iteration; its validation
+    is measured once. A checkpoint is written every ``checkpoint_every`` iterations and when
+    the run is interrupted (SIGTERM, Ctrl-C). ``stop_after`` ends the run early at that
     iteration, as an interruption would (used by the resume test). A run that diverges
     (see :func:`fit`) still writes ``model_path``, with status ``diverged``.
     """
@@ -257,6 +268,16 @@ def fit(
     ``learner.training_status``. Used by :func:`train` (images) and by the sine-wave
     experiments with their own sampler.
 
+    The loop stops after the first validation at which the plateau rule ``spec.plateau``
+    holds (:func:`innerloop.convergence.plateau_reached`; lower is better for MSE), or at
+    the budget ``spec.iterations``. The learner then holds its best-validation
+    meta-parameters (the first of equal scores), and the status says which stop it was
+    (:func:`innerloop.convergence.run_status`: ``converged`` or ``budget reached, still
+    improving`` with the last window's slope), the iterations trained, the best iteration
+    and score, and ``wall_seconds`` summed over every session of the run. The checkpoint
+    holds the best state and the validation log, so a resumed run stops where an
+    uninterrupted one does.
+
     A non-finite meta-batch loss, non-finite meta-parameters after an outer update or a
     non-finite validation score stops the loop: the logs hold the iterations before it,
     no checkpoint of the diverged state is written, and the status is ``diverged`` with
@@ -265,25 +286,38 @@ def fit(
     """
     optimiser = learner.make_optimiser(spec.outer_lr)
     iterations = spec.iterations if learner.meta_trained else 0
+    metric = learner.metric_name
+    rule, higher = PlateauRule.from_config(spec.plateau), higher_is_better(metric)
 
     log: list[dict] = []
     validation: list[dict] = []
-    start = 0
+    #: The best-validation state so far: {"iteration", "score", "state"}.
+    best: dict | None = None
+    start, seconds_before = 0, 0.0
     if checkpoint_path.exists():
         ckpt = load_checked(checkpoint_path, what="checkpoint")
         if ckpt["fingerprint"] == spec.fingerprint():
             learner.load_state_dict(ckpt["state"])
             optimiser.load_state_dict(ckpt["optimiser"])
             start, log, validation = ckpt["iteration"], ckpt["log"], ckpt["validation"]
+            best, seconds_before = ckpt["best"], ckpt["seconds"]
             print(f"resuming from {checkpoint_path} at iteration {start}", file=sys.stderr)
         else:
             print(f"{checkpoint_path} belongs to a different configuration; starting afresh", file=sys.stderr)
+
+    def val_scores() -> list[float]:
+        return [v[metric] for v in validation]
+
+    # A run checkpointed after it plateaued resumes as finished.
+    plateaued = plateau_reached(val_scores(), rule, higher)
+    started = time.perf_counter()
 
     def checkpoint(iteration: int) -> None:
         checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
         save_checked({"fingerprint": spec.fingerprint(), "iteration": iteration,
                       "state": learner.state_dict(), "optimiser": optimiser.state_dict(),
-                      "log": log, "validation": validation}, checkpoint_path)
+                      "log": log, "validation": validation, "best": best,
+                      "seconds": seconds_before + time.perf_counter() - started}, checkpoint_path)
 
     diverged: dict | None = None
 
@@ -296,9 +330,8 @@ def fit(
 
     bar = progress_bar(total=iterations, initial=start, desc=f"train {spec.algorithm} seed {spec.seed}",
                        disable=not progress)
-    started = time.perf_counter()
     with _stop_requests() as stop_signals:
-        for iteration in range(start, iterations):
+        for iteration in range(start, start if plateaued else iterations):
             if stop_signals or (stop_after is not None and iteration >= stop_after):
                 checkpoint(iteration)
                 bar.close()
@@ -331,26 +364,36 @@ def fit(
                     diverged = diverge(iteration + 1, f"non-finite validation {learner.metric_name}")
                     break
                 ci = mean_ci(scores)
-                validation.append({"iteration": iteration + 1, learner.metric_name: ci.mean, "ci95": ci.half_width})
+                validation.append({"iteration": iteration + 1, metric: ci.mean, "ci95": ci.half_width})
+                if is_better(ci.mean, best and best["score"], higher):
+                    best = {"iteration": iteration + 1, "score": ci.mean, "state": learner.state_dict()}
+                plateaued = plateau_reached(val_scores(), rule, higher)
                 bar.set_postfix(loss=f"{row['loss']:.3f}", val=f"{ci.mean:.3f}")
             if (iteration + 1) % spec.checkpoint_every == 0:
                 checkpoint(iteration + 1)
             bar.update(1)
+            if plateaued:
+                break
     bar.close()
     if diverged is None and not validation:  # not meta-trained: the initialisation's validation accuracy
         ci = mean_ci(evaluate(learner, val_tasks, device))
-        validation.append({"iteration": 0, learner.metric_name: ci.mean, "ci95": ci.half_width})
+        validation.append({"iteration": 0, metric: ci.mean, "ci95": ci.half_width})
+        best = {"iteration": 0, "score": ci.mean, "state": learner.state_dict()}
 
+    trained = log[-1]["iteration"] if log else 0
     if diverged is None:  # a diverged state is not checkpointed: a rerun resumes from the last finite one
-        checkpoint(iterations)
+        checkpoint(trained)
+        learner.load_state_dict(best["state"])  # the best-validation meta-parameters are the model
     elapsed = time.perf_counter() - started
-    metric = learner.metric_name
     columns = ["iteration", "loss", metric, *learner.log_values()]
     write_csv(pd.DataFrame(log, columns=columns), log_path)
     write_csv(pd.DataFrame(validation, columns=["iteration", metric, "ci95"]), validation_path)
-    learner.training_status = {"status": "completed", "iterations": iterations, "device": str(device),
-                               "seconds_this_session": round(elapsed, 3), "resumed_from": start,
-                               **(diverged or {})}
+    convergence = run_status([v["iteration"] for v in validation], val_scores(), rule,
+                             diverged=diverged is not None, higher_is_better=higher)
+    learner.training_status = {**convergence, "iterations": trained, "budget": iterations, "metric": metric,
+                               "plateau": rule.as_dict(), "wall_seconds": round(seconds_before + elapsed, 3),
+                               "device": str(device), "seconds_this_session": round(elapsed, 3),
+                               "resumed_from": start, **(diverged or {})}
     return learner
 
 

@@ -129,6 +129,7 @@ def run_spec(wildcards):
         val_seed=evaluation["seed"],
         checkpoint_every=train["checkpoint_every"],
         options=config["algorithm_options"].get(wildcards.algorithm, {}),
+        plateau=train["plateau"],
     )
 
 

@@ -31,6 +31,21 @@ rule figure_training_curves:
         "../workflow_scripts/figure_training_curves.py"
 
 
+rule figure_learning_curves:
+    input:
+        validation="results/tables/validation.csv",
+        convergence="results/tables/convergence.csv",
+    output:
+        png="results/figures/learning_curves.png",
+        svg=figure_report("learning_curves", "Training"),
+    log:
+        "results/logs/figures/learning_curves.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/figure_learning_curves.py"
+
+
 rule figure_lr_trajectories:
     input:
         train_log="results/tables/train_log.csv",
@@ -163,6 +178,8 @@ rule report_html:
         diverged_runs="results/tables/diverged_runs.csv",
         tuning="results/tables/tuning.csv",
         protocol="results/tables/protocol.csv",
+        convergence="results/tables/convergence.csv",
+        learning_curves="results/figures/learning_curves.png",
         manifest=f"results/data/{config['dataset']}/manifest.json",
         training_curves="results/figures/training_curves.png",
         lr_histograms="results/figures/lr_histograms.png",

@@ -16,6 +16,21 @@ rule collect_training:
         "../workflow_scripts/collect_training.py"
 
 
+# Each run's convergence status from its model.pt: where it stopped (plateau or budget), its
+# best-validation iteration (the model every evaluation uses) and its wall time.
+rule run_convergence:
+    input:
+        models=runs("model.pt"),
+    output:
+        table="results/tables/convergence.csv",
+    log:
+        "results/logs/run_convergence.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/run_convergence.py"
+
+
 rule meta_test_stats:
     input:
         runs("meta_test.csv"),

@@ -40,7 +40,8 @@ def test_meta_trains_and_evaluates_on_cuda(tmp_path, tiny_store, algorithm):
                  validation_path=tmp_path / "val.csv", checkpoint_path=tmp_path / "ckpt.pt")
     learner = train(spec, tiny_store, device=CUDA, progress=False, **paths)
     assert {t.device.type for t in learner.meta_parameters().values()} == {"cuda"}
-    assert (learner.training_status["status"], learner.training_status["device"]) == ("completed", "cuda")
+    assert learner.training_status["device"] == "cuda"
+    assert learner.training_status["status"] in ("budget reached, still improving", "not meta-trained")
 
     loaded, _, _ = load_model(paths["model_path"], CUDA)
     for name, tensor in learner.meta_parameters().items():

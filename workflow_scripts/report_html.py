@@ -11,6 +11,7 @@ import yaml
 
 from innerloop.divergence import read_status
 from innerloop.reporting.ablations import FIGURES as ABLATION_FIGURES, ablation_context
+from innerloop.reporting.convergence import convergence_context
 from innerloop.reporting.provenance import earliest_mtime, last_command, provenance_info, setup_info
 from innerloop.reporting.render import FIGURE_KEYS, OPTIONAL_FIGURE_KEYS, build_context, render_html
 from innerloop.evaluation.cross_domain import describe_conversion
@@ -48,6 +49,11 @@ context["tables"]["diverged_runs"] = diverged_runs_html(pd.read_csv(inp.diverged
 context["tables"]["tuning"] = tuning_html(pd.read_csv(inp.tuning))
 context["tuning"] = snakemake.params.tuning
 context["tables"]["protocol"] = protocol_html(pd.read_csv(inp.protocol))
+train_config = yaml.safe_load(config_yaml)["train"]
+convergence_tables, context["convergence"] = convergence_context(
+    pd.read_csv(inp.convergence), frames["meta_test_table"], train_config.get("plateau"), train_config["iterations"])
+context["tables"].update(convergence_tables)
+context["figures"]["learning_curves"] = inp.learning_curves
 context["sine"] = sine_setup(yaml.safe_load(config_yaml)["sine"])
 if "cross_domain_table" in inp.keys():
     context["tables"].update(cross_domain_tables(pd.read_csv(inp.cross_domain_table),

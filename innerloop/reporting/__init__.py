@@ -3,6 +3,8 @@
 - :mod:`.figures` — matplotlib figures from the workflow's result frames, :func:`save_figure`;
 - :mod:`.tables` — display formatting, HTML/CSV/LaTeX tables, the paper's reported values;
 - :mod:`.render` — the report context (:class:`ReportContext`), HTML rendering and the PDF.
+- :mod:`.convergence` — learning curves with stop and best-validation points, the convergence
+  tables, the marks on statistics that rest on an unconverged run.
 """
 
 from .figures import (

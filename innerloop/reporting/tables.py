@@ -362,11 +362,12 @@ def _settings_in(table: pd.DataFrame) -> list[str]:
     return [c[: -len("_median")] for c in table.columns if c.endswith("_median")]
 
 
-def meta_test_table_html(table: pd.DataFrame) -> Markup:
+def meta_test_table_html(table: pd.DataFrame, *, marked=(), mark: str = "†") -> Markup:
     """Thesis-style HTML of :func:`innerloop.stats.meta_test_table`: one row per
     algorithm under its group's heading (when both groups are present), one column per
     setting, cells ``median ± half-width`` in percent, the best median of each column in
-    bold. A cell's seed count is shown where it differs from the table's usual count."""
+    bold. A cell's seed count is shown where it differs from the table's usual count, and
+    ``mark`` follows the cells of the (algorithm, setting) pairs in ``marked``."""
     e = html.escape
     settings = _settings_in(table)
     counts = pd.Series([int(n) for st in settings for n in table[f"{st}_n_seeds"] if int(n) > 0])
@@ -392,6 +393,8 @@ def meta_test_table_html(table: pd.DataFrame) -> Markup:
                 text += " ± " + format_number(row[f"{st}_ci95_half_width"] * 100, 1)
             if n != usual:
                 text += f" ({n} seed{'s' if n != 1 else ''})"
+            if (str(row["algorithm"]), st) in marked:
+                text += f" {mark}"
             text = e(text)
             cells.append(f'<td class="num">{"<strong>" + text + "</strong>" if row[f"{st}_best"] else text}</td>')
         parts.append(f'<tr><th scope="row">{e(str(row["name"]))}</th>{"".join(cells)}</tr>')

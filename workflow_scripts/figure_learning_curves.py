@@ -1,0 +1,14 @@
+"""Rule figure_learning_curves: validation accuracy of every run with its stop point and best-validation point."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import pandas as pd
+
+from innerloop.reporting.convergence import learning_curves
+from innerloop.reporting.figures import save_figure
+
+fig = learning_curves(pd.read_csv(snakemake.input.validation), pd.read_csv(snakemake.input.convergence))
+save_figure(fig, Path(snakemake.output.png).with_suffix(""))

@@ -1,0 +1,14 @@
+"""Rule run_convergence: every run's convergence status (converged, budget reached still
+improving, diverged), iterations, best-validation iteration and wall time in one table."""
+
+import sys
+from pathlib import Path
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from innerloop.convergence import convergence_runs
+from innerloop.training import write_csv
+
+table = convergence_runs(snakemake.input.models)
+print(table["status"].value_counts().to_string(), file=sys.stderr)
+write_csv(table, Path(snakemake.output.table))
