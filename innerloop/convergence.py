@@ -160,6 +160,18 @@ def is_converged(status: dict | str | None) -> bool:
     return status == CONVERGED
 
 
+#: Statuses of runs whose numbers rest on a finished training: converged, or nothing to
+#: train (train from scratch, whose only validation is its initialisation's).
+SETTLED = (CONVERGED, NOT_META_TRAINED)
+
+
+def is_settled(status: dict | str | None) -> bool:
+    """Whether a status is one of :data:`SETTLED`: a claim may rest on the run."""
+    if isinstance(status, dict):
+        status = status.get("status")
+    return status in SETTLED
+
+
 #: Columns of the per-run convergence table (results/tables/convergence.csv).
 RUN_COLUMNS = ["dataset", "algorithm", "setting", "seed", "status", "iterations", "budget", "best_iteration",
                "best_validation_accuracy", "last_window_slope", "wall_seconds"]

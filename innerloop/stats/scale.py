@@ -2,7 +2,8 @@
 its validation log, and the run's size against the paper's.
 
 A run counts as converged exactly when :func:`innerloop.convergence.run_status` says
-``converged`` on its validation log (the plateau rule of ``train.plateau``); a run that
+``converged`` on its validation log (the plateau rule of ``train.plateau``), or ``not
+meta-trained`` (train from scratch: nothing to converge, :data:`~innerloop.convergence.SETTLED`); a run that
 diverged in training (``results/tables/diverged_runs.csv``) is not converged, whatever
 its log before the divergence shows.
 """
@@ -13,7 +14,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from innerloop.convergence import CONVERGED, DIVERGED, PlateauRule, run_status
+from innerloop.convergence import DIVERGED, PlateauRule, is_settled, run_status
 from innerloop.stats.order import algorithm_order
 
 #: The columns that name a run in the collected tables (``innerloop.paths.read_runs``).
@@ -44,7 +45,7 @@ def run_convergence(validation: pd.DataFrame, rule: PlateauRule, diverged: pd.Da
         status = run_status(g["iteration"].tolist(), g[metric].astype(float).tolist(), rule,
                             diverged=tuple(str(k) for k in keys) in gone)
         rows.append({**dict(zip(RUN_KEYS, keys)), **status, "validations": int(len(g)),
-                     "converged": status["status"] == CONVERGED})
+                     "converged": is_settled(status)})
     out = pd.DataFrame(rows, columns=CONVERGENCE_COLUMNS)
     if len(out):
         rank = {a: i for i, a in enumerate(algorithm_order(out["algorithm"]))}
@@ -70,7 +71,7 @@ def describe_unconverged(statuses: list[tuple[str, int, str]]) -> str:
     ``"maml seeds 0, 1, 2 (budget reached, still improving)"``; "" when all converged."""
     groups: dict[tuple[str, str], list[int]] = {}
     for algorithm, seed, status in statuses:
-        if status != CONVERGED:
+        if not is_settled(status):
             groups.setdefault((algorithm, status), []).append(seed)
     parts = [f"{a} seed{'s' if len(s) > 1 else ''} {', '.join(map(str, sorted(s)))} ({status})"
              for (a, status), s in groups.items()]
