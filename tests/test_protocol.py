@@ -9,7 +9,7 @@ import torch
 import yaml
 
 from innerloop.algorithms import ALGORITHMS
-from innerloop.config import load_schema, validate_config
+from innerloop.config import load_config, load_schema, validate_config
 from innerloop.data.sampler import fixed_tasks
 from innerloop.evaluation.meta_test import evaluate
 from innerloop.evaluation.reference import untrained_reference
@@ -56,11 +56,17 @@ def test_untrained_reference_is_the_run_before_its_first_iteration(tmp_path, tin
     assert not torch.allclose(before, after)  # the reference is not the trained network
 
 
+def comparison_config():
+    """The default experiment with every algorithm (config/presets/comparison.yaml)."""
+    return validate_config(load_config(ROOT / "config/config.yaml", ROOT / "config/presets/comparison.yaml",
+                                       sources=False))
+
+
 def test_default_protocol_shares_evaluation_steps_within_each_family():
-    """Every meta-learner of the default adapts train.inner_steps steps at evaluation (unless
-    its source fixes its own: the LSTM meta-learner's enhanced version); every transfer
-    baseline fine-tunes the same number of steps."""
-    config, schema = default_config(), load_schema()
+    """Every meta-learner of the full comparison (the default's settings, every algorithm)
+    adapts train.inner_steps steps at evaluation (unless its source fixes its own: the LSTM
+    meta-learner's enhanced version); every transfer baseline fine-tunes the same number of steps."""
+    config, schema = comparison_config(), load_schema()
     rows = {a: describe_protocol(config, schema, a) for a in config["algorithms"]}
     transfer = {a: rows[a]["eval_steps"] for a in ("scratch", "finetune", "baselinepp", "multitask")}
     assert len(set(transfer.values())) == 1, transfer

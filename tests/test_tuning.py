@@ -58,9 +58,11 @@ def _config(**tuning):
 
 
 def test_the_default_tunes_the_configured_algorithms_that_have_a_grid():
-    config = validate_config(load_config("config/config.yaml"))
+    assert tuned_algorithms(validate_config(load_config("config/config.yaml"))) == ["finetune", "maml", "fomaml",
+                                                                                    "metasgd"]
+    config = validate_config(load_config("config/config.yaml", "config/presets/comparison.yaml", sources=False))
     tuned = tuned_algorithms(config)
-    assert {"maml", "metasgd", "reptile", "finetune"} <= set(tuned)
+    assert {"maml", "metasgd", "reptile", "finetune", "scratch"} <= set(tuned)
     assert "protonet" not in tuned and tuned == [a for a in config["algorithms"] if a in tuned]
     assert tuned_algorithms(validate_config(_config(algorithms=[]))) == []
 
