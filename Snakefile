@@ -27,6 +27,8 @@ include: "rules/report.smk"
 include: "rules/sine.smk"
 include: "rules/faults.smk"
 include: "rules/latex.smk"
+# Last: it adds the library-code parameter to every rule above.
+include: "rules/code_version.smk"
 
 
 rule all:

@@ -2,6 +2,7 @@
 # lists of target files. Every other rule file reads its paths from here.
 
 import datetime
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -12,6 +13,12 @@ from innerloop.config import cross_domain_targets as config_targets
 from innerloop.config import sweep_datasets, validate_config
 
 validate_config(config)
+
+# Jobs import innerloop from this workflow's own tree, first on their path, with or without
+# --sdm conda (whose environment does not install the package): the code that
+# rules/code_version.smk hashes is the code the jobs run.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [workflow.basedir, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])
 
 
 wildcard_constraints:

@@ -4,7 +4,9 @@ trained, negative rates set to zero, and negative rates sign-flipped (same tasks
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 import torch
 
