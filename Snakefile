@@ -34,7 +34,7 @@ include: "rules/code_version.smk"
 rule all:
     input:
         "results/report/report.html",
-        "results/report/report.pdf",
+        *unless_skipped("report_pdf", pdf="results/report/report.pdf").values(),
         # Every configured dataset is prepared, including those only later stages use
         # (digits, the cross-domain test set).
         expand("results/data/{dataset}/manifest.json", dataset=config["datasets"]),

@@ -19,8 +19,11 @@ import functools
 import hashlib
 import json
 import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
+
+from innerloop.io import write_text_atomic
 
 PACKAGE = "innerloop"
 #: Code records mirror the result tree: results/x/y.csv -> results/code_versions/x/y.csv.json.
@@ -99,7 +102,8 @@ def imported_modules(script: Path | str, root: Path | str) -> dict[str, Path]:
 
     ``root`` is the directory that holds the ``innerloop`` package. Importing ``a.b.c`` runs
     ``a/__init__.py`` and ``a/b/__init__.py`` too, so those count; ``from pkg import name``
-    also counts the module a package's lazy ``_LAZY`` table loads for ``name``.
+    also counts the module a package's lazy ``_LAZY`` table loads for ``name``. The modules
+    of :data:`NOT_HASHED` (and what only they import) do not count.
     """
     root = Path(root)
     found: dict[str, Path] = {}
@@ -117,6 +121,8 @@ def imported_modules(script: Path | str, root: Path | str) -> dict[str, Path]:
                     and package_file.name == "__init__.py" else {})
             candidates += [lazy[name] for name in names if name in lazy]
             for name in candidates:
+                if name in NOT_HASHED:
+                    continue
                 file = _module_file(root, name)
                 if file is not None and name not in found:
                     found[name] = file
@@ -128,13 +134,11 @@ def source_hash(script: Path | str, root: Path | str) -> str:
     """sha256 (first 16 hex digits) of the sources of every ``innerloop`` module ``script`` imports.
 
     Only the modules' bytes and names count, not their paths on disk or mtimes, so a fresh
-    clone of the same commit gives the same hash. The script itself does not count (Snakemake
-    already reruns a rule whose script changed), nor do the modules in :data:`NOT_HASHED`.
+    clone of the same commit gives the same hash. The script itself does not count: Snakemake
+    already reruns a rule whose script changed.
     """
     digest = hashlib.sha256()
     for name, file in imported_modules(script, root).items():
-        if name in NOT_HASHED:
-            continue
         digest.update(name.encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -192,15 +196,15 @@ def write_job_record(snakemake) -> dict:
     script_dir = Path(snakemake.scriptdir)
     record = job_record(snakemake.rule, running_script(script_dir), script_dir.parent)
     for output in snakemake.output:
-        path = record_path(output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(record, sort_keys=True) + "\n")
+        write_text_atomic(record_path(output), json.dumps(record, sort_keys=True) + "\n")
     return record
 
 
 def open_job_log(snakemake):
-    """The job's log opened for stderr, after writing its code records (:func:`write_job_record`)."""
-    log = open(snakemake.log[0], "w", buffering=1)
+    """The job's log, opened as ``sys.stderr`` and returned, after the job's code records
+    (:func:`write_job_record`) are written; its first line names the code."""
+    sys.stderr = open(snakemake.log[0], "w", buffering=1)
+    log = sys.stderr
     record = write_job_record(snakemake)
     print(f"code: commit {record['commit']}{' (uncommitted changes)' if record['dirty'] else ''}, "
           f"library source {record['source_hash']}, innerloop from {Path(__file__).parent}", file=log)

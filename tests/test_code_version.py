@@ -170,3 +170,26 @@ def test_a_real_job_imports_the_workflow_tree_and_records_its_code(finished_work
                                                 finished_workflow)
     # Not a git checkout: the commit is unknown, and says so.
     assert record["commit"] == "unknown"
+
+
+@pytest.mark.workflow
+def test_train_declares_the_model_checksum(finished_workflow):
+    summary = snakemake(finished_workflow, "--summary", *TARGETS).stdout
+    rules = {line.split("\t")[0]: line.split("\t")[2] for line in summary.splitlines()[1:]}
+    assert rules["results/runs/glyphs/maml/5w1s/seed0/model.pt.sha256"] == "train"
+
+
+# Last: it prepares the glyph store for real, which the tests above plan around.
+@pytest.mark.workflow
+def test_a_store_prepared_again_with_the_same_content_reruns_nothing(finished_workflow):
+    content = "results/data/glyphs/content.sha256"
+    downstream = {"train": 2, "meta_test": 2, "collect_training": 1, "meta_test_stats": 1,
+                  "figure_training_curves": 1}
+    snakemake(finished_workflow, "-f", content)  # new content (the fixture's store was a placeholder)
+    assert planned(finished_workflow) == downstream
+    snakemake(finished_workflow, "--touch", *TARGETS)
+    assert planned(finished_workflow) == {}
+    before = (finished_workflow / content).read_text()
+    snakemake(finished_workflow, "-f", content)  # the same content, every file written anew
+    assert (finished_workflow / content).read_text() == before
+    assert planned(finished_workflow) == {}

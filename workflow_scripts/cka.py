@@ -15,7 +15,7 @@ from innerloop.training import load_for_evaluation, resolve_device, write_csv
 
 torch.set_num_threads(snakemake.threads)
 device = resolve_device(snakemake.params.device)
-learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.manifest).parent,
+learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.store).parent,
                                           split="test", seed=snakemake.params.seed, device=device)
 cka = representation_change(learner, sampler, snakemake.params.tasks, device, steps=snakemake.params.inner_steps)
 write_csv(cka, Path(snakemake.output.cka))

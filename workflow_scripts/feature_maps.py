@@ -19,7 +19,7 @@ from innerloop.training import load_model, write_csv
 
 torch.set_num_threads(snakemake.threads)
 p = snakemake.params
-store = load_store(Path(snakemake.input.manifest).parent)
+store = load_store(Path(snakemake.input.store).parent)
 images, labels, indices = meta_test_images(store, p.classes, p.images_per_class, p.seed)
 points, extremes = [], []
 for path in snakemake.input.models:

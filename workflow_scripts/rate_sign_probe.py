@@ -15,7 +15,7 @@ from innerloop.training import load_for_evaluation, resolve_device, write_csv
 
 torch.set_num_threads(snakemake.threads)
 device = resolve_device(snakemake.params.device)
-learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.manifest).parent,
+learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.store).parent,
                                           split="test", seed=snakemake.params.seed, device=device)
 probe = rate_ablation_probe(learner, sampler, snakemake.params.iterations, device,
                             steps=snakemake.params.inner_steps, centroid_shots=snakemake.params.centroid_shots)

@@ -36,7 +36,8 @@ context = build_context(
     setup=setup_info(yaml.safe_load(config_yaml), json.loads(Path(inp.manifest).read_text())),
     provenance=provenance_info(config_yaml=config_yaml, devices=[s["device"] for s in statuses],
                                command=last_command(Path(snakemake.params.command_record)), started=earliest_mtime(inp.benchmarks)),
-    figures={key: inp[key] for key in (*FIGURE_KEYS, *OPTIONAL_FIGURE_KEYS) if key in inp.keys()},
+    # The rule graph is skipped where graphviz is missing (rules/common.smk, SKIPPED).
+    figures={"rulegraph": None, **{key: inp[key] for key in (*FIGURE_KEYS, *OPTIONAL_FIGURE_KEYS) if key in inp.keys()}},
     caption_dir="report/captions",
 )
 context["tables"].update(sine_report_tables(pd.read_csv(inp.sine_comparison_table),

@@ -17,7 +17,7 @@ device = resolve_device(snakemake.params.device)
 print(f"device: {device}", file=sys.stderr)
 train(
     RunSpec(**snakemake.params.spec),
-    load_store(Path(snakemake.input.manifest).parent),
+    load_store(Path(snakemake.input.store).parent),
     model_path=Path(snakemake.output.model),
     log_path=Path(snakemake.output.train_log),
     validation_path=Path(snakemake.output.validation),
