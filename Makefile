@@ -4,6 +4,9 @@ PY     := $(VENV)/bin/python
 SMK    := $(VENV)/bin/snakemake
 # One job per core: on the CPU each network job uses one thread (rules/common.smk).
 CORES  ?= $(shell nproc)
+# Network jobs at once on the GPU(s): each needs under 620 MiB of GPU memory and two cores,
+# so half the cores (README: "GPU"). Without CUDA the jobs request no GPU and this is unused.
+GPU_JOBS ?= $(shell echo $$(( $$(nproc) / 2 > 0 ? $$(nproc) / 2 : 1 )))
 # System packages (tools/system_packages.sh, installed only where missing): graphviz draws the
 # rule graph and Pango the PDF (WeasyPrint) of the report; the tests also use poppler-utils
 # (PDF pages) and chromium (the HTML report in a browser). Without root the script names
@@ -33,7 +36,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	touch $@
 
 report: setup
-	$(SMK) --cores $(CORES) --resources gpu=1
+	$(SMK) --cores $(CORES) --resources gpu=$(GPU_JOBS)
 
 smoke: setup
 	$(SMK) --cores 2 --resources gpu=1 --configfile config/presets/smoke.yaml

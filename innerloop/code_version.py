@@ -29,7 +29,7 @@ PACKAGE = "innerloop"
 #: Code records mirror the result tree: results/x/y.csv -> results/code_versions/x/y.csv.json.
 RECORDS = Path("results/code_versions")
 #: Modules that change no result: this one only writes the records.
-NOT_HASHED = frozenset({"innerloop.code_version"})
+NOT_HASHED = frozenset({"innerloop.code_version", "innerloop.devices"})
 
 
 @functools.cache
@@ -208,6 +208,13 @@ def open_job_log(snakemake):
     record = write_job_record(snakemake)
     print(f"code: commit {record['commit']}{' (uncommitted changes)' if record['dirty'] else ''}, "
           f"library source {record['source_hash']}, innerloop from {Path(__file__).parent}", file=log)
+    # A network job that asked for a GPU, on a machine with several: take one (innerloop.devices).
+    if snakemake.resources.get("gpu", 0) and snakemake.params.get("device", "auto") in ("auto", "cuda"):
+        from innerloop.devices import claim_gpu
+
+        claimed = claim_gpu()
+        if claimed is not None:
+            print(f"gpu: CUDA device {claimed[0]} (slot {claimed[1]}), visible to this job as cuda", file=log)
     return log
 
 

@@ -66,8 +66,10 @@ def test_job_record_names_the_script_commit_and_source(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys.modules["__main__"], "__file__", "/x/.snakemake/scripts/tmpab12.meta_test.py",
                         raising=False)
+    monkeypatch.setattr(sys, "stderr", sys.stderr)  # open_job_log replaces it
     job = types.SimpleNamespace(scriptdir=str(ROOT / "workflow_scripts"), rule="cross_domain_meta_test",
-                                output=["results/runs/r/meta_test.csv"], log=[str(tmp_path / "job.log")])
+                                output=["results/runs/r/meta_test.csv"], log=[str(tmp_path / "job.log")],
+                                resources={}, params={})
     with code_version.open_job_log(job) as log:
         print("body", file=log)
     record = json.loads((tmp_path / record_path("results/runs/r/meta_test.csv")).read_text())
