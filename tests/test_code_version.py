@@ -196,3 +196,17 @@ def test_only_a_change_of_the_stores_content_reruns_what_follows(finished_workfl
     assert planned(finished_workflow) == {}
     store.write_text("0" * 64 + "  glyphs\n")  # what a store with other images would give
     assert planned(finished_workflow) == DOWNSTREAM
+
+
+def test_the_report_expects_records_only_of_what_scripts_made(tmp_path, monkeypatch):
+    from innerloop.reporting.provenance import result_files
+
+    monkeypatch.chdir(tmp_path)
+    model = write(tmp_path / "results/runs/r/model.pt", "")
+    write(tmp_path / "results/runs/r/cross_domain/d/probe.csv", "")
+    made, in_runs = result_files(["results/tables/a.csv", "results/benchmarks/train/r.tsv",
+                                  "results/figures/rulegraph.png", "results/runs/r/model.pt"],
+                                 ["results/runs/r/model.pt"])
+    assert made == ["results/runs/r/model.pt", "results/tables/a.csv"]
+    assert in_runs == ["results/runs/r/cross_domain/d/probe.csv", "results/runs/r/model.pt"]
+    assert model.exists()

@@ -184,9 +184,14 @@ def code_versions(paths, script_dir: Path, *, optional=()) -> dict[str, Any]:
             "mixed": len({g["commit"] for g in versions}) > 1, "dirty": any(g["dirty"] for g in versions)}
 
 
+#: Report inputs that no library code makes: Snakemake's benchmark files and the rule graph
+#: (Snakemake and graphviz, a shell rule).
+NOT_LIBRARY_OUTPUTS = ("results/benchmarks/", "results/figures/rulegraph.")
+
+
 def result_files(inputs, models) -> tuple[list[str], list[str]]:
-    """(the report's inputs that jobs made, less Snakemake's benchmark files;
-    every file in the run directory of each of ``models``)."""
-    made = sorted({str(p) for p in inputs if not str(p).startswith("results/benchmarks/")})
+    """(the report's inputs that the workflow's scripts made; every file in the run
+    directory of each of ``models``)."""
+    made = sorted({str(p) for p in inputs if not str(p).startswith(NOT_LIBRARY_OUTPUTS)})
     in_runs = sorted({str(p) for model in models for p in Path(model).parent.rglob("*") if p.is_file()})
     return made, in_runs
