@@ -12,7 +12,7 @@ GPU_JOBS ?= $(shell echo $$(( $$(nproc) / 2 > 0 ? $$(nproc) / 2 : 1 )))
 # (PDF pages) and chromium (the HTML report in a browser). Without root the script names
 # each missing package and what needs it, and the workflow skips those outputs.
 
-.PHONY: setup setup-python system-packages system-packages-test report smoke test lint benchmark clean-results
+.PHONY: setup setup-python system-packages system-packages-test report smoke test test-fast lint benchmark clean-results
 
 setup: setup-python system-packages
 
@@ -44,6 +44,10 @@ smoke: setup
 # pytest exits 5 when it collects no test: that must fail, not pass silently.
 test: setup-python system-packages-test
 	$(VENV)/bin/pytest -ra --durations=15; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; [ $$rc -eq 0 ]
+
+# The unit and algorithm tests only: no end-to-end Snakemake run, no SLURM cluster.
+test-fast: setup
+	$(VENV)/bin/pytest -ra --durations=15 -m "not workflow and not slurm"; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; [ $$rc -eq 0 ]
 
 lint: setup
 	$(SMK) --lint

@@ -17,6 +17,7 @@ report: "report/workflow.rst"
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/tune.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/representations.smk"

@@ -1,8 +1,8 @@
 """Meta-training step time and peak memory of every algorithm.
 
 One meta-training step is exactly what ``innerloop.training.fit`` does per iteration:
-``learner.accumulate(task, 1 / meta_batch)`` for each task of a meta-batch, then the
-learner's own optimiser's ``step()``. The task setting (ways, first entry of shots,
+``learner.accumulate_tasks(tasks, 1 / meta_batch)`` for the tasks of a meta-batch (one
+batch, or task by task with ``--loop``), then the learner's own optimiser's ``step()``. The task setting (ways, first entry of shots,
 queries, meta-batch, inner steps) and each algorithm's options come from the workflow's
 config (``--config``, defaults filled in from the schema); the network is Conv4 with
 ``--filters`` filters (default 32, as the default config) on random ``--sizes`` images
@@ -13,7 +13,7 @@ Algorithms the schema knows but ``innerloop.algorithms.ALGORITHMS`` does not reg
 are skipped with a note, and so is a learner that is not meta-trained (train from scratch).
 
     python benchmarks/meta_step.py [--steps 10] [--sizes 28 84] [--filters 32] [--device auto]
-                                   [--threads N] [--algorithms maml metasgd ...]
+                                   [--threads N] [--algorithms maml metasgd ...] [--loop]
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def setting(config_path: Path) -> dict:
             "options": config["algorithm_options"]}
 
 
-def measure(name: str, size: int, filters: int, steps: int, device: torch.device, config_path: Path) -> dict:
+def measure(name: str, size: int, filters: int, steps: int, device: torch.device, config_path: Path,
+            loop: bool = False) -> dict:
     """Median and minimum seconds of ``steps`` timed meta-training steps after one warm-up step."""
     from innerloop.algorithms import build_learner
     from innerloop.data.sampler import Task
@@ -62,6 +63,7 @@ def measure(name: str, size: int, filters: int, steps: int, device: torch.device
               "threads": torch.get_num_threads()}
     if not learner.meta_trained:
         return {**result, "note": "not meta-trained: no meta-training step"}
+    learner.batch_tasks = not loop
     optimiser = learner.make_optimiser(s["outer_lr"])
     tasks = [Task(torch.rand(ways * shots, 1, size, size, generator=generator),
                   torch.arange(ways).repeat_interleave(shots),
@@ -69,11 +71,11 @@ def measure(name: str, size: int, filters: int, steps: int, device: torch.device
                   torch.arange(ways).repeat_interleave(queries),
                   tuple(torch.randperm(N_CLASSES, generator=generator)[:ways].tolist())).to(device)
              for _ in range(s["meta_batch"])]
+    result["note"] = "batched" if learner.batches(tasks) else "per-task loop"
 
     def step():
         optimiser.zero_grad(set_to_none=True)
-        for task in tasks:
-            learner.accumulate(task, 1 / len(tasks))
+        learner.accumulate_tasks(tasks, 1 / len(tasks))
         optimiser.step()
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -92,7 +94,7 @@ def measure(name: str, size: int, filters: int, steps: int, device: torch.device
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         extra = peak - rss_before
     return {**result, "median_step_s": statistics.median(times), "min_step_s": min(times),
-            "peak_memory_mib": peak / 2**20, "peak_over_start_mib": extra / 2**20, "note": ""}
+            "peak_memory_mib": peak / 2**20, "peak_over_start_mib": extra / 2**20, "note": result["note"]}
 
 
 def expected_algorithms() -> list[str]:
@@ -112,6 +114,7 @@ def main() -> None:
                         help="task setting and algorithm options")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--loop", action="store_true", help="one task at a time (the reference loop), not batched")
     parser.add_argument("--one", nargs=2, metavar=("ALGORITHM", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -121,7 +124,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     if args.one:
         print(json.dumps(measure(args.one[0], int(args.one[1]), args.filters, args.steps,
-                                 resolve_device(args.device), args.config)))
+                                 resolve_device(args.device), args.config, args.loop)))
         return
 
     from innerloop.algorithms import ALGORITHMS
@@ -142,6 +145,8 @@ def main() -> None:
                    args.device, "--filters", str(args.filters), "--config", str(args.config)]
             if args.threads:
                 cmd += ["--threads", str(args.threads)]
+            if args.loop:
+                cmd.append("--loop")
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode != 0:
                 last = (done.stderr.strip().splitlines() or ["no output"])[-1]

@@ -319,9 +319,8 @@ def fit(
             optimiser.zero_grad(set_to_none=True)
             loss_sum = torch.zeros((), device=device)
             acc_sum = torch.zeros((), device=device)
-            for b in range(spec.meta_batch):
-                task = sampler.task(iteration * spec.meta_batch + b).to(device)
-                loss, accuracy = learner.accumulate(task, 1 / spec.meta_batch)
+            tasks = [sampler.task(iteration * spec.meta_batch + b).to(device) for b in range(spec.meta_batch)]
+            for loss, accuracy in zip(*learner.accumulate_tasks(tasks, 1 / spec.meta_batch)):
                 loss_sum += loss
                 acc_sum += accuracy
             loss_value = (loss_sum / spec.meta_batch).item()

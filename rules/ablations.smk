@@ -8,6 +8,7 @@ include: "ablation_targets.smk"
 
 rule ablation_train:
     input:
+        unpack(tuned_choice),
         **store("{dataset}"),
     output:
         model=f"{ABLATION_RUN}/model.pt",

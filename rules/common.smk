@@ -14,7 +14,7 @@ from innerloop.algorithms import LEARNS_RATES
 from innerloop.config import cross_domain_targets as config_targets
 from innerloop.config import sweep_datasets, validate_config
 
-validate_config(config)
+validate_config(config, files=workflow.configfiles)
 
 # Jobs import innerloop from this workflow's own tree, first on their path, with or without
 # --sdm conda (whose environment does not install the package): the code that
@@ -217,6 +217,7 @@ def all_benchmarks():
         run, _, target = rest.partition("/cross_domain/")
         files.append(f"{bench}/ablation_cross_probe/{study}/{run}/{target}.tsv")
     files += [f"{bench}/convergence_grid/{method}.tsv" for method in ("maml", "alpha_maml")]
+    files += tuning_benchmarks()
     datasets = {config["dataset"], *cross_domain_targets(), *SWEEP_DATASETS}
     if SWEEP["cross_domain"]:
         datasets |= {target for dataset in SWEEP_DATASETS for target in cross_domain_targets(dataset)}

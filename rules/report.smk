@@ -157,9 +157,11 @@ rule report_html:
         mixed_model="results/tables/mixed_model.csv",
         lr_below_zero="results/tables/lr_below_zero.csv",
         claims="results/tables/claims.csv",
+        claims_runs="results/tables/claims_runs.csv",
         running_time_table="results/tables/running_time.csv",
         rule_times="results/tables/rule_times.csv",
         diverged_runs="results/tables/diverged_runs.csv",
+        tuning="results/tables/tuning.csv",
         manifest=f"results/data/{config['dataset']}/manifest.json",
         training_curves="results/figures/training_curves.png",
         lr_histograms="results/figures/lr_histograms.png",
@@ -194,6 +196,8 @@ rule report_html:
         templates="report/templates",
         visual_algorithms=visual_algorithms(),
         statistics=config["statistics"],
+        tuning=config["tuning"],
+        plateau=config["train"].get("plateau"),
     log:
         "results/logs/report_html.log",
     conda:

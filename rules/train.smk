@@ -1,10 +1,12 @@
-# Meta-training of one algorithm, setting and seed. The checkpoint lives outside the
+# Meta-training of one algorithm, setting and seed, with the tuning stage's choice of
+# options where the algorithm is tuned (rules/tune.smk). The checkpoint lives outside the
 # rule's outputs, so Snakemake's cleanup of incomplete outputs never deletes it and a
 # rerun resumes where an interrupted run stopped.
 
 
 rule train:
     input:
+        unpack(tuned_choice),
         **store("{dataset}"),
     output:
         model=f"{RUN}/model.pt",

@@ -1,4 +1,28 @@
-"""Shared fixtures: a tiny synthetic store for tests that need data but not glyphs."""
+"""Shared fixtures.
+
+``tiny_store`` and ``glyph_store`` (session): small image stores (innerloop.data.store.Store)
+for tests that need data without running the workflow.
+
+``smoke_run`` (session): the ``pathlib.Path`` of a copy of the workflow in a temporary directory
+in which the whole smoke DAG has finished without a failed job (``snakemake --cores 2 --resources
+gpu=1 --configfile config/presets/smoke.yaml``, target ``all``). Its outputs are under
+``smoke_run / "results"``: ``runs/glyphs/<algorithm>/5w1s/seed0/`` per run (the layout that
+test_recomputation's ``results`` fixture writes), ``tables/``, ``figures/``, ``report/``
+(report.html, report.pdf), ``data/``, ``logs/``. It runs once per session, and every
+end-to-end test of the smoke preset reads it (tests/test_workflow.py, the local side of
+tests/test_slurm.py). A test may add files of its own beside the outputs (a screenshot,
+rendered pages, Snakemake's report) but must not change or remove any output.
+
+When a collected test asks for ``smoke_run``, the smoke DAG starts in the background as the
+session's first test starts (``_smoke_dag``), so that it runs beside the unit tests, which
+keep only one core busy; the first test that asks for ``smoke_run`` waits for it to finish.
+The modules with such tests run last (``pytest_collection_modifyitems``) to leave it the time.
+Its Snakemake output is in ``smoke_run.parent / "snakemake.log"``.
+"""
+
+import os
+import signal
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -6,10 +30,17 @@ import pytest
 import torch
 
 from innerloop.data.store import load_store, write_store
+from workflow_copy import SMOKE_ARGS, SNAKEMAKE, copy_workflow
 
-# One intra-op thread: the tests' networks are tiny, and the workflow test's Snakemake jobs
+# One intra-op thread: the tests' networks are tiny, and the workflow tests' Snakemake jobs
 # run beside the test process on the same cores.
 torch.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(items):
+    """Modules with a test that reads the smoke DAG run after the others, in their order."""
+    waiting = {item.path for item in items if "smoke_run" in item.fixturenames}
+    items.sort(key=lambda item: item.path in waiting)
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +68,37 @@ def glyph_store(tmp_path_factory):
     path = prepare_dataset("glyphs", {"image_size": 28, "images_per_class": 12, "max_classes": 200},
                            tmp_path_factory.mktemp("glyphs"))
     return load_store(path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _smoke_dag(request, tmp_path_factory):
+    """Start the smoke DAG in a workflow copy if a collected test needs ``smoke_run``; yields
+    (workflow copy, Snakemake process, its log) or None, and stops a run still going at the end."""
+    if not any("smoke_run" in item.fixturenames for item in request.session.items):
+        yield None
+        return
+    base = tmp_path_factory.mktemp("smoke")
+    (base / "workflow").mkdir()
+    workdir = copy_workflow(base / "workflow")
+    with open(base / "snakemake.log", "w") as log:
+        process = subprocess.Popen([*SNAKEMAKE, *SMOKE_ARGS], cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            yield workdir, process, base / "snakemake.log"
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=120)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(_smoke_dag):
+    """The workflow copy in which the whole smoke DAG ran (see the module docstring)."""
+    workdir, process, log = _smoke_dag
+    try:
+        returncode = process.wait(timeout=3600)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGTERM)
+        pytest.fail("the smoke DAG did not finish in 3600 s")
+    assert returncode == 0, log.read_text()[-5000:]
+    return workdir

@@ -106,7 +106,8 @@ TARGETS = ["results/tables/meta_test_runs.csv", "results/figures/training_curves
 FEW = "seeds: [0]\nalgorithms: [maml, metasgd]\n"
 STORE = "results/data/glyphs/content.sha256"
 #: What follows the glyph store (or a change to what every run imports) for TARGETS.
-DOWNSTREAM = {"train": 2, "meta_test": 2, "collect_training": 1, "meta_test_stats": 1, "figure_training_curves": 1}
+DOWNSTREAM = {"tune_run": 2, "tune_choose": 1, "train": 2, "meta_test": 2, "collect_training": 1, "meta_test_stats": 1,
+              "figure_training_curves": 1}
 
 
 def snakemake(cwd: Path, *args: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess:

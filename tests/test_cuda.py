@@ -63,3 +63,19 @@ def test_second_order_meta_gradient_on_cuda_equals_the_cpu_one():
         grads[device.type] = {k: g.cpu() for k, g in zip(params, torch.autograd.grad(loss, list(params.values())))}
     for name, cpu in grads["cpu"].items():
         torch.testing.assert_close(grads["cuda"][name], cpu, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["maml", "metasgd", "turtle", "lstm_meta_plus"])
+def test_batched_meta_gradient_on_cuda_equals_the_loop(case):
+    from test_batched import learner_for, meta_gradients, problem, relative
+
+    model, init, tasks = problem(smooth=False)
+    model = model.to(CUDA)
+    tasks = [task.__class__(**{k: (v.to(CUDA) if torch.is_tensor(v) else v) for k, v in vars(task).items()})
+             for task in tasks]
+    learner = learner_for(case, model, {k: v.to(CUDA) for k, v in init.items()}).to(CUDA)
+    assert learner.batches(tasks)
+    _, _, batched_grads = meta_gradients(learner, tasks, batch=True)
+    _, _, loop_grads = meta_gradients(learner, tasks, batch=False)
+    for group in {k.split("/")[0] for k in loop_grads}:
+        assert relative(batched_grads, loop_grads, group)[0] < 1e-9, group

@@ -20,6 +20,7 @@ from innerloop.stats.paired import (
     paired_probe,
     paired_test,
 )
+from innerloop.stats.rates import RATES_VS_INIT_COLUMNS, SCALAR_LAYER, init_distributions, rates_vs_init
 
 X = [0.6, 0.8, 0.7, 0.9, 0.5]
 Y = [0.5, 0.6, 0.8, 0.6, 0.4]  # differences 0.1, 0.2, -0.1, 0.3, 0.1
@@ -207,3 +208,41 @@ def test_lr_below_zero_one_sided_tests():
 def test_lr_below_zero_with_no_rate_learning_algorithm():
     out = lr_below_zero(pd.DataFrame(columns=["algorithm", "setting", "seed", "layer", "mean"]))
     assert out.empty and list(out.columns) == LR_TEST_COLUMNS
+
+
+def test_lr_below_zero_tests_each_learned_quantity_once():
+    """Meta-SGD: one test per layer; Alpha-MAML's scalar alpha (the same number in every
+    layer): one test; TURTLE's rate (a scale of its update network's output): none."""
+    rows = []
+    for s, alpha in zip((0, 1, 2), (0.011, 0.012, 0.016)):
+        for layer in ("conv1", "conv2", "conv3", "conv4", "logits"):
+            rows += [{"algorithm": "metasgd", "setting": "5w1s", "seed": s, "layer": layer, "mean": -0.01 * (s + 1)},
+                     {"algorithm": "alpha_maml", "setting": "5w1s", "seed": s, "layer": layer, "mean": alpha},
+                     {"algorithm": "turtle", "setting": "5w1s", "seed": s, "layer": layer, "mean": -0.5}]
+    out = lr_below_zero(pd.DataFrame(rows))
+    assert list(out["algorithm"]) == ["metasgd"] * 5 + ["alpha_maml"]
+    alpha = out[out["algorithm"] == "alpha_maml"].iloc[0]
+    assert alpha["layer"] == SCALAR_LAYER and alpha["n_seeds"] == 3 and alpha["mean"] == pytest.approx(0.013)
+    assert out["p_holm"].to_numpy() == pytest.approx(holm(out["p_t_less"]))  # a family of six tests, not sixteen
+
+
+def test_rates_vs_init_kolmogorov_smirnov_per_run_and_layer():
+    rng = np.random.default_rng(4)
+    at_init = 0.005 + 0.095 * (np.arange(400) + 0.5) / 400  # the init's quantiles: as uniform as 400 values can be
+    moved = rng.normal(-0.01, 0.02, 400)
+    values = pd.DataFrame({"algorithm": "metasgd", "setting": "5w1s", "seed": 0,
+                           "layer": ["conv1"] * 400 + ["conv2"] * 400, "value": np.concatenate([at_init, moved])})
+    values = pd.concat([values, values.assign(algorithm="alpha_maml")], ignore_index=True)  # no uniform init: skipped
+    out = rates_vs_init(values, init_distributions({"metasgd": {"lr_init_low": 0.005, "lr_init_high": 0.1}}))
+    assert list(out.columns) == RATES_VS_INIT_COLUMNS and len(out) == 2
+    out = out.set_index("layer")
+    for layer, x in (("conv1", at_init), ("conv2", moved)):
+        assert out.loc[layer, "p_ks"] == pytest.approx(sps.kstest(x, "uniform", args=(0.005, 0.095)).pvalue)
+        assert out.loc[layer, "mean_shift"] == pytest.approx(x.mean() - 0.0525)
+    assert not out.loc["conv1", "moved"] and out.loc["conv2", "moved"]
+    assert out["p_holm"].to_numpy() == pytest.approx(holm(out["p_ks"]))
+
+
+def test_init_distribution_defaults_follow_meta_sgd():
+    assert init_distributions({}) == {"metasgd": (0.005, 0.1)}
+    assert init_distributions({"metasgd": {"lr_init_low": -0.1, "lr_init_high": 0.1}}) == {"metasgd": (-0.1, 0.1)}

@@ -6,7 +6,9 @@ recomputed from the raw per-run CSVs along a different code path (the ``csv`` mo
 ``statistics``, ``scipy.stats`` called directly; nothing from ``innerloop.stats`` or
 pandas) and must equal the tables' numbers: (a) MAML's 95% CI of the mean meta-test
 accuracy over seeds, (b) the paper's on/off t-test (MAML vs Meta-SGD), (c) Meta-SGD's mean
-learned rate of conv4 over seeds.
+learned rate of conv4 over seeds, (d) the seed-level interval, p-value and verdict of the
+claim that those rates are negative, with its tests of the rates against their uniform
+init, and (e) the minimum detectable effect of the seed-level off-minus-on comparison.
 """
 
 import csv
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import optimize
 from scipy import stats as sps
 
 from innerloop.evaluation.learning_rates import layer_statistics
@@ -28,6 +31,7 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "workflow_scripts"
 ALGORITHMS = ("maml", "metasgd")
 SEEDS = (0, 1, 2)
 REL = 1e-12  # equal up to floating-point summation order
+INIT = {"lr_init_low": 0.005, "lr_init_high": 0.1}  # Meta-SGD's learned rates start uniform in [low, high]
 
 
 class _Files(list):
@@ -79,6 +83,12 @@ def _write_run(root: Path, alg: str, seed: int, rng: np.random.Generator) -> Non
             on = pre + rng.normal(-0.01, 0.03)
             off = pre_off + rng.normal(-0.003 if alg == "maml" else 0.004, 0.03)
             w.writerow([it, pre, pre_off, on, off, on - pre, off - pre_off])
+    with open(run / "validation.csv", "w", newline="") as f:  # a validation log that has plateaued
+        w = csv.writer(f)
+        w.writerow(["iteration", "accuracy", "ci95"])
+        w.writerows([50 * (k + 1), a, 0.02] for k, a in enumerate([0.40, 0.45, 0.46] + [0.46] * 5))
+    with open(run / "train_log.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["iteration", "loss"], [1, 1.6]])
     if alg == "metasgd":
         values = {f"{prefix}.weight": rng.normal(0.04 if layer == "logits" else -0.01, 0.03, 50)
                   for prefix, layer in LAYER_NAMES.items()}
@@ -121,11 +131,19 @@ def results(tmp_path_factory) -> Path:
         _Files(tasks=str(t / "meta_test_tasks.csv.gz"), **paired,
                **{f"{k}_tex": v.replace(".csv", ".tex") for k, v in paired.items()}),
         logs / "s.log", {"statistics": statistics_opts}))
+    _run_script("collect_training.py", _Snakemake(
+        _Files(train_logs=runs("train_log.csv"), validation=runs("validation.csv")),
+        _Files(train_log=str(t / "train_log.csv"), validation=str(t / "validation.csv")), logs / "v.log"))
+    with open(t / "diverged_runs.csv", "w", newline="") as f:  # no run diverged
+        csv.writer(f).writerow(["run", "dataset", "algorithm", "setting", "seed", "iteration", "last_finite_loss",
+                                "rates", "reason"])
     _run_script("claims.py", _Snakemake(
         _Files(tasks=str(t / "meta_test_tasks.csv.gz"), probe=str(t / "probe_iterations.csv.gz"),
-               lr_below_zero=paired["lr_below_zero"], paired_meta_test=paired["paired_meta_test"]),
-        _Files(csv=str(t / "claims.csv"), tex=str(t / "claims.tex")), logs / "c.log",
-        {"statistics": statistics_opts}))
+               lr_per_seed=str(t / "lr_layers_per_seed.csv"), lr_values=str(t / "lr_values.csv.gz"),
+               validation=str(t / "validation.csv"), diverged_runs=str(t / "diverged_runs.csv")),
+        _Files(csv=str(t / "claims.csv"), tex=str(t / "claims.tex"), runs=str(t / "claims_runs.csv"),
+               rates_vs_init=str(t / "lr_vs_init.csv")), logs / "c.log",
+        {"statistics": statistics_opts, "plateau": None, "algorithm_options": {"metasgd": dict(INIT)}}))
     return root
 
 
@@ -174,10 +192,11 @@ def test_on_off_ttest(results):
     assert float(row["statistic"]) == pytest.approx(expected.statistic, rel=REL)
     assert float(row["p_value"]) == pytest.approx(expected.pvalue, rel=REL)
     assert float(row["df"]) == pytest.approx(expected.df, rel=REL)
-    # the claims table states the same test as Meta-SGD minus MAML
+    # the claims table states the same test as Meta-SGD minus MAML, beside its seed-level test
     claim = _row(results / "tables" / "claims.csv", id="off_minus_on_ttest")
-    assert float(claim["p_value"]) == pytest.approx(expected.pvalue, rel=REL)
-    assert float(claim["estimate"]) == pytest.approx(statistics.fmean(metasgd) - statistics.fmean(maml), rel=REL)
+    assert float(claim["conditional_p"]) == pytest.approx(expected.pvalue, rel=REL)
+    assert float(claim["conditional_estimate"]) == pytest.approx(statistics.fmean(metasgd) - statistics.fmean(maml),
+                                                                 rel=REL)
 
 
 def test_lr_layer_mean(results):
@@ -195,3 +214,90 @@ def test_lr_layer_mean(results):
         pytest.approx(mean, rel=REL)
     assert float(_row(results / "tables" / "claims.csv", id="metasgd_conv4_negative")["estimate"]) == \
         pytest.approx(mean, rel=REL)
+
+
+def _mde(sd: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """The effect a two-sided one-sample t-test over ``n`` seeds detects with ``power``:
+    solved on scipy's noncentral t."""
+    df, crit = n - 1, sps.t.isf(alpha / 2, n - 1)
+
+    def achieved(effect):
+        nc = effect / sd * math.sqrt(n)
+        return sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc)
+
+    return optimize.brentq(lambda e: achieved(e) - power, 1e-6 * sd, 4 * sd)
+
+
+def _holm(p: list[float]) -> list[float]:
+    order = sorted(range(len(p)), key=p.__getitem__)
+    adjusted, running = [0.0] * len(p), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p) - rank) * p[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def test_seed_level_rate_claim_interval_and_verdict(results):
+    tables = results / "tables"
+    conv4 = next(prefix for prefix, layer in LAYER_NAMES.items() if layer == "conv4") + ".weight"
+    npz = sorted(glob.glob(str(results / "runs/glyphs/metasgd/5w1s/seed*/learning_rates.npz")))
+    per_seed = np.array([np.load(p)[conv4].mean() for p in npz])
+    n, mean, sd = per_seed.size, float(per_seed.mean()), float(per_seed.std(ddof=1))
+    half = sps.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+    p = float(sps.ttest_1samp(per_seed, 0.0).pvalue)
+    claim = _row(tables / "claims.csv", id="metasgd_conv4_negative")
+    assert float(claim["estimate"]) == pytest.approx(mean, rel=REL)
+    assert float(claim["ci95_low"]) == pytest.approx(mean - half, rel=1e-9)
+    assert float(claim["ci95_high"]) == pytest.approx(mean + half, rel=1e-9)
+    assert float(claim["p_value"]) == pytest.approx(p, rel=1e-9)
+    mde = _mde(sd, n)
+    assert float(claim["mde"]) == pytest.approx(mde, rel=1e-6)
+    # the rates against their init, uniform on [0.005, 0.1]: a Kolmogorov-Smirnov test per run and layer, Holm over all
+    ks = {(i, name): sps.kstest(np.load(path)[name], "uniform", args=(0.005, 0.095)).pvalue
+          for i, path in enumerate(npz) for name in np.load(path).files}
+    ks_holm = dict(zip(ks, _holm(list(ks.values()))))
+    moved = all(ks_holm[(i, conv4)] < 0.05 for i in range(n))
+    for row in _rows(tables / "lr_vs_init.csv"):
+        if row["layer"] == "conv4":
+            i = int(row["seed"])
+            assert float(row["p_ks"]) == pytest.approx(ks[(i, conv4)], rel=1e-9)
+            assert float(row["p_holm"]) == pytest.approx(ks_holm[(i, conv4)], rel=1e-9)
+    # every run's validation log has plateaued, so the claim's scale conditions are the MDE and the rates
+    assert claim["runs"] == claim["runs_converged"] == "3"
+    testable = mde <= 0.018 and moved  # the paper's conv4 mean: -0.018
+    assert claim["testable"] == str(testable)
+    raw = [float(r["p_value"]) for r in _rows(tables / "claims.csv") if r["p_value"]]
+    p_holm = _holm(raw)[raw.index(float(claim["p_value"]))]
+    assert float(claim["p_holm"]) == pytest.approx(p_holm, rel=1e-9)
+    if not testable:
+        expected = "not testable at this scale"
+    elif mean + half < 0 and p_holm < 0.05:
+        expected = "replicated"
+    elif mean - half > 0 and p_holm < 0.05:
+        expected = "not replicated"
+    else:
+        expected = "inconclusive"
+    assert claim["verdict"] == expected
+
+
+def test_seed_level_minimum_detectable_effect(results):
+    """Meta-SGD minus MAML in the off-minus-on change, paired by seed: its MDE over the
+    three seeds, and the paper's effect its p = 0.00044 implies over 40,000 iterations each."""
+    def per_seed(alg):
+        return [statistics.fmean(float(r["off_task_change"]) - float(r["on_task_change"]) for r in rows)
+                for rows in _raw(results, alg, "probe.csv")]
+
+    d = [a - b for a, b in zip(per_seed("metasgd"), per_seed("maml"))]
+    claim = _row(results / "tables" / "claims.csv", id="off_minus_on_ttest")
+    assert float(claim["sd_seeds"]) == pytest.approx(statistics.stdev(d), rel=1e-9)
+    assert float(claim["mde"]) == pytest.approx(_mde(statistics.stdev(d), len(d)), rel=1e-6)
+
+    def iterations(alg):
+        return [float(r["off_task_change"]) - float(r["on_task_change"]) for rows in _raw(results, alg, "probe.csv")
+                for r in rows]
+
+    implied = sps.norm.isf(0.00044 / 2) * math.sqrt((statistics.stdev(iterations("metasgd")) ** 2
+                                                     + statistics.stdev(iterations("maml")) ** 2) / 40_000)
+    assert float(claim["paper_effect"]) == pytest.approx(implied, rel=1e-9)
+    assert claim["verdict"] == "not testable at this scale"  # 3 seeds cannot see an effect of that size
+    assert "minimum detectable effect" in claim["not_testable_because"]

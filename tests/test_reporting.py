@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import innerloop.stats.summaries  # noqa: F401  (S.summaries below: a lazy submodule, imported here)
 from innerloop import stats as S
 from innerloop.algorithms import DISPLAY_NAMES
 from innerloop.reporting import figures as F
@@ -639,6 +640,7 @@ def test_statistics_tables_claims_section_and_verdict_rule(rendered, tmp_path):
     from innerloop.reporting.stats_report import stats_report
     from innerloop.stats.claims import ClaimData, claims_table
     from innerloop.stats.paired import lr_below_zero, mixed_models, paired_meta_test, paired_probe
+    from innerloop.stats.scale import scale_summary
 
     rng = np.random.default_rng(5)
     tasks = pd.DataFrame([{"algorithm": a, "setting": "5w1s", "seed": s, "task": t,
@@ -653,9 +655,12 @@ def test_statistics_tables_claims_section_and_verdict_rule(rendered, tmp_path):
                              for s in SEEDS for layer in ("conv1", "conv2", "conv3", "conv4", "logits")])
     frames = {"paired_meta_test": paired_meta_test(tasks), "paired_probe": paired_probe(probe),
               "mixed_model": mixed_models(tasks, probe), "lr_below_zero": lr_below_zero(per_seed)}
-    frames["claims"] = claims_table(ClaimData(tasks, probe, frames["lr_below_zero"], frames["paired_meta_test"]))
+    frames["claims"] = claims_table(ClaimData(tasks, probe, per_seed))
     ctx = copy.deepcopy(rendered["context"])
-    extra = stats_report(**frames, alpha=0.05, margin=0.02)
+    convergence = pd.DataFrame([{"dataset": "glyphs", "algorithm": a, "setting": "5w1s", "seed": s, "status": "x",
+                                 "converged": False, "iterations": 150} for a in ALGS for s in SEEDS])
+    scale = scale_summary(convergence, frames["claims"], probe_iterations=20, seeds=list(SEEDS))
+    extra = stats_report(**frames, alpha=0.05, margin=0.02, scale=scale)
     ctx["tables"].update(extra.pop("tables"))
     ctx.update(extra)
     html = R.render_html(ctx, TEMPLATE_DIR, tmp_path / "r.html").read_text(encoding="utf-8")
@@ -668,6 +673,13 @@ def test_statistics_tables_claims_section_and_verdict_rule(rendered, tmp_path):
     assert html.count('<tr id="claim-') == len(frames["claims"])
     assert "Probe change (off-task − on-task)" in html and "Variance of the (seed, iteration) intercept" in html
     assert "not configured: turtle, fo_turtle" in html  # a claim that was not run
+    # the summary opens with the scale; no run converged, so no claim is testable, and each row says why
+    summary = html[html.index('<section id="summary">'):]
+    assert summary.index("150 meta-training iterations (the paper: 60,000, so 0.25% of it)") < \
+        summary.index("This report re-runs the study")
+    assert f"0 of {len(ALGS) * len(SEEDS)} runs converged" in html and "0 of the 13 claims that were run" in html
+    assert html.count("Not testable: runs not converged") == 13
+    assert "For example, “" in html and "verdict: not testable at this scale" in html  # the worked example
     assert "±2 percentage points" in html and "Holm-adjusted p-value is below 0.05" in html  # the rule, filled in
     d = frames["paired_meta_test"].iloc[0]
     assert T.format_number(d["difference"] * 100, 2, signed=True).replace("-", "−") in html

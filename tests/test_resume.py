@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from test_workflow import SNAKEMAKE, copy_workflow
+from workflow_copy import SNAKEMAKE, copy_workflow
 
 pytestmark = pytest.mark.workflow
 
@@ -33,6 +33,8 @@ cross_domain: []
 model: {filters: 8}
 train: {iterations: 200, meta_batch: 2, inner_steps: 1, val_every: 100, val_tasks: 4, checkpoint_every: 2}
 evaluation: {meta_test_tasks: 8}
+representations: {images_per_class: 8}  # the store holds 8 per class
+tuning: {algorithms: []}  # the configured rate: the test is about resuming, not choosing
 """
 RUN = "results/runs/glyphs/maml/5w1s/seed0"
 CHECKPOINT = Path("results/checkpoints/glyphs/maml/5w1s/seed0/checkpoint.pt")

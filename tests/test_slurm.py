@@ -3,12 +3,13 @@
 tests/slurm/cluster.sh installs Debian's slurmctld, slurmd, slurm-client and munge (apt, as
 root), writes a slurm.conf and gres.conf for this machine (its CPUs and memory, a stand-in
 GPU) into a temporary directory, starts munged, slurmctld and slurmd, and stops them after
-the tests. The smoke preset, cut to two algorithms (MAML and Meta-SGD: the pair every table
-of the report compares) and one sine variant per study, so that both runs fit in a few
-minutes on 2 cores, runs once locally and once through `--executor slurm` with
-profiles/slurm; its result tables must be byte-identical (except running-time tables, which
-hold wall-clock seconds), and slurmctld's log and job-completion record must show every
-job submitted by sbatch, network jobs with their per-job GPU.
+the tests. A small target of the smoke preset runs through `--executor slurm` with
+profiles/slurm: one training run (MAML) and its meta-test, on the glyph store it prepares,
+i.e. a job that runs no network and two that do. Its outputs must equal those of the same
+jobs in the session's local run of the whole smoke DAG (the ``smoke_run`` fixture,
+tests/conftest.py): the same files, byte-identical result tables and store, the same
+trained weights. slurmctld's log and job-completion record must show every job submitted by
+sbatch, network jobs with their per-job GPU and the other without.
 
 A missing prerequisite (not root, apt or a daemon failing, the executor plugin not
 installed) FAILS with the reason. To skip on a machine that cannot run a cluster, set
@@ -16,7 +17,6 @@ INNERLOOP_SKIP_SLURM to the reason: the test is then reported as skipped with it
 manual steps are in README.md (Running on a cluster).
 """
 
-import gzip
 import importlib.util
 import os
 import re
@@ -25,32 +25,29 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 
 from innerloop.cluster import NETWORK_RULES
 
-from test_workflow import SNAKEMAKE, copy_workflow
+from workflow_copy import SNAKEMAKE, copy_workflow
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 
 ROOT = Path(__file__).resolve().parent.parent
 CLUSTER = ROOT / "tests/slurm/cluster.sh"
-SMALL = """\
-algorithms: [maml, metasgd]
-sine:
-  comparison: {algorithms: [maml]}
-  turtle_study: {orders: [first], inner_steps: [1], hidden_layers: [1]}
-ablations:
-  rate_signs: {positive_trained: false}
-  inner_steps: {algorithms: [metasgd], steps: [1]}
-  convergence: {alphas: [0.01], betas: [0.1]}
-"""
 #: The SLURM run also asks for a GPU per network job (the cluster's stand-in gres), which
 #: changes what is requested, not what is computed (the jobs still run on the CPU).
 SLURM_ONLY = "resources: {gpu: true}\n"
-CONFIG = ["--configfile", "config/presets/smoke.yaml", "small.yaml"]
-TARGET = "results/report/report.html"
-#: Tables of wall-clock seconds: different in every run by nature.
-TIMING_TABLES = {"running_time.csv", "running_time_runs.csv", "rule_times.csv", "running_time.tex", "rule_times.tex"}
+CONFIG = ["--configfile", "config/presets/smoke.yaml"]
+RUN = "results/runs/glyphs/maml/5w1s/seed0"
+STORE = "results/data/glyphs"
+#: The target: MAML's meta-test, which needs its training run, which needs the glyph store.
+TARGET = f"{RUN}/meta_test.csv"
+#: What the three jobs write beside logs, benchmarks and the checkpoint: compared byte for
+#: byte with the local run, except model.pt (it holds the job's wall-clock seconds; its
+#: weights are compared instead).
+OUTPUTS = [f"{RUN}/{name}" for name in ("meta_test.csv", "train_log.csv", "validation.csv", "model.pt")] + \
+    [f"{STORE}/{name}" for name in ("images.npy", "labels.npy", "classes.csv", "manifest.json")]
 
 
 def network_rules() -> set[str]:
@@ -92,33 +89,18 @@ def cluster(tmp_path_factory):
         subprocess.run([str(CLUSTER), "stop", str(directory)], capture_output=True, timeout=60)
 
 
-def workflow_copy(path: Path) -> Path:
-    copy_workflow(path)
-    shutil.copytree(ROOT / "profiles", path / "profiles")
-    (path / "small.yaml").write_text(SMALL)
-    return path
-
-
-@pytest.fixture(scope="module")
-def local_run(tmp_path_factory):
-    cwd = workflow_copy(tmp_path_factory.mktemp("local"))
-    result = subprocess.run([*SNAKEMAKE, "--cores", "2", "--resources", "gpu=1", *CONFIG, "--", TARGET],
-                            cwd=cwd, capture_output=True, text=True, timeout=2400)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return cwd
-
-
 @pytest.fixture(scope="module")
 def slurm_run(cluster, tmp_path_factory):
     env, directory = cluster
-    cwd = workflow_copy(tmp_path_factory.mktemp("slurm"))
+    cwd = copy_workflow(tmp_path_factory.mktemp("slurm"))
+    shutil.copytree(ROOT / "profiles", cwd / "profiles")
     (cwd / "gpu.yaml").write_text(SLURM_ONLY)
     # Accounting is off on this cluster, so job states come from squeue (kept for MinJobAge=300 s
     # >= 3 x the 5 s before the first check) and no account is passed to sbatch.
     command = [*SNAKEMAKE, "--profile", "profiles/slurm", *CONFIG, "gpu.yaml", "--jobs", "4",
                "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "5",
                "--slurm-no-account", "--latency-wait", "5", "--seconds-between-status-checks", "2", "--", TARGET]
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=2400)
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     return cwd, directory, result.stdout + result.stderr
 
@@ -152,25 +134,32 @@ def test_network_jobs_get_a_gpu_each(slurm_run):
     with_gpu = set(re.findall(r"gres_job_state gres:gpu\(\d+\) type:\S+ job:(\d+)", (directory / "log/slurmctld.log").read_text()))
     network = {jobid for jobid, rule in submissions(output).items() if rule in network_rules()}
     assert network, submissions(output)
+    assert set(submissions(output)) - network, submissions(output)  # and a job that runs no network
     assert with_gpu == network
 
 
-def read_table(path: Path) -> bytes:
-    # gzip stores the time it wrote the file in its header: compare the CSV inside.
-    return gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+def results_of(cwd: Path, under: str) -> set[str]:
+    return {str(p.relative_to(cwd)) for p in (cwd / under).rglob("*") if p.is_file()}
 
 
-def test_result_tables_match_a_local_run_byte_for_byte(local_run, slurm_run):
+def test_result_tables_match_a_local_run_byte_for_byte(smoke_run, slurm_run):
     slurm = slurm_run[0]
-    names = sorted(p.name for p in (local_run / "results/tables").iterdir() if p.name not in TIMING_TABLES)
-    assert len(names) >= 15, names
-    assert sorted(p.name for p in (slurm / "results/tables").iterdir() if p.name not in TIMING_TABLES) == names
-    differ = [name for name in names
-              if read_table(local_run / "results/tables" / name) != read_table(slurm / "results/tables" / name)]
-    assert not differ, f"tables that differ between the local and the SLURM run: {differ}"
+    names = [name for name in OUTPUTS if not name.endswith(".pt")]
+    missing = [name for name in names if not (slurm / name).is_file() or not (smoke_run / name).is_file()]
+    assert not missing, missing
+    differ = [name for name in names if (smoke_run / name).read_bytes() != (slurm / name).read_bytes()]
+    assert not differ, f"files that differ between the local and the SLURM run: {differ}"
+    local = torch.load(smoke_run / RUN / "model.pt", weights_only=True)
+    remote = torch.load(slurm / RUN / "model.pt", weights_only=True)
+    assert remote["state"].keys() == local["state"].keys() and remote["spec"] == local["spec"]
+    for name, tensor in local["state"].items():
+        assert torch.equal(remote["state"][name], tensor), name
 
 
-def test_slurm_report_has_the_sections_of_the_local_one(local_run, slurm_run):
-    sections = lambda cwd: re.findall(r'<section[^>]* id="([\w-]+)"', (cwd / TARGET).read_text())
-    assert sections(local_run), "no section in the local report"
-    assert sections(slurm_run[0]) == sections(local_run)
+def test_slurm_run_writes_the_outputs_of_the_local_one(smoke_run, slurm_run):
+    """The SLURM run's results and store are the same files as the local run's for its target."""
+    slurm = slurm_run[0]
+    written = results_of(slurm, RUN) | results_of(slurm, STORE)
+    assert set(OUTPUTS) <= written, sorted(set(OUTPUTS) - written)
+    assert written <= results_of(smoke_run, RUN) | results_of(smoke_run, STORE), \
+        sorted(written - results_of(smoke_run, RUN) - results_of(smoke_run, STORE))

@@ -1,14 +1,12 @@
 """The workflow end to end: the smoke preset through Snakemake, lint, and config errors.
 
 Runs in a copy of the workflow inside a temporary directory so that a user's results/
-are never touched.
+are never touched. The smoke DAG runs once per session (the ``smoke_run`` fixture of
+tests/conftest.py); every test here reads it.
 """
 
 import re
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,13 +14,11 @@ import pytest
 from PIL import Image
 
 import browser
+from workflow_copy import ROOT, SMOKE_ARGS, copy_workflow, snakemake
 
 from innerloop.algorithms import ALGORITHMS, LEARNS_RATES
 from innerloop.config import load_config
 
-ROOT = Path(__file__).resolve().parent.parent
-WORKFLOW_FILES = ["Snakefile", "rules", "workflow_scripts", "config", "report", "environment.yml"]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 SECTIONS = ["summary", "setup", "training", "learning-rates", "feature-probe", "representations", "cross-domain",
             "comparison", "sine", "methods", "provenance"]
 FIGURES = ["training_curves", "lr_histograms", "feature_probe", "cross_domain_probe", "meta_test_accuracy",
@@ -31,26 +27,6 @@ FIGURES = ["training_curves", "lr_histograms", "feature_probe", "cross_domain_pr
 SMOKE = load_config(ROOT / "config/config.yaml", ROOT / "config/presets/smoke.yaml")
 
 pytestmark = pytest.mark.workflow
-
-
-def copy_workflow(dest: Path) -> Path:
-    for name in WORKFLOW_FILES:
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / name)
-    return dest
-
-
-def snakemake(cwd: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
-    result = snakemake(workdir, "--cores", "2", "--resources", "gpu=1", "--configfile", "config/presets/smoke.yaml",
-                       timeout=3600)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return workdir
 
 
 def test_smoke_report_has_every_section_and_figure(smoke_run):
@@ -79,7 +55,7 @@ def test_smoke_report_numbers_come_from_the_result_tables(smoke_run):
     assert set(lr["algorithm"]) == set(SMOKE["algorithms"]) & LEARNS_RATES
     assert list(lr.loc[lr["algorithm"] == "metasgd", "layer"]) == ["conv1", "conv2", "conv3", "conv4", "logits"]
     claims = pd.read_csv(smoke_run / "results/tables/claims.csv")
-    assert claims["verdict"].isin(["replicated", "not replicated", "inconclusive"]).all()  # every algorithm ran
+    assert (claims["verdict"] == "not testable at this scale").all()  # every algorithm ran; one unconverged seed
     assert html.count('<tr id="claim-') == len(claims)
     paired = pd.read_csv(smoke_run / "results/tables/paired_meta_test.csv")
     assert set(paired.loc[paired["family"] == "vs maml", "algorithm"]) == set(SMOKE["algorithms"]) - {"maml"}
@@ -154,8 +130,7 @@ def test_every_report_table_also_as_latex(smoke_run):
 
 
 def test_rerun_has_nothing_to_do(smoke_run):
-    result = snakemake(smoke_run, "-n", "--cores", "2", "--resources", "gpu=1",
-                       "--configfile", "config/presets/smoke.yaml")
+    result = snakemake(smoke_run, "-n", *SMOKE_ARGS)
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
 
@@ -187,8 +162,10 @@ def test_bad_config_stops_before_any_job(tmp_path, bad, key):
 
 def test_inner_steps_sweep_over_two_training_datasets_plans_each(tmp_path):
     """The dataset half of the sweep: every training dataset gets its sweep runs, and each is
-    probed on its own cross-domain test datasets (a dry run: no Omniglot on disk is read)."""
+    probed on its own cross-domain test datasets (a dry run: Omniglot's folders exist, empty)."""
     workdir = copy_workflow(tmp_path)
+    for folder in ("images_background", "images_evaluation"):  # the preset's root, in the layout checked before planning
+        (workdir / "data" / "omniglot" / folder).mkdir(parents=True)
     (workdir / "sweep.yaml").write_text("ablations: {inner_steps: {datasets: [omniglot, glyphs], steps: [1, 3]}}\n")
     result = snakemake(workdir, "-n", "--quiet", "rules", "--cores", "1", "--configfile",
                        "config/presets/omniglot.yaml", "sweep.yaml", "--", "results/tables/ablation_inner_steps_probe.csv", timeout=600)

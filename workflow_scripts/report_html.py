@@ -20,8 +20,10 @@ from innerloop.evaluation.cross_domain import describe_conversion
 from innerloop.reporting.representations import FIGURE_KEYS as REPRESENTATION_FIGURES
 from innerloop.reporting.representations import report_parts as representation_parts
 from innerloop.reporting.sine import sine_report_tables, sine_setup
-from innerloop.reporting.tables import cross_domain_tables, diverged_runs_html, rule_times_html
+from innerloop.reporting.tables import cross_domain_tables, diverged_runs_html, rule_times_html, tuning_html
 from innerloop.reporting.stats_report import stats_report
+from innerloop.convergence import PlateauRule
+from innerloop.stats.scale import scale_summary
 
 inp = snakemake.input
 config_yaml = Path(inp.config).read_text()
@@ -48,6 +50,8 @@ made, in_runs = result_files(inp, inp.models)
 context["provenance"]["code"] = code_versions(made, Path(snakemake.scriptdir), optional=in_runs)
 context["provenance"]["cpu_hours"] = float(times["cpu_s"].sum()) / 3600
 context["tables"]["diverged_runs"] = diverged_runs_html(pd.read_csv(inp.diverged_runs))
+context["tables"]["tuning"] = tuning_html(pd.read_csv(inp.tuning))
+context["tuning"] = snakemake.params.tuning
 context["sine"] = sine_setup(yaml.safe_load(config_yaml)["sine"])
 if "cross_domain_table" in inp.keys():
     context["tables"].update(cross_domain_tables(pd.read_csv(inp.cross_domain_table),
@@ -71,9 +75,13 @@ ablation_tables, context["ablations"] = ablation_context(
     convergence_runs=pd.read_csv(inp.ablation_convergence_runs), config=yaml.safe_load(config_yaml))
 context["tables"].update(ablation_tables)
 context["figures"].update({key: inp[key] for key in ABLATION_FIGURES})
-statistics = stats_report(**{key: pd.read_csv(inp[key]) for key in (
-    "paired_meta_test", "paired_probe", "mixed_model", "lr_below_zero", "claims")},
-    alpha=snakemake.params.statistics["alpha"], margin=snakemake.params.statistics["equivalence_margin"])
+stats_tables = {key: pd.read_csv(inp[key]) for key in (
+    "paired_meta_test", "paired_probe", "mixed_model", "lr_below_zero", "claims")}
+scale = scale_summary(pd.read_csv(inp.claims_runs), stats_tables["claims"],
+                      probe_iterations=context["setup"]["probe"]["iterations"], seeds=context["setup"]["seeds"])
+statistics = stats_report(**stats_tables, alpha=snakemake.params.statistics["alpha"],
+                          margin=snakemake.params.statistics["equivalence_margin"],
+                          plateau=PlateauRule.from_config(snakemake.params.plateau).describe(), scale=scale)
 context["tables"].update(statistics.pop("tables"))
 context.update(statistics)
 render_html(context, Path(snakemake.params.templates), Path(snakemake.output.html))

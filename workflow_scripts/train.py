@@ -1,4 +1,5 @@
-"""Rule train: meta-train one algorithm / setting / seed, resuming from its checkpoint."""
+"""Rules train and ablation_train: meta-train one algorithm / setting / seed (with the tuned
+options where the algorithm is tuned), resuming from its checkpoint."""
 
 import sys
 from pathlib import Path
@@ -11,12 +12,17 @@ import torch
 
 from innerloop.data.store import load_store
 from innerloop.training import RunSpec, resolve_device, train
+from innerloop.tuning import read_json, with_chosen
 
 torch.set_num_threads(snakemake.threads)
 device = resolve_device(snakemake.params.device)
 print(f"device: {device}", file=sys.stderr)
+spec = dict(snakemake.params.spec)
+if "chosen" in snakemake.input.keys():  # the tuning stage's choice of options (rules/tune.smk)
+    spec["options"] = with_chosen(spec["options"], read_json(snakemake.input.chosen))
+    print(f"tuned options: {spec['options']}", file=sys.stderr)
 train(
-    RunSpec(**snakemake.params.spec),
+    RunSpec(**spec),
     load_store(Path(snakemake.input.store).parent),
     model_path=Path(snakemake.output.model),
     log_path=Path(snakemake.output.train_log),

@@ -15,11 +15,19 @@ network, ...). A subclass states its choices by overriding
 
 Classification uses cross-entropy and accuracy; a learner built with
 ``regression=True`` (sine waves) uses the mean squared error for both.
+
+Many tasks at once. ``adapt_batch``, ``predict_batch``, ``outer_loss_batch`` and
+``accumulate_tasks`` do for a stack of tasks (:func:`stack_tasks`: every tensor with a
+leading task axis) what ``adapt``, ``predict``, ``outer_loss`` and ``accumulate`` do for
+one: the same engine, run once on per-task copies of the parameters with the batched
+forward of :mod:`innerloop.models.batched`, so a meta-batch or an evaluation batch
+costs one set of batched operations instead of one Python iteration per task. The
+per-task methods stay the reference; with ``batch_tasks = False`` (or when
+:meth:`batch_unsupported` gives a reason: another model, a learner whose adaptation has
+no batched form) the batch methods run them task by task.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -27,13 +35,20 @@ from torch.nn import functional as F
 
 from innerloop.algorithms import engine
 from innerloop.algorithms.engine import StepContext
-from innerloop.models import Params, forward
-
-if TYPE_CHECKING:
-    from innerloop.data.sampler import Task
+from innerloop.data.sampler import Task
+from innerloop.models import Params, batched, forward
 
 #: Separator between a meta-parameter's group ("init", "lr", ...) and its tensor name.
 SEP = "/"
+#: Per-task methods and the batch methods that must implement the same rule.
+BATCH_COUNTERPARTS = (("adapt", "adapt_batch"), ("predict", "predict_batch"), ("loss", "loss_batch"),
+                      ("metric", "metric_batch"), ("support_loss", "support_loss_batch"),
+                      ("outer_loss", "outer_loss_batch"), ("accumulate", "accumulate_tasks"))
+
+
+def _defined_by(cls: type, method: str) -> type:
+    """The class in ``cls``'s method resolution order that defines ``method``."""
+    return next(c for c in cls.__mro__ if method in vars(c))
 
 
 class MetaLearner:
@@ -46,6 +61,12 @@ class MetaLearner:
     regression = False
     #: Step of the finite-difference Hessian-vector product; None: exact second order.
     hvp_epsilon: float | None = None
+    #: Adapt the tasks of a meta-batch or evaluation batch together (False: one at a time).
+    batch_tasks = True
+    #: Why this learner's adaptation has no batched form (None: it has one).
+    no_batched_adaptation: str | None = None
+    #: Largest input (values per example: channels x height x width) batched on the CPU.
+    cpu_batch_pixels = 32 * 32 * 3
 
     def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, second_order: bool = True):
         if inner_steps < 0:
@@ -153,14 +174,99 @@ class MetaLearner:
             adapted = {n: p.detach() for n, p in adapted.items()}
         return adapted
 
-    def outer_loss(self, task: "Task") -> tuple[torch.Tensor, torch.Tensor]:
+    def outer_loss(self, task: Task) -> tuple[torch.Tensor, torch.Tensor]:
         """Query loss after adapting to the support set, and the query metric (detached)."""
         adapted = self.adapt(task.support_x, task.support_y)
         output = self.predict(adapted, task.query_x)
         return self.loss(output, task.query_y), self.metric(output, task.query_y)
 
+    # -- many tasks at once ---------------------------------------------------------------
+    def batch_unsupported(self) -> str | None:
+        """Why the tasks cannot be adapted together here (None: they can).
+
+        Besides a stated reason and the model, a subclass that overrides a per-task method
+        (``adapt``, ``predict``, ...) without its batch counterpart keeps the loop, so a
+        new learner is never batched with a rule it does not have.
+        """
+        if self.no_batched_adaptation:
+            return self.no_batched_adaptation
+        for one, many in BATCH_COUNTERPARTS:
+            if _defined_by(type(self), one) is not _defined_by(type(self), many) and issubclass(
+                    _defined_by(type(self), one), _defined_by(type(self), many)):
+                return f"{type(self).__name__} overrides {one} but not {many}"
+        return batched.unsupported(self.model)
+
+    def batches(self, tasks: list[Task]) -> bool:
+        """Whether ``tasks`` run as one batch: batching on, supported, one shape for all, and
+        on the CPU images of at most ``cpu_batch_pixels`` values (measured with
+        ``benchmarks/peers.py``: larger images gain no time on the CPU, and a batch holds every
+        task's graph at once where the loop frees each after its backward pass)."""
+        if not self.batch_tasks or len(tasks) < 2 or self.batch_unsupported() is not None:
+            return False
+        first = tasks[0]
+        if first.support_x.device.type == "cpu" and first.support_x[0].numel() > self.cpu_batch_pixels:
+            return False
+        return all(t.support_x.shape == first.support_x.shape and t.query_x.shape == first.query_x.shape
+                   for t in tasks)
+
+    def predict_batch(self, params: Params, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`predict` of every task: ``params`` and ``x`` with a leading task axis."""
+        return batched.forward(self.model, params, x)
+
+    def loss_batch(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """:meth:`loss` of every task, ``(T,)``."""
+        if self.regression:
+            return (output - y).square().flatten(1).mean(1)
+        return F.cross_entropy(output.flatten(0, 1), y.flatten(), reduction="none").view(y.shape).mean(1)
+
+    def metric_batch(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """:meth:`metric` of every task, ``(T,)``, detached."""
+        with torch.no_grad():
+            if self.regression:
+                return (output - y).square().flatten(1).mean(1)
+            return (output.argmax(-1) == y).float().mean(1)
+
+    def support_loss_batch(self, x: torch.Tensor, y: torch.Tensor):
+        return lambda params: self.loss_batch(self.predict_batch(params, x), y)
+
+    def adapt_batch(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        steps: int | None = None,
+        params: Params | None = None,
+        meta_gradient: bool = True,
+    ) -> Params:
+        """:meth:`adapt` of every task: support sets ``x``, ``y`` with a leading task axis;
+        returns the adapted tensors with that axis (``params``, without it, is where every
+        task starts)."""
+        params = self.init if params is None else params
+        if not meta_gradient:
+            params = {n: p.detach() for n, p in params.items()}
+        if steps is None:
+            steps = self.inner_steps if meta_gradient else self.eval_steps
+        adapted, _ = engine.adapt(
+            self.support_loss_batch(x, y),
+            batched.stack(params, x.shape[0]),
+            steps=steps,
+            step=self.step,
+            adapts=self.adapts,
+            second_order=self.second_order and meta_gradient,
+            hvp_epsilon=self.hvp_epsilon,
+        )
+        if not meta_gradient:
+            adapted = {n: p.detach() for n, p in adapted.items()}
+        return adapted
+
+    def outer_loss_batch(self, tasks: Task) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`outer_loss` of every task of stacked ``tasks``: ``(T,)`` losses and metrics."""
+        adapted = self.adapt_batch(tasks.support_x, tasks.support_y)
+        output = self.predict_batch(adapted, tasks.query_x)
+        return self.loss_batch(output, tasks.query_y), self.metric_batch(output, tasks.query_y)
+
     # -- the outer loop's hooks ---------------------------------------------------------
-    def accumulate(self, task: "Task", weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+    def accumulate(self, task: Task, weight: float) -> tuple[torch.Tensor, torch.Tensor]:
         """Add ``weight`` times this task's meta-gradient to the ``.grad`` of the meta-parameters.
 
         Returns the (detached) query loss and metric for the log. The default is the
@@ -170,6 +276,16 @@ class MetaLearner:
         loss, metric = self.outer_loss(task)
         (loss * weight).backward()
         return loss.detach(), metric
+
+    def accumulate_tasks(self, tasks: list[Task], weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`accumulate` of every task of ``tasks`` (each with ``weight``), as one batch
+        when :meth:`batches` allows; returns the ``(T,)`` losses and metrics (detached)."""
+        if not self.batches(tasks):
+            pairs = [self.accumulate(task, weight) for task in tasks]
+            return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
+        losses, metrics = self.outer_loss_batch(stack_tasks(tasks))
+        (losses.sum() * weight).backward()
+        return losses.detach(), metrics
 
     def make_optimiser(self, outer_lr: float) -> torch.optim.Optimizer:
         """The optimiser of the meta-parameters (Adam at ``outer_lr`` by default)."""
@@ -202,3 +318,13 @@ class MetaLearner:
 def _leaves(params: Params, device: torch.device | str | None = None) -> Params:
     """Detached copies that are leaves requiring grad (what an optimiser can own)."""
     return {n: p.detach().to(device).clone().requires_grad_(True) for n, p in params.items()}
+
+
+def stack_tasks(tasks: list[Task]) -> Task:
+    """One :class:`Task` whose tensors stack ``tasks``' along a new leading task axis
+    (``classes``: the tuple of each task's classes)."""
+    return Task(support_x=torch.stack([t.support_x for t in tasks]),
+                support_y=torch.stack([t.support_y for t in tasks]),
+                query_x=torch.stack([t.query_x for t in tasks]),
+                query_y=torch.stack([t.query_y for t in tasks]),
+                classes=tuple(getattr(t, "classes", ()) for t in tasks))

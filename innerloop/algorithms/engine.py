@@ -19,9 +19,13 @@ A step sees a :class:`StepContext`: the step index, the current support loss (an
 of the meta-learner LSTM and TURTLE) and a ``state`` dict that lives for one adaptation
 (the LSTM's cell and gates, TURTLE's moving average). Stateless rules ignore it.
 
-The loop is a plain per-task Python loop over ``torch.autograd.grad`` with
-``create_graph=second_order``: measured on torch 2.14.1, ``torch.func.vmap`` over tasks
-gives a wrong second-order meta-gradient through ``batch_norm`` and is slower on CPU.
+The loop runs over ``torch.autograd.grad`` with ``create_graph=second_order``, for one
+task or for many at once: a support loss may return one loss per task (a vector) for
+parameters that carry a leading task axis (:mod:`innerloop.models.batched`); the tasks
+are independent, so the gradient of the losses' sum holds each task's own gradient, and
+a step rule sees the vector of per-task losses in ``ctx.loss``. One task at a time is
+the reference path; measured on torch 2.14.1, ``torch.func.vmap`` over tasks gives a
+wrong second-order meta-gradient through ``batch_norm``, so it is not used.
 """
 
 from __future__ import annotations
@@ -86,7 +90,8 @@ def adapt(
             loss, grads = fd_gradients(support_loss, params, names, hvp_epsilon)
         else:
             loss = support_loss(params)
-            grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph=second_order)
+            total = loss if loss.ndim == 0 else loss.sum()  # per-task losses: each task's gradient
+            grads = torch.autograd.grad(total, [params[n] for n in names], create_graph=second_order)
             if not second_order:
                 grads = [g.detach() for g in grads]
         losses.append(loss.detach())
@@ -107,7 +112,9 @@ def fd_gradients(
         H v  ~=  ||v|| * (grad L(theta + eps * v/||v||) - grad L(theta - eps * v/||v||)) / (2 eps)
 
     (the step is taken along the unit vector so ``epsilon`` is a distance in parameter
-    space whatever the scale of ``v``). Only the adapted tensors get this backward; the
+    space whatever the scale of ``v``). With per-task losses (a vector; tensors with a
+    leading task axis) the norm and the step are each task's own, as one task at a time
+    would take them. Only the adapted tensors get this backward; the
     loss itself is returned detached, so a meta-gradient through the loss value (an input
     of learned update rules) is first order.
     """
@@ -117,7 +124,7 @@ def fd_gradients(
         with torch.enable_grad():
             leaves = [t.detach().requires_grad_(True) for t in tensors]
             loss = support_loss({**others, **dict(zip(names, leaves))})
-            return loss.detach(), list(torch.autograd.grad(loss, leaves))
+            return loss.detach(), list(torch.autograd.grad(loss if loss.ndim == 0 else loss.sum(), leaves))
 
     theta = tuple(params[n] for n in names)
     loss, grads = gradient_at(theta)
@@ -134,12 +141,25 @@ def fd_gradients(
         @staticmethod
         def backward(ctx, *v):
             theta = ctx.saved_tensors
-            norm = torch.sqrt(sum((u.double() ** 2).sum() for u in v)).to(v[0].dtype)
-            if norm == 0:
-                return tuple(torch.zeros_like(t) for t in theta)
-            scale = epsilon / norm
-            _, plus = gradient_at(tuple(t + scale * u for t, u in zip(theta, v)))
-            _, minus = gradient_at(tuple(t - scale * u for t, u in zip(theta, v)))
-            return tuple((p - m) / (2 * scale) for p, m in zip(plus, minus))
+            if loss.ndim == 0:
+                norm = torch.sqrt(sum((u.double() ** 2).sum() for u in v)).to(v[0].dtype)
+                if norm == 0:
+                    return tuple(torch.zeros_like(t) for t in theta)
+                scale = epsilon / norm
+                _, plus = gradient_at(tuple(t + scale * u for t, u in zip(theta, v)))
+                _, minus = gradient_at(tuple(t - scale * u for t, u in zip(theta, v)))
+                return tuple((p - m) / (2 * scale) for p, m in zip(plus, minus))
+            # one norm per task, without a host synchronisation (a task with v = 0 gets 0)
+            norm = torch.sqrt(sum((u.double() ** 2).flatten(1).sum(1) for u in v)).to(v[0].dtype)
+            zero = norm == 0
+            scale = epsilon / torch.where(zero, torch.ones_like(norm), norm)
+
+            def per_task(s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+                return s.view(-1, *([1] * (t.ndim - 1)))
+
+            _, plus = gradient_at(tuple(t + per_task(scale, t) * u for t, u in zip(theta, v)))
+            _, minus = gradient_at(tuple(t - per_task(scale, t) * u for t, u in zip(theta, v)))
+            return tuple(torch.where(per_task(zero, p), 0.0, (p - m) / (2 * per_task(scale, p)))
+                         for p, m in zip(plus, minus))
 
     return loss, list(_Gradient.apply(*theta))

@@ -50,7 +50,7 @@ from torch import nn
 from innerloop.algorithms import engine
 from innerloop.algorithms.base import MetaLearner
 from innerloop.algorithms.engine import StepContext
-from innerloop.models import Params
+from innerloop.models import Params, batched
 
 #: The p of Andrychowicz et al.'s preprocessing.
 PREPROCESS_P = 10.0
@@ -69,6 +69,13 @@ def preprocess(x: torch.Tensor, p: float = PREPROCESS_P) -> torch.Tensor:
     first = torch.where(large, torch.log(x.abs().clamp_min(threshold)) / p, -torch.ones_like(x))
     second = torch.where(large, torch.sign(x), math.exp(p) * x)
     return torch.stack([first, second], dim=-1)
+
+
+def _affine(bias: torch.Tensor, x: torch.Tensor, weight_t: torch.Tensor) -> torch.Tensor:
+    """``bias + x @ weight_t`` in one fused product, for ``x`` (n, k) or a stack (T, n, k)."""
+    if x.ndim == 2:
+        return torch.addmm(bias, x, weight_t)
+    return torch.baddbmm(bias, x, weight_t.expand(x.shape[0], *weight_t.shape))
 
 
 class CoordinatewiseLearner(MetaLearner):
@@ -109,6 +116,38 @@ class CoordinatewiseLearner(MetaLearner):
         adapted, _ = engine.adapt(
             lambda p: support_loss({**params, **unpack(p[FLAT])}),
             {FLAT: torch.cat([params[n].reshape(-1) for n in names])},
+            steps=steps,
+            step=lambda key, theta, grad, ctx: self.update(theta, grad, ctx, key, names),
+            adapts=lambda name: True,
+            second_order=self.second_order and meta_gradient,
+            hvp_epsilon=self.hvp_epsilon,
+        )
+        adapted = {**params, **unpack(adapted[FLAT])}
+        if not meta_gradient:
+            adapted = {n: p.detach() for n, p in adapted.items()}
+        return adapted
+
+    def adapt_batch(self, x: torch.Tensor, y: torch.Tensor, *, steps: int | None = None,
+                    params: Params | None = None, meta_gradient: bool = True) -> Params:
+        """As :meth:`adapt` for every task at once: the flat vector is ``(T, n)`` (one row
+        per task) and :meth:`update` sees the ``(T,)`` support losses."""
+        params = self.init if params is None else params
+        if not meta_gradient:
+            params = {n: p.detach() for n, p in params.items()}
+        if steps is None:
+            steps = self.inner_steps if meta_gradient else self.eval_steps
+        tasks = x.shape[0]
+        params = batched.stack(params, tasks)
+        names = [n for n in params if self.adapts(n)]
+        sizes = [params[n][0].numel() for n in names]
+        support_loss = self.support_loss_batch(x, y)
+
+        def unpack(flat: torch.Tensor) -> Params:
+            return {n: t.view(params[n].shape) for n, t in zip(names, flat.split(sizes, dim=1))}
+
+        adapted, _ = engine.adapt(
+            lambda p: support_loss({**params, **unpack(p[FLAT])}),
+            {FLAT: torch.cat([params[n].reshape(tasks, -1) for n in names], dim=1)},
             steps=steps,
             step=lambda key, theta, grad, ctx: self.update(theta, grad, ctx, key, names),
             adapts=lambda name: True,
@@ -181,25 +220,26 @@ class LSTMMetaLearner(CoordinatewiseLearner):
     def update(self, theta: torch.Tensor, grad: torch.Tensor, ctx: StepContext, key: str,
                names: Sequence[str]) -> torch.Tensor:
         hs, w, lstm, m = self.hidden_size, self.width, self.extra["lstm"], self.extra["meta"]
-        loss = ctx.loss.reshape(1, 1)
-        g, lo = (preprocess(grad), preprocess(loss)[0]) if self.preprocess else (grad[:, None], loss)
+        # theta (n,) for one task, (T, n) for T tasks with their (T,) support losses
+        loss = ctx.loss.reshape(*theta.shape[:-1], 1, 1)
+        g, lo = (preprocess(grad), preprocess(loss).squeeze(-2)) if self.preprocess else (grad[..., None], loss)
         # First layer, nn.LSTMCell's equations (gate order i, f, g, o) written out: the loss
         # columns are the same for every coordinate, so their product is one row; at t = 0
         # the states are zero and their terms are left out (exact zeros).
         row = lo @ lstm["weight_ih"][:, w:].T + lstm["bias_ih"] + lstm["bias_hh"]
-        gates = torch.addmm(row, g, lstm["weight_ih"][:, :w].T)
+        gates = _affine(row, g, lstm["weight_ih"][:, :w].T)
         state = ctx.state.get(key)
         if state is not None:
-            gates = torch.addmm(gates, state[0], lstm["weight_hh"].T)
-        gi, gf, gg, go = gates.chunk(4, dim=1)
+            gates = _affine(gates, state[0], lstm["weight_hh"].T)
+        gi, gf, gg, go = gates.chunk(4, dim=-1)
         c = torch.sigmoid(gi) * torch.tanh(gg)
         if state is not None:
             c = c + torch.sigmoid(gf) * state[1]
         h = torch.sigmoid(go) * torch.tanh(c)
         # The meta-LSTM cell (eq. 3.3): i_t and f_t in one product with h_t.
         pre = h @ torch.stack([m["W_i"][:hs], m["W_f"][:hs]], dim=1)
-        pre_i = pre[:, 0] + m["W_i"][hs] * theta + m["b_i"]
-        pre_f = pre[:, 1] + m["W_f"][hs] * theta + m["b_f"]
+        pre_i = pre[..., 0] + m["W_i"][hs] * theta + m["b_i"]
+        pre_f = pre[..., 1] + m["W_f"][hs] * theta + m["b_f"]
         if state is not None:
             pre_i = pre_i + m["W_i"][hs + 1] * state[2]
             pre_f = pre_f + m["W_f"][hs + 1] * state[3]

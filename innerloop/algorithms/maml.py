@@ -66,3 +66,7 @@ class NegativeMAML(MAML):
     def adapt(self, x, y, *, steps=None, params=None, meta_gradient=True):
         self.inner_lr = self.train_lr if meta_gradient else self.eval_lr
         return super().adapt(x, y, steps=steps, params=params, meta_gradient=meta_gradient)
+
+    def adapt_batch(self, x, y, *, steps=None, params=None, meta_gradient=True):
+        self.inner_lr = self.train_lr if meta_gradient else self.eval_lr
+        return super().adapt_batch(x, y, steps=steps, params=params, meta_gradient=meta_gradient)

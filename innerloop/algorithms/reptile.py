@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from innerloop.algorithms.base import MetaLearner
+from innerloop.algorithms.base import MetaLearner, stack_tasks
 from innerloop.algorithms.engine import StepContext
 from innerloop.models import Params
 
@@ -72,6 +72,23 @@ class Reptile(MetaLearner):
         with torch.no_grad():
             output = self.predict(on_support, task.query_x)
             return self.loss(output, task.query_y), self.metric(output, task.query_y)
+
+    def accumulate_tasks(self, tasks: list["Task"], weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`accumulate` of every task, both adaptations of all tasks in one batch each."""
+        if not self.batches(tasks):
+            return super().accumulate_tasks(tasks, weight)
+        batch = stack_tasks(tasks)
+        x = torch.cat([batch.support_x, batch.query_x], dim=1)
+        y = torch.cat([batch.support_y, batch.query_y], dim=1)
+        adapted = self.adapt_batch(x, y, steps=self.inner_steps, meta_gradient=False)
+        with torch.no_grad():
+            for n, theta in self.init.items():
+                for direction in (theta - adapted[n]) * weight:  # task by task, as accumulate adds them
+                    theta.grad = direction if theta.grad is None else theta.grad + direction
+        on_support = self.adapt_batch(batch.support_x, batch.support_y, steps=self.inner_steps, meta_gradient=False)
+        with torch.no_grad():
+            output = self.predict_batch(on_support, batch.query_x)
+            return self.loss_batch(output, batch.query_y), self.metric_batch(output, batch.query_y)
 
     def make_optimiser(self, outer_lr: float) -> torch.optim.Optimizer:
         """SGD at epsilon = ``outer_stepsize`` (``outer_lr`` is ignored)."""

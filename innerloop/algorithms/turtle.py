@@ -151,23 +151,24 @@ class Turtle(CoordinatewiseLearner):
         return {n: torch.full_like(p.detach(), self.lr_init) for n, p in self.init.items()}
 
     def update_network(self, features: torch.Tensor) -> torch.Tensor:
-        """g_phi applied to a batch of per-coordinate inputs ``(n, len(inputs))`` -> ``(n,)``."""
-        return functional_call(self.net, self.extra["net"], (features,)).squeeze(1)
+        """g_phi applied to a batch of per-coordinate inputs ``(..., n, len(inputs))`` -> ``(..., n)``."""
+        return functional_call(self.net, self.extra["net"], (features,)).squeeze(-1)
 
     def update(self, theta: torch.Tensor, grad: torch.Tensor, ctx: StepContext, key: str,
                names: Sequence[str]) -> torch.Tensor:
-        n = theta.numel()
+        # theta (n,) for one task, (T, n) for T tasks with their (T,) support losses
+        shape = theta.shape
         columns = []
         for kind in self.inputs:
             if kind == "gradient":
                 columns.append(grad)
             elif kind == "loss":
-                columns.append(ctx.loss.reshape(1).expand(n))
+                columns.append(ctx.loss.reshape(*shape[:-1], 1).expand(shape))
             elif kind == "step":
-                columns.append(torch.full((n,), float(ctx.k), dtype=theta.dtype, device=theta.device))
+                columns.append(torch.full(shape, float(ctx.k), dtype=theta.dtype, device=theta.device))
             else:
-                columns.append(ctx.state.get(key, torch.zeros(n, dtype=theta.dtype, device=theta.device)))
-        update = self.update_network(torch.stack(columns, dim=1))
+                columns.append(ctx.state.get(key, torch.zeros(shape, dtype=theta.dtype, device=theta.device)))
+        update = self.update_network(torch.stack(columns, dim=-1))
         if self.learn_lr:
             update = torch.cat([self.extra["lr"][name].reshape(-1) for name in names]) * update
         else:

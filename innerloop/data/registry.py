@@ -96,6 +96,13 @@ def _source_paths(name: str, arguments: Mapping[str, Any]) -> tuple[Path, list[P
     return Path(arguments["root"]).expanduser(), paths
 
 
+def check_source(name: str, options: Mapping[str, Any]) -> list[Path]:
+    """The files and folders on-disk dataset ``name`` reads with ``options`` (its config
+    block), checked to exist in the loader's layout; :class:`DatasetSourceError` otherwise.
+    Cheap (no image is read): the workflow calls it before planning any job."""
+    return _source_paths(name, _bind(name, options))[1]
+
+
 def _source_record(name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
     root, paths = _source_paths(name, arguments)
     fingerprint = source_fingerprint(paths, root)
@@ -139,7 +146,9 @@ def prepare_dataset(name: str, params: Mapping[str, Any], out_dir: str | os.Path
 def task_requirements(config: Mapping[str, Any], name: str) -> dict[str, Any] | None:
     """What the workflow configured by ``config`` asks of dataset ``name``: the largest
     task (ways, the most shots, queries) on every split of the training dataset, and on
-    the test split of a cross-domain test dataset; ``None`` for a dataset no task uses."""
+    the test split of a cross-domain test dataset; for the training dataset also the
+    feature maps' (classes, images per class) of its test split; ``None`` for a dataset
+    no task uses."""
     task = config["task"]
     if name == config["dataset"]:
         splits = list(SPLITS)
@@ -147,7 +156,10 @@ def task_requirements(config: Mapping[str, Any], name: str) -> dict[str, Any] | 
         splits = ["test"]
     else:
         return None
-    return {"ways": task["ways"], "shots": max(task["shots"]), "queries": task["queries"], "splits": splits}
+    requirements = {"ways": task["ways"], "shots": max(task["shots"]), "queries": task["queries"], "splits": splits}
+    if name == config["dataset"] and "representations" in config:  # the feature maps' meta-test images
+        requirements["embedded"] = (config["representations"]["classes"], config["representations"]["images_per_class"])
+    return requirements
 
 
 def source_fingerprint_of(name: str, options: Mapping[str, Any]) -> str:

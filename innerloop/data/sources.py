@@ -78,9 +78,11 @@ class Source:
         if root is None or str(root) == "":
             raise self.error(None, expected, f"datasets.{self.dataset}.root is not set")
         path = Path(root).expanduser()
-        if not path.is_dir():
-            raise self.error(path, expected, "the directory does not exist")
-        return path
+        if path.is_dir():
+            return path
+        if path.exists():
+            raise self.error(path, expected, "found a file, not a directory,")
+        raise self.error(path, expected, "the directory does not exist")
 
     def directory(self, path: Path, expected: str) -> Path:
         if not path.is_dir():

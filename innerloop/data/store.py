@@ -247,12 +247,22 @@ def check_task_fits(
     shots: int,
     queries: int,
     splits=SPLITS,
+    embedded: tuple[int, int] | None = None,
 ) -> None:
     """Raise :class:`DatasetTooSmallError` unless every split in ``splits`` has at least
     ``ways`` classes and every class in it at least ``shots + queries`` images (a task
-    draws distinct images for its support and query sets)."""
+    draws distinct images for its support and query sets), and, with ``embedded`` =
+    (classes, images per class) of the feature maps, the test split holds that many."""
     capacity = split_capacity(labels, classes)
     problems = []
+    if embedded is not None:
+        n_classes, fewest = capacity["test"]
+        if n_classes < embedded[0]:
+            problems.append(f"the 'test' split has {n_classes} classes, fewer than representations.classes = "
+                            f"{embedded[0]}")
+        elif fewest < embedded[1]:
+            problems.append(f"a class of the 'test' split has only {fewest} images, fewer than "
+                            f"representations.images_per_class = {embedded[1]}")
     for split in splits:
         n_classes, fewest = capacity[split]
         if n_classes < ways:
@@ -263,8 +273,8 @@ def check_task_fits(
     if problems:
         raise DatasetTooSmallError(
             f"dataset {dataset!r} is too small for {ways}-way {shots}-shot tasks with {queries} queries: "
-            + "; ".join(problems) + ". Lower task.ways / task.shots / task.queries, or prepare more "
-            "classes or images per class."
+            + "; ".join(problems) + ". Lower the key named (task.ways / task.shots / task.queries / "
+            "representations.*), or prepare more classes or images per class."
         )
 
 

@@ -17,13 +17,17 @@ probed on the same tasks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 import torch
 from torch.nn import functional as F
 
 from innerloop.algorithms import MetaLearner
+from innerloop.algorithms.base import stack_tasks
 from innerloop.data.sampler import Task, TaskSampler
-from innerloop.models import Params, embed
+from innerloop.evaluation.meta_test import chunks
+from innerloop.models import Params, batched, embed
 from innerloop.progress import progress as progress_bar
 
 
@@ -53,6 +57,20 @@ def adapted_pair(learner: MetaLearner, sampler: TaskSampler, i: int, device: tor
     return on, off, init, adapted
 
 
+def adapted_pairs(learner: MetaLearner, sampler: TaskSampler, iterations: Sequence[int], device: torch.device, *,
+                  steps: int | None = None) -> list[tuple[Task, Task, Params, Params]]:
+    """:func:`adapted_pair` of every probe iteration in ``iterations``, the adaptations to
+    the A tasks run as one batch when the learner batches."""
+    pairs = [(sampler.task(2 * i).to(device), sampler.task(2 * i + 1).to(device)) for i in iterations]
+    on_tasks = [on for on, _ in pairs]
+    if not learner.batches(on_tasks):
+        return [adapted_pair(learner, sampler, i, device, steps=steps) for i in iterations]
+    init = {n: p.detach() for n, p in learner.init.items()}
+    batch = stack_tasks(on_tasks)
+    adapted = learner.adapt_batch(batch.support_x, batch.support_y, steps=steps, meta_gradient=False)
+    return [(on, off, init, batched.unstack(adapted, t)) for t, (on, off) in enumerate(pairs)]
+
+
 def feature_probe(
     learner: MetaLearner,
     sampler: TaskSampler,
@@ -65,8 +83,11 @@ def feature_probe(
 ) -> pd.DataFrame:
     """Run the probe for ``iterations`` iterations; one row per iteration."""
     rows = []
-    for i in progress_bar(range(iterations), desc=f"probe {learner.name}", disable=not progress):
-        on, off, init, adapted = adapted_pair(learner, sampler, i, device, steps=steps)
+    bar = progress_bar(total=iterations, desc=f"probe {learner.name}", disable=not progress)
+    for i, (on, off, init, adapted) in enumerate(
+            pair for chunk in chunks(range(iterations))
+            for pair in adapted_pairs(learner, sampler, chunk, device, steps=steps)):
+        bar.update(1)
         pre_on = centroid_accuracy(learner, init, on, centroid_shots)
         pre_off = centroid_accuracy(learner, init, off, centroid_shots)
         on_task = centroid_accuracy(learner, adapted, on, centroid_shots)
@@ -74,4 +95,5 @@ def feature_probe(
         rows.append({"iteration": i, "pre_adaptation": pre_on, "pre_adaptation_off": pre_off,
                      "on_task": on_task, "off_task": off_task,
                      "on_task_change": on_task - pre_on, "off_task_change": off_task - pre_off})
+    bar.close()
     return pd.DataFrame(rows)

@@ -38,7 +38,8 @@ import torch
 from innerloop.algorithms import MetaLearner
 from innerloop.data.sampler import TaskSampler
 from innerloop.data.store import Store
-from innerloop.evaluation.probe import adapted_pair
+from innerloop.evaluation.meta_test import chunks
+from innerloop.evaluation.probe import adapted_pairs
 from innerloop.models import Params, embed
 from innerloop.progress import progress as progress_bar
 
@@ -129,13 +130,17 @@ def representation_change(
     if n_tasks < 1:
         raise ValueError(f"n_tasks must be >= 1, got {n_tasks}")
     rows = []
-    for i in progress_bar(range(n_tasks), desc=f"cka {learner.name}", disable=not progress):
-        on, off, init, adapted = adapted_pair(learner, sampler, i, device, steps=steps)
+    bar = progress_bar(total=n_tasks, desc=f"cka {learner.name}", disable=not progress)
+    for i, (on, off, init, adapted) in enumerate(
+            pair for chunk in chunks(range(n_tasks))
+            for pair in adapted_pairs(learner, sampler, chunk, device, steps=steps)):
+        bar.update(1)
         for split, task in (("on_task", on), ("off_task", off)):
             before = layer_activations(learner, init, task.query_x)
             after = layer_activations(learner, adapted, task.query_x)
             rows.extend({"task": i, "split": split, "layer": layer, "cka": linear_cka(before[layer], after[layer])}
                         for layer in LAYERS)
+    bar.close()
     return pd.DataFrame(rows, columns=["task", "split", "layer", "cka"])
 
 

@@ -426,7 +426,7 @@ def headline_findings(
                  if p < alpha and d < 0]
         ref = F.algorithm_label(vs["reference"].iloc[0])
         s = (f"Off-task minus on-task probe change compared with {ref} ({len(vs)} other algorithm"
-             f"{'s' if len(vs) != 1 else ''}, p < {alpha:g}): ")
+             f"{'s' if len(vs) != 1 else ''}, p < {alpha:g} over probe iterations, conditional on these networks): ")
         s += "; ".join(filter(None, [f"higher for {_and(higher)}" if higher else "",
                                       f"lower for {_and(lower)}" if lower else ""])) or "no significant difference"
         out.append(s + ".")
@@ -438,7 +438,8 @@ def headline_findings(
         where = f" ({t['setting']})" if t["setting"] and len(tests) > 1 else ""
         out.append(f"{t['test_name']} on the per-iteration off-task minus on-task change, {t['comparison']}{where}: "
                    f"t = {_fmt(t['statistic'], 2)}, p = {_pval(t['p_value'])} (paper: p = "
-                   f"{_pval(t['paper_p_value'])}); {'significant' if sig else 'not significant'} at α = {alpha:g}.")
+                   f"{_pval(t['paper_p_value'])}); {'significant' if sig else 'not significant'} at α = {alpha:g} as a test "
+                   "over iterations of these trained networks (the claims table tests it over seeds).")
     if not tests:
         out.append("The paper's t-test (MAML vs Meta-SGD) was not run: it needs both algorithms in the configuration.")
     return out

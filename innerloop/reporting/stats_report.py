@@ -6,7 +6,14 @@ from __future__ import annotations
 import pandas as pd
 from markupsafe import Markup
 
-from innerloop.stats.claims import NOT_REPLICATED, NOT_RUN, REPLICATED, verdict_rule_text
+from innerloop.stats.claims import (
+    DEFAULT_PLATEAU_TEXT,
+    NOT_REPLICATED,
+    NOT_RUN,
+    NOT_TESTABLE,
+    REPLICATED,
+    verdict_rule_text,
+)
 
 from .figures import algorithm_label, setting_label
 from .tables import _MINUS_RE, MISSING, format_number, format_p, to_html
@@ -92,9 +99,22 @@ def _claim_value(x, unit: str) -> str:
     return format_number(x, 4, signed=True) if unit == "rate" else _pp(x)
 
 
+def _claim_size(x, unit: str) -> str:
+    """An unsigned size (minimum detectable effect, paper's effect) in the claim's unit."""
+    if pd.isna(x):
+        return MISSING
+    if x == float("inf"):
+        return "∞"
+    return format_number(x, 4) if unit == "rate" else f"{format_number(x * 100, 2)} pp"
+
+
 def _minus(text: str) -> str:
     """A leading or bracketed sign as a typographic minus, as :func:`to_html` shows numbers."""
     return _MINUS_RE.sub("\u2212", text)
+
+
+def _text(x) -> str:
+    return "" if pd.isna(x) else str(x)
 
 
 def claims_rows(claims: pd.DataFrame) -> list[dict[str, str]]:
@@ -102,26 +122,92 @@ def claims_rows(claims: pd.DataFrame) -> list[dict[str, str]]:
     out = []
     for _, r in claims.iterrows():
         unit = str(r["unit"])
-        measured = MISSING if str(r["verdict"]) == NOT_RUN or pd.isna(r["estimate"]) else (
-            _claim_value(r["estimate"], unit) + (" pp" if unit != "rate" else ""))
+        fmt = (lambda v: _claim_value(v, unit))  # noqa: E731
+        pp = " pp" if unit != "rate" else ""
+        run = str(r["verdict"]) != NOT_RUN
+        measured = MISSING if not run or pd.isna(r["estimate"]) else fmt(r["estimate"]) + pp
+        conditional = ""
+        if _text(r["conditional_test"]):
+            conditional = (f"{r['conditional_test']}: {fmt(r['conditional_estimate'])}{pp} "
+                           f"{_ci(r['conditional_ci95_low'], r['conditional_ci95_high'], fmt)}, "
+                           f"p = {format_p(r['conditional_p'])}, n = {int(r['conditional_n']):,}")
         out.append({
             "id": str(r["id"]), "source": str(r["source"]), "claim": str(r["claim"]),
-            "paper": "" if pd.isna(r["paper"]) else _minus(str(r["paper"])), "statistic": str(r["statistic"]),
-            "measured": _minus(measured),
-            "ci": _minus(_ci(r["ci95_low"], r["ci95_high"], lambda v: _claim_value(v, unit))),
-            "p": format_p(r["p_value"]), "n": f"{int(r['n']):,}" if not pd.isna(r["n"]) and r["n"] else MISSING,
+            "paper": _minus(_text(r["paper"])), "statistic": str(r["statistic"]),
+            "measured": _minus(measured), "ci": _minus(_ci(r["ci95_low"], r["ci95_high"], fmt)),
+            "mde": _claim_size(r["mde"], unit) if run else MISSING,
+            "paper_effect": _claim_size(r["paper_effect"], unit) if run else MISSING,
+            "p": format_p(r["p_value"]), "p_holm": format_p(r["p_holm"]),
+            "n": f"{int(r['n_seeds'])}" if run and r["n_seeds"] else MISSING,
+            "runs": f"{int(r['runs_converged'])} of {int(r['runs'])}" if run and r["runs"] else MISSING,
             "verdict": str(r["verdict"]),
-            "css": {REPLICATED: "ok", NOT_REPLICATED: "bad", NOT_RUN: "muted"}.get(str(r["verdict"]), "warn"),
-            "note": "" if pd.isna(r["note"]) else str(r["note"]),
+            "css": {REPLICATED: "ok", NOT_REPLICATED: "bad", NOT_RUN: "muted", NOT_TESTABLE: "muted"}.get(
+                str(r["verdict"]), "warn"),
+            "why": _minus(_text(r["not_testable_because"])),
+            "conditional": _minus(conditional[:1].upper() + conditional[1:]),
+            "note": _text(r["note"]),
         })
     return out
 
 
+def scale_sentence(scale: dict) -> str:
+    """The run's scale against the paper's in one sentence (:func:`innerloop.stats.scale.scale_summary`)."""
+    lo, hi = scale["iterations_min"], scale["iterations_max"]
+    trained = f"{hi:,}" if lo == hi else f"between {lo:,} and {hi:,}"
+    seeds = len(scale["seeds"])
+    diverged = f" ({scale['runs_diverged']} diverged)" if scale["runs_diverged"] else ""
+    return (f"At this scale: each run trained {trained} meta-training iterations (the paper: "
+            f"{scale['paper_iterations']:,}, so {scale['iterations_fraction']:.2%} of it), with {seeds} seed"
+            f"{'s' if seeds != 1 else ''} per algorithm (the paper: one model per algorithm); each run's features "
+            f"were probed for {scale['probe_iterations']:,} iterations (the paper: "
+            f"{scale['paper_probe_iterations']:,}, {scale['probe_fraction']:.2%}); {scale['runs_converged']} of "
+            f"{scale['runs']} runs converged by the plateau rule{diverged}; {scale['claims_testable']} of the "
+            f"{scale['claims_run']} claims that were run are testable at this scale.")
+
+
+def worked_example(claims: pd.DataFrame, alpha: float) -> str:
+    """The verdict rule applied to one claim of the run, in words: a testable claim if there
+    is one, else the first with a minimum detectable effect; "" without claims."""
+    run = claims[claims["verdict"].astype(str) != NOT_RUN] if len(claims) else claims
+    if not len(run):
+        return ""
+    finite = run[run["mde"].astype(float).abs() < float("inf")]
+    r = (run[run["testable"].astype(bool)] if run["testable"].astype(bool).any() else
+         finite if len(finite) else run).iloc[0]
+    unit = str(r["unit"])
+    what = "per-seed differences" if "paired by seed" in str(r["statistic"]) else "per-seed values"
+    n, runs = int(r["n_seeds"]), int(r["runs"])
+    parts = [f"For example, “{r['claim']}” ({r['statistic']}): "]
+    if pd.notna(r["sd_seeds"]):
+        parts.append(f"over {n} seeds the {what} have a standard deviation of {_claim_size(r['sd_seeds'], unit)}, "
+                     f"so the design detects an effect of {_claim_size(r['mde'], unit)} with 80% power at "
+                     f"α = {alpha:g}")
+    else:
+        parts.append(f"with {n} seed{'s' if n != 1 else ''} there is no seed-level spread, so no effect is detectable")
+    if pd.notna(r["paper_effect"]):
+        parts.append(f", against the paper's effect of {_claim_size(r['paper_effect'], unit)}")
+    parts.append(f"; {int(r['runs_converged'])} of its {runs} run{'s' if runs != 1 else ''} converged. ")
+    estimate = _claim_value(r["estimate"], unit) + (" pp" if unit != "rate" else "")
+    if pd.notna(r["ci95_low"]):
+        ci = _ci(r["ci95_low"], r["ci95_high"], lambda v: _claim_value(v, unit))
+        parts.append(f"The estimate is {estimate} {ci}, p = {format_p(r['p_value'])} (Holm: {format_p(r['p_holm'])}); ")
+    elif pd.notna(r["estimate"]):
+        parts.append(f"The estimate is {estimate}, with no interval or p over seeds; ")
+    parts.append(f"verdict: {r['verdict']}")
+    if _text(r["not_testable_because"]):
+        parts.append(f", because {r['not_testable_because']}")
+    return _minus("".join(parts) + ".")
+
+
 def stats_report(*, paired_meta_test: pd.DataFrame, paired_probe: pd.DataFrame, mixed_model: pd.DataFrame,
-                 lr_below_zero: pd.DataFrame, claims: pd.DataFrame, alpha: float, margin: float) -> dict:
+                 lr_below_zero: pd.DataFrame, claims: pd.DataFrame, alpha: float, margin: float,
+                 plateau: str = DEFAULT_PLATEAU_TEXT, scale: dict | None = None) -> dict:
     """What the report's context gets from the statistics: ``tables`` (HTML, empty where
     a table has no rows), ``claims`` (display rows; empty without claims),
-    ``verdict_rule`` (sentences) and ``claims_counts`` (verdict -> number of claims)."""
+    ``verdict_rule`` (sentences, with the convergence rule ``plateau`` in words),
+    ``verdict_example`` (the rule applied to one claim), ``claims_counts`` (verdict ->
+    number of claims) and ``scale_sentence`` (from ``scale``,
+    :func:`innerloop.stats.scale.scale_summary`; "" without it)."""
     tables = {
         "paired_meta_test": paired_html(paired_meta_test) if len(paired_meta_test) else Markup(""),
         "paired_probe": paired_html(paired_probe) if len(paired_probe) else Markup(""),
@@ -131,9 +217,12 @@ def stats_report(*, paired_meta_test: pd.DataFrame, paired_probe: pd.DataFrame, 
     model = "; ".join(f"{MIXED_RESPONSES.get(str(r['response']), r['response']).lower()}: {r['model']}"
                       for _, r in mixed_model.drop_duplicates("response").iterrows()) if len(mixed_model) else ""
     counts = claims["verdict"].value_counts().to_dict() if len(claims) else {}
-    return {"tables": tables, "claims": claims_rows(claims), "verdict_rule": verdict_rule_text(alpha, margin),
+    return {"tables": tables, "claims": claims_rows(claims), "verdict_rule": verdict_rule_text(alpha, margin, plateau),
+            "verdict_example": worked_example(claims, alpha),
             "claims_counts": {k: int(v) for k, v in counts.items()}, "mixed_model_name": model,
-            "stats_alpha": alpha, "equivalence_margin_pp": margin * 100}
+            "stats_alpha": alpha, "equivalence_margin_pp": margin * 100,
+            "scale_sentence": scale_sentence(scale) if scale else ""}
 
 
-__all__ = ["claims_rows", "lr_below_zero_html", "mixed_model_html", "paired_html", "stats_report"]
+__all__ = ["claims_rows", "lr_below_zero_html", "mixed_model_html", "paired_html", "scale_sentence", "stats_report",
+           "worked_example"]

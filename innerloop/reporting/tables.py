@@ -241,6 +241,22 @@ def diverged_runs_html(diverged: pd.DataFrame) -> Markup | str:
                 "last_finite_loss": "Last finite loss", "rates": "Learning rates", "reason": "Why"}))
 
 
+def tuning_html(tuning: pd.DataFrame) -> Markup | str:
+    """The tuning stage's candidates (:func:`innerloop.tuning.tuning_table`) with their best
+    meta-validation accuracy, the chosen one marked; empty when nothing was tuned."""
+    if tuning.empty:
+        return ""
+    shown = tuning.assign(chosen=["chosen" if c else "" for c in tuning["chosen"].astype(bool)])
+    shown = shown[["algorithm", "setting", "candidate", "status", "best_score", "best_iteration", "iterations", "chosen"]]
+    return to_html(format_table(
+        shown, percent_cols=["best_score"], int_cols=["best_iteration", "iterations"],
+        labels={"algorithm": {str(a): algorithm_label(a) for a in shown["algorithm"]},
+                "setting": {str(v): setting_label(v) for v in shown["setting"]}},
+        rename={"algorithm": "Algorithm", "setting": "Setting", "candidate": "Candidate", "status": "Status",
+                "best_score": "Best validation accuracy", "best_iteration": "at iteration",
+                "iterations": "Iterations run", "chosen": "Choice"}))
+
+
 def write_table(df: pd.DataFrame, stem: Path | str, *, caption: str | None = None) -> list[Path]:
     """Write ``stem.csv`` and ``stem.tex`` (``DataFrame.to_latex``, booktabs) atomically."""
     stem = Path(stem)

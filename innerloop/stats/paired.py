@@ -9,6 +9,10 @@ the Wilcoxon signed-rank test, Cohen's d_z (mean difference over the standard de
 of the differences), and the Holm-adjusted t-test p-value over the comparisons of one
 family (one table, one setting). A coarser view pairs the per-seed means: its interval
 is over seeds.
+
+Tests over (seed, task) or (seed, iteration) units are conditional on the trained
+networks: they say whether these networks differ on these tasks, not whether the
+algorithms do. The claims are inferred over seeds (:mod:`innerloop.stats.claims`).
 """
 
 from __future__ import annotations
@@ -281,12 +285,17 @@ def mixed_models(tasks: pd.DataFrame, probe: pd.DataFrame, reference: str = "mam
 # --------------------------------------------------------------------------
 
 def lr_below_zero(per_seed: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Per algorithm, (setting,) and layer: whether the mean learned rate is below zero,
-    over seeds (``per_seed``: algorithm, [setting,] seed, layer, mean — each seed's mean
-    learned rate of the layer). One-sided one-sample t-test and Wilcoxon signed-rank test
-    (alternative: below zero), the two-sided 95% t-interval of the mean over seeds, and
-    Holm over all rows. With three seeds the Wilcoxon test cannot go below p = 0.125.
-    No rows (the same columns) when no algorithm learns rates."""
+    """Per learned quantity (:func:`innerloop.stats.rates.rate_quantities`: Meta-SGD's
+    layers, Alpha-MAML's one scalar alpha; TURTLE's output scale is left out) and setting:
+    whether the mean learned rate is below zero, over seeds (``per_seed``: algorithm,
+    [setting,] seed, layer, mean — each seed's mean learned rate of the layer). One-sided
+    one-sample t-test and Wilcoxon signed-rank test (alternative: below zero), the
+    two-sided 95% t-interval of the mean over seeds, and Holm over all rows: one test per
+    learned quantity. With three seeds the Wilcoxon test cannot go below p = 0.125. No
+    rows (the same columns) when no algorithm learns rates."""
+    from innerloop.stats.rates import rate_quantities
+
+    per_seed = rate_quantities(per_seed)
     rows = []
     by = ["algorithm", "setting"] if "setting" in per_seed.columns else ["algorithm"]
     if len(per_seed):
