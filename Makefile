@@ -4,34 +4,45 @@ PY     := $(VENV)/bin/python
 SMK    := $(VENV)/bin/snakemake
 # One job per core: on the CPU each network job uses one thread (rules/common.smk).
 CORES  ?= $(shell nproc)
-# System packages: graphviz draws the rule graph; poppler-utils renders PDF pages and chromium
-# opens the HTML report in the tests.
-APT_PACKAGES := graphviz poppler-utils chromium
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Network jobs at once on the GPU(s): each needs under 620 MiB of GPU memory and two cores,
+# so half the cores (README: "GPU"). Without CUDA the jobs request no GPU and this is unused.
+GPU_JOBS ?= $(shell echo $$(( $$(nproc) / 2 > 0 ? $$(nproc) / 2 : 1 )))
+# System packages (tools/system_packages.sh, installed only where missing): graphviz draws the
+# rule graph and Pango the PDF (WeasyPrint) of the report; the tests also use poppler-utils
+# (PDF pages) and chromium (the HTML report in a browser). Without root the script names
+# each missing package and what needs it, and the workflow skips those outputs.
 
-.PHONY: setup system-packages report smoke test test-fast lint benchmark clean-results
+.PHONY: setup setup-python system-packages system-packages-test report smoke test test-fast lint benchmark clean-results
 
-setup: $(VENV)/.installed system-packages
+setup: setup-python system-packages
+
+setup-python: $(VENV)/.installed
 
 system-packages:
-	@command -v dot >/dev/null && command -v pdftoppm >/dev/null && command -v chromium >/dev/null || \
-	  ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES))
+	@bash tools/system_packages.sh report
 
-# torch 2.14.1 / torchvision 0.29.1 are pinned in pyproject.toml (pip takes them from local files where present).
-$(VENV)/.installed: pyproject.toml
+system-packages-test:
+	@bash tools/system_packages.sh test
+
+# requirements.lock: the exact version of every Python package (torch 2.14.1 / torchvision
+# 0.29.1 from local files where present); the package itself goes in without dependencies,
+# and `pip check` confirms the lock satisfies pyproject.toml.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m pip check
 	touch $@
 
 report: setup
-	$(SMK) --cores $(CORES) --resources gpu=1
+	$(SMK) --cores $(CORES) --resources gpu=$(GPU_JOBS)
 
 smoke: setup
 	$(SMK) --cores 2 --resources gpu=1 --configfile config/presets/smoke.yaml
 
 # pytest exits 5 when it collects no test: that must fail, not pass silently.
-test: setup
+test: setup-python system-packages-test
 	$(VENV)/bin/pytest -ra --durations=15; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; [ $$rc -eq 0 ]
 
 # The unit and algorithm tests only: no end-to-end Snakemake run, no SLURM cluster.

@@ -28,12 +28,14 @@ include: "rules/report.smk"
 include: "rules/sine.smk"
 include: "rules/faults.smk"
 include: "rules/latex.smk"
+# Last: it adds the library-code parameter to every rule above.
+include: "rules/code_version.smk"
 
 
 rule all:
     input:
         "results/report/report.html",
-        "results/report/report.pdf",
+        *unless_skipped("report_pdf", pdf="results/report/report.pdf").values(),
         # Every configured dataset is prepared, including those only later stages use
         # (digits, the cross-domain test set).
         expand("results/data/{dataset}/manifest.json", dataset=config["datasets"]),

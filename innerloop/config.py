@@ -28,7 +28,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+# Inside the package (in the repository a link to config/schema.yaml), so an installed wheel has it.
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema.yaml"
 #: Where the workflow prepares its stores (rules/common.smk): results/data/<name>/.
 STORES = Path("results/data")
 

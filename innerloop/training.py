@@ -132,11 +132,16 @@ def load_checked(path: Path, *, what: str = "checkpoint"):
 
     A file that does not match its checksum or cannot be unpickled raises
     :class:`CheckpointCorruptError` naming the file and what to delete (``what``: a key
-    of :data:`RECOVERY`); nothing is deleted here.
+    of :data:`RECOVERY`); nothing is deleted here. A model must have its checksum (the
+    train rules declare it as an output); a checkpoint without one (interrupted between
+    the two writes of :func:`save_checked`) is checked only by loading.
     """
     path = Path(path)
     recovery = RECOVERY[what].format(path=path)
     sidecar = checksum_path(path)
+    if what == "model" and path.is_file() and not sidecar.is_file():
+        raise CheckpointCorruptError(f"{what} {path} has no checksum file {sidecar}, so it cannot be checked; "
+                                     f"{recovery}")
     if sidecar.is_file():
         expected = (sidecar.read_text().split() or [""])[0]
         actual = sha256_file(path)
@@ -165,6 +170,13 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> tuple[MetaLear
     learner.load_state_dict(saved["state"])
     learner.input_shape = tuple(saved["image_shape"])
     return learner.to(device), spec, saved["status"]
+
+
+def load(path: Path | str, device: torch.device | str = "cpu") -> tuple[MetaLearner, RunSpec]:
+    """A trained ``model.pt`` (checked against its sha256): the learner on ``device`` and the
+    spec it was trained with (``innerloop.load``)."""
+    learner, spec, _ = load_model(Path(path), device)
+    return learner, spec
 
 
 def load_for_evaluation(model_path: Path, store_path: Path, *, split: str, seed: int, device: torch.device):

@@ -12,6 +12,7 @@ rule ablation_train:
         **store("{dataset}"),
     output:
         model=f"{ABLATION_RUN}/model.pt",
+        checksum=f"{ABLATION_RUN}/model.pt.sha256",
         train_log=f"{ABLATION_RUN}/train_log.csv",
         validation=f"{ABLATION_RUN}/validation.csv",
     params:

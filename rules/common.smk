@@ -2,9 +2,12 @@
 # lists of target files. Every other rule file reads its paths from here.
 
 import datetime
+import os
 import shlex
 import sys
 from pathlib import Path
+
+from snakemake.logging import logger
 
 from innerloop import cluster
 from innerloop.algorithms import LEARNS_RATES
@@ -12,6 +15,12 @@ from innerloop.config import cross_domain_targets as config_targets
 from innerloop.config import sweep_datasets, validate_config
 
 validate_config(config, files=workflow.configfiles)
+
+# Jobs import innerloop from this workflow's own tree, first on their path, with or without
+# --sdm conda (whose environment does not install the package): the code that
+# rules/code_version.smk hashes is the code the jobs run.
+os.environ.update(PYTHONPATH=os.pathsep.join(
+    [workflow.basedir, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]))
 
 
 wildcard_constraints:
@@ -28,12 +37,23 @@ RUN_ID = "{dataset}/{algorithm}/{ways}w{shots}s/seed{seed}"
 RUN = f"results/runs/{RUN_ID}"
 CHECKPOINT = f"results/checkpoints/{RUN_ID}/checkpoint.pt"
 TRAIN_BENCHMARK = f"results/benchmarks/train/{RUN_ID}.tsv"
-STORE_FILES = ["images.npy", "labels.npy", "classes.csv", "manifest.json"]
+STORE_FILES = ["images.npy", "labels.npy", "classes.csv", "manifest.json", "content.sha256"]
 ENV = "../environment.yml"
 
 
-def store(dataset):
+def store_files(dataset):
+    """Every file of a prepared store (the outputs of rule prepare_dataset)."""
     return {f.split(".")[0]: f"results/data/{dataset}/{f}" for f in STORE_FILES}
+
+
+def store(dataset):
+    """The input by which a job reads the store of ``dataset`` (the directory of `store`).
+
+    Only the store's content digest (innerloop.data.store.content_digest): Snakemake
+    compares a small input's checksum before rerunning on a newer mtime, so a store that
+    is prepared again with the same content reruns nothing downstream.
+    """
+    return {"store": store_files(dataset)["content"]}
 
 
 def _runs_on_gpu():
@@ -64,6 +84,38 @@ def rule_resources(rule):
 def rule_threads(rule):
     """`threads:` of ``rule``: `resources.rules.<rule>.cpus`, else NETWORK_THREADS for a network rule, 1 otherwise."""
     return cluster.rule_threads(config, rule, NETWORK_THREADS if rule in cluster.NETWORK_RULES else 1)
+
+
+def _missing_system_packages():
+    """Rule -> the system package it needs that this machine lacks (tools/system_packages.sh).
+
+    Under --sdm conda the environment brings both (graphviz, and pango with weasyprint)."""
+    import ctypes.util
+    import shutil
+
+    from snakemake.settings.types import DeploymentMethod
+
+    if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method:
+        return {}
+    missing = {}
+    if not shutil.which("dot"):
+        missing["rulegraph"] = "graphviz (apt-get install graphviz)"
+    if not all(ctypes.util.find_library(lib) for lib in ("pango-1.0", "pangoft2-1.0", "harfbuzz-subset")):
+        missing["report_pdf"] = ("Pango, which WeasyPrint needs (apt-get install libpango-1.0-0 libpangoft2-1.0-0 "
+                                 "libharfbuzz-subset0)")
+    return missing
+
+
+#: Optional outputs whose system package is missing here: skipped, and said so, while every
+#: other job runs (the report then says the rule graph was not rendered; there is no PDF).
+SKIPPED = _missing_system_packages()
+for _rule, _package in SKIPPED.items():
+    logger.warning(f"skipped: rule {_rule} and its outputs, because this machine lacks {_package}")
+
+
+def unless_skipped(rule, **paths):
+    """``paths`` when ``rule`` runs here, else nothing (see SKIPPED)."""
+    return {} if rule in SKIPPED else paths
 
 
 #: Where each real (not dry) invocation records its command line, for the report's provenance.

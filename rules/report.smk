@@ -186,7 +186,7 @@ rule report_html:
         feature_probe="results/figures/feature_probe.png",
         meta_test_accuracy="results/figures/meta_test_accuracy.png",
         running_time="results/figures/running_time.png",
-        rulegraph="results/figures/rulegraph.png",
+        **unless_skipped("rulegraph", rulegraph="results/figures/rulegraph.png"),
         sine_comparison_table="results/tables/sine_comparison.csv",
         sine_turtle_study_table="results/tables/sine_turtle_study.csv",
         sine_comparison="results/figures/sine_comparison.png",

@@ -16,6 +16,7 @@ SINE_CHECKPOINT = f"results/checkpoints/sine/{SINE_RUN_ID}/checkpoint.pt"
 rule sine_run:
     output:
         model=f"{SINE_RUN}/model.pt",
+        checksum=f"{SINE_RUN}/model.pt.sha256",
         train_log=f"{SINE_RUN}/train_log.csv",
         validation=f"{SINE_RUN}/validation.csv",
         tasks=f"{SINE_RUN}/mse.csv",

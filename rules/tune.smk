@@ -11,6 +11,7 @@ rule tune_run:
         **store("{dataset}"),
     output:
         model=f"{TUNE_RUN}/model.pt",
+        checksum=f"{TUNE_RUN}/model.pt.sha256",
         train_log=f"{TUNE_RUN}/train_log.csv",
         validation=f"{TUNE_RUN}/validation.csv",
         result=f"{TUNE_RUN}/result.json",

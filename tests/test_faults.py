@@ -17,7 +17,7 @@ from innerloop.reporting import render as R
 from innerloop.reporting import tables as T
 from innerloop.stats import lr_table, meta_test_summary, probe_changes, probe_summary, probe_vs_reference
 from innerloop.stats.summaries import meta_test_runs
-from innerloop.training import CheckpointCorruptError, RunSpec, load_model, save_checked, train, write_csv
+from innerloop.training import CheckpointCorruptError, RunSpec, load_checked, load_model, save_checked, train, write_csv
 
 
 def spec(algorithm, options, **overrides):
@@ -177,10 +177,17 @@ def test_corrupt_model_names_the_file_and_what_to_delete(tmp_path, runs, damage)
     assert model.exists() and (tmp_path / "model.pt.sha256").exists()  # nothing removed
 
 
-def test_truncated_file_without_checksum_is_still_reported(tmp_path, runs):
-    model = tmp_path / "model.pt"
-    model.write_bytes(runs["done"]["model_path"].read_bytes()[:1000])
+def test_truncated_checkpoint_without_checksum_is_still_reported(tmp_path, runs):
+    checkpoint = tmp_path / "checkpoint.pt"
+    checkpoint.write_bytes(runs["done"]["model_path"].read_bytes()[:1000])
     with pytest.raises(CheckpointCorruptError, match="cannot be read.*delete"):
+        load_checked(checkpoint, what="checkpoint")
+
+
+def test_model_without_checksum_is_refused(tmp_path, runs):
+    model = tmp_path / "model.pt"
+    model.write_bytes(runs["done"]["model_path"].read_bytes())
+    with pytest.raises(CheckpointCorruptError, match="no checksum file.*delete"):
         load_model(model)
 
 

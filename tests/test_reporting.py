@@ -684,3 +684,21 @@ def test_statistics_tables_claims_section_and_verdict_rule(rendered, tmp_path):
     d = frames["paired_meta_test"].iloc[0]
     assert T.format_number(d["difference"] * 100, 2, signed=True).replace("-", "−") in html
     assert "None" not in re.sub(r"data:image[^\"]+", "", html)
+
+
+def test_provenance_flags_results_of_other_code(rendered, tmp_path):
+    ctx = copy.deepcopy(rendered["context"])
+    ctx["provenance"]["code"] = {
+        "versions": [{"commit": "a" * 40, "dirty": False, "n": 3, "rules": "train"},
+                     {"commit": "b" * 40, "dirty": True, "n": 1, "rules": "meta_test"}],
+        "stale": [{"path": "results/x.csv", "rule": "meta_test"}], "unrecorded": ["results/y.csv"],
+        "mixed": True, "dirty": True}
+    text = R.render_html(ctx, TEMPLATE_DIR, tmp_path / "r.html").read_text()
+    assert "made by 2 code versions" in text and "cannot be traced to a commit" in text
+    assert "1 result files were made by library code other than the current" in text
+    assert "results/x.csv" in text and "results/y.csv" in text
+    ctx["provenance"]["code"] = {"versions": [{"commit": "a" * 40, "dirty": False, "n": 4, "rules": "train"}],
+                                 "stale": [], "unrecorded": [], "mixed": False, "dirty": False}
+    text = R.render_html(ctx, TEMPLATE_DIR, tmp_path / "r.html").read_text()
+    assert "<code>aaaaaaaaaaaa</code>: 4 result files (train)" in text
+    assert "code versions." not in text and "cannot be traced" not in text

@@ -4,7 +4,9 @@ per training dataset, with the probe also on the cross-domain test datasets."""
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 

@@ -4,7 +4,9 @@ Alpha-MAML) from every initial alpha and beta of the grid; iterations to the los
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 import torch
 
@@ -15,7 +17,7 @@ from innerloop.training import RunSpec, resolve_device, write_csv
 torch.set_num_threads(snakemake.threads)
 device = resolve_device(snakemake.params.device)
 g = snakemake.params.grid
-grid, log = convergence_grid(RunSpec(**snakemake.params.spec), load_store(Path(snakemake.input.manifest).parent),
+grid, log = convergence_grid(RunSpec(**snakemake.params.spec), load_store(Path(snakemake.input.store).parent),
                              alphas=g["alphas"], betas=g["betas"], threshold=g["threshold"], window=g["window"],
                              alpha_hyperlr=g["alpha_hyperlr"], beta_hyperlr=g["beta_hyperlr"], device=device,
                              methods=[snakemake.wildcards.method])

@@ -4,7 +4,9 @@ the thesis' Table 3.4 layout, and the feature probe's changes under the domain s
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 

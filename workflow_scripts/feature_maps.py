@@ -5,7 +5,9 @@ of the last blocks (store indices, so the figure rule can show them)."""
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 import torch
@@ -17,7 +19,7 @@ from innerloop.training import load_model, write_csv
 
 torch.set_num_threads(snakemake.threads)
 p = snakemake.params
-store = load_store(Path(snakemake.input.manifest).parent)
+store = load_store(Path(snakemake.input.store).parent)
 images, labels, indices = meta_test_images(store, p.classes, p.images_per_class, p.seed)
 points, extremes = [], []
 for path in snakemake.input.models:

@@ -3,7 +3,9 @@
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 import torch
 
@@ -17,7 +19,7 @@ if is_diverged(read_status(snakemake.input.model)):
 else:
     torch.set_num_threads(snakemake.threads)
     device = resolve_device(snakemake.params.device)
-    learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.manifest).parent,
+    learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.store).parent,
                                               split="test", seed=snakemake.params.seed, device=device)
     probe = feature_probe(learner, sampler, snakemake.params.iterations, device,
                           steps=snakemake.params.inner_steps, centroid_shots=snakemake.params.centroid_shots)

@@ -4,7 +4,9 @@ chosen units of the last blocks, per algorithm."""
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 import numpy as np
 import pandas as pd
@@ -14,7 +16,7 @@ from innerloop.reporting.figures import save_figure
 from innerloop.reporting.representations import max_activating_images
 
 extremes = pd.read_csv(snakemake.input.extremes)
-store = load_store(Path(snakemake.input.manifest).parent)
+store = load_store(Path(snakemake.input.store).parent)
 # The figure indexes each algorithm's images by the store indices it names.
 order = np.unique(extremes["store_index"].to_numpy())
 pool = store.images[order] / np.float32(255)

@@ -5,7 +5,9 @@ tables are written empty (header only), so the rule graph does not depend on the
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 import numpy as np
 import pandas as pd

@@ -3,7 +3,9 @@
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 import torch
@@ -19,7 +21,7 @@ if is_diverged(read_status(snakemake.input.model)):
 else:
     torch.set_num_threads(snakemake.threads)
     device = resolve_device(snakemake.params.device)
-    learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.manifest).parent,
+    learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.store).parent,
                                               split="test", seed=snakemake.params.seed, device=device)
     accuracy = evaluate(learner, (sampler.task(i) for i in range(n)), device, steps=snakemake.params.inner_steps)
     write_csv(pd.DataFrame({"task": range(n), "accuracy": accuracy}), Path(snakemake.output.tasks))

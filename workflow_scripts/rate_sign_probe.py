@@ -4,7 +4,9 @@ trained, negative rates set to zero, and negative rates sign-flipped (same tasks
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 import torch
 
@@ -13,7 +15,7 @@ from innerloop.training import load_for_evaluation, resolve_device, write_csv
 
 torch.set_num_threads(snakemake.threads)
 device = resolve_device(snakemake.params.device)
-learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.manifest).parent,
+learner, _, sampler = load_for_evaluation(Path(snakemake.input.model), Path(snakemake.input.store).parent,
                                           split="test", seed=snakemake.params.seed, device=device)
 probe = rate_ablation_probe(learner, sampler, snakemake.params.iterations, device,
                             steps=snakemake.params.inner_steps, centroid_shots=snakemake.params.centroid_shots)

@@ -4,7 +4,9 @@ import json
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 import yaml
@@ -12,7 +14,8 @@ import yaml
 from innerloop.divergence import read_status
 from innerloop.reporting.ablations import FIGURES as ABLATION_FIGURES, ablation_context
 from innerloop.reporting.convergence import convergence_context
-from innerloop.reporting.provenance import earliest_mtime, last_command, provenance_info, setup_info
+from innerloop.reporting.provenance import (code_versions, earliest_mtime, last_command, provenance_info,
+                                            result_files, setup_info)
 from innerloop.reporting.render import FIGURE_KEYS, OPTIONAL_FIGURE_KEYS, build_context, render_html
 from innerloop.evaluation.cross_domain import describe_conversion
 from innerloop.reporting.representations import FIGURE_KEYS as REPRESENTATION_FIGURES
@@ -37,13 +40,16 @@ context = build_context(
     setup=setup_info(yaml.safe_load(config_yaml), json.loads(Path(inp.manifest).read_text())),
     provenance=provenance_info(config_yaml=config_yaml, devices=[s["device"] for s in statuses],
                                command=last_command(Path(snakemake.params.command_record)), started=earliest_mtime(inp.benchmarks)),
-    figures={key: inp[key] for key in (*FIGURE_KEYS, *OPTIONAL_FIGURE_KEYS) if key in inp.keys()},
+    # The rule graph is skipped where graphviz is missing (rules/common.smk, SKIPPED).
+    figures={"rulegraph": None, **{key: inp[key] for key in (*FIGURE_KEYS, *OPTIONAL_FIGURE_KEYS) if key in inp.keys()}},
     caption_dir="report/captions",
 )
 context["tables"].update(sine_report_tables(pd.read_csv(inp.sine_comparison_table),
                                             pd.read_csv(inp.sine_turtle_study_table)))
 times = pd.read_csv(inp.rule_times)
 context["tables"]["rule_times"] = rule_times_html(times)
+made, in_runs = result_files(inp, inp.models)
+context["provenance"]["code"] = code_versions(made, Path(snakemake.scriptdir), optional=in_runs)
 context["provenance"]["cpu_hours"] = float(times["cpu_s"].sum()) / 3600
 context["tables"]["diverged_runs"] = diverged_runs_html(pd.read_csv(inp.diverged_runs))
 context["tables"]["tuning"] = tuning_html(pd.read_csv(inp.tuning))

@@ -4,7 +4,9 @@ benchmark files of every benchmarked job."""
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 from innerloop.stats import rule_times
 from innerloop.training import write_csv

@@ -4,7 +4,9 @@ options where the algorithm is tuned), resuming from its checkpoint."""
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 import torch
 
@@ -21,7 +23,7 @@ if "chosen" in snakemake.input.keys():  # the tuning stage's choice of options (
     print(f"tuned options: {spec['options']}", file=sys.stderr)
 train(
     RunSpec(**spec),
-    load_store(Path(snakemake.input.manifest).parent),
+    load_store(Path(snakemake.input.store).parent),
     model_path=Path(snakemake.output.model),
     log_path=Path(snakemake.output.train_log),
     validation_path=Path(snakemake.output.validation),

@@ -3,7 +3,9 @@
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 import torch
@@ -17,7 +19,7 @@ from innerloop.tuning import candidate_result, write_json
 torch.set_num_threads(snakemake.threads)
 device = resolve_device(snakemake.params.device)
 spec = RunSpec(**snakemake.params.spec)
-learner = train(spec, load_store(Path(snakemake.input.manifest).parent), model_path=Path(snakemake.output.model),
+learner = train(spec, load_store(Path(snakemake.input.store).parent), model_path=Path(snakemake.output.model),
                 log_path=Path(snakemake.output.train_log), validation_path=Path(snakemake.output.validation),
                 checkpoint_path=Path(snakemake.params.checkpoint), device=device)
 result = candidate_result(snakemake.params.candidate, pd.read_csv(snakemake.output.validation),

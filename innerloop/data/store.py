@@ -153,6 +153,16 @@ def write_store(
     return out
 
 
+def content_digest(manifest: dict[str, Any]) -> str:
+    """The sha256 of what a store holds: its format, shape and the sha256 of its data files.
+
+    Not the preparation parameters or the source listing (file mtimes), so preparing the
+    same images again gives the same digest.
+    """
+    content = {key: manifest[key] for key in ("format_version", "shape", "sha256")}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
 def load_store(path: str | os.PathLike, verify: bool = True) -> Store:
     """Load the store at ``path``; with ``verify``, check every file's sha256."""
     root = Path(path)

@@ -148,3 +148,50 @@ def last_command(record: Path) -> str:
     except OSError:
         return "unknown (no command record)"
     return lines[-1].split("\t", 1)[-1] if lines else "unknown (empty command record)"
+
+
+def code_versions(paths, script_dir: Path, *, optional=()) -> dict[str, Any]:
+    """What code made the results ``paths``, from their code records (innerloop.code_version).
+
+    ``versions``: one row per (commit, dirty) with the number of results and the rules that
+    made them. ``stale``: results whose record's library source hash differs from what the
+    current code gives for their script, i.e. made by other code than the code now in the
+    tree (e.g. after ``--rerun-triggers mtime`` or copied in). ``unrecorded``: results
+    among ``paths`` without a record (``optional`` paths are read when they have one). ``mixed``: more than one commit; ``dirty``: any result made from a
+    tree with uncommitted changes.
+    """
+    from innerloop.code_version import read_records, source_hash
+
+    paths = [str(p) for p in paths]
+    records = read_records([*paths, *map(str, optional)])
+    current: dict[str, str] = {}
+    groups: dict[tuple[str, bool], dict[str, Any]] = {}
+    stale = []
+    for path, record in sorted(records.items()):
+        group = groups.setdefault((record["commit"], record["dirty"]),
+                                  {"commit": record["commit"], "dirty": record["dirty"], "n": 0, "rules": set()})
+        group["n"] += 1
+        group["rules"].add(record["rule"])
+        script = script_dir / record["script"]
+        if script.is_file():
+            if record["script"] not in current:
+                current[record["script"]] = source_hash(script, script_dir.parent)
+            if record["source_hash"] != current[record["script"]]:
+                stale.append({"path": path, "rule": record["rule"]})
+    versions = [{**g, "rules": ", ".join(sorted(g["rules"]))} for g in groups.values()]
+    versions.sort(key=lambda g: -g["n"])
+    return {"versions": versions, "stale": stale, "unrecorded": sorted(set(paths) - set(records)),
+            "mixed": len({g["commit"] for g in versions}) > 1, "dirty": any(g["dirty"] for g in versions)}
+
+
+#: Report inputs that no library code makes: Snakemake's benchmark files and the rule graph
+#: (Snakemake and graphviz, a shell rule).
+NOT_LIBRARY_OUTPUTS = ("results/benchmarks/", "results/figures/rulegraph.")
+
+
+def result_files(inputs, models) -> tuple[list[str], list[str]]:
+    """(the report's inputs that the workflow's scripts made; every file in the run
+    directory of each of ``models``)."""
+    made = sorted({str(p) for p in inputs if not str(p).startswith(NOT_LIBRARY_OUTPUTS)})
+    in_runs = sorted({str(p) for model in models for p in Path(model).parent.rglob("*") if p.is_file()})
+    return made, in_runs
