@@ -3,7 +3,9 @@
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 

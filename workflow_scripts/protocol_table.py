@@ -4,7 +4,9 @@ how they were chosen, and the meta-test accuracy beside the untrained reference.
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 

@@ -4,7 +4,9 @@ improving, diverged), iterations, best-validation iteration and wall time in one
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 from innerloop.convergence import convergence_runs
 from innerloop.training import write_csv

@@ -3,7 +3,9 @@
 import sys
 from pathlib import Path
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)
+from innerloop.code_version import open_job_log
+
+sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 import torch
@@ -16,7 +18,7 @@ from innerloop.training import RunSpec, resolve_device, write_csv
 torch.set_num_threads(snakemake.threads)
 device = resolve_device(snakemake.params.device)
 spec = RunSpec(**snakemake.params.spec)
-store = load_store(Path(snakemake.input.manifest).parent)
+store = load_store(Path(snakemake.input.store).parent)
 n = snakemake.params.n_tasks
 sampler = TaskSampler(store, "test", spec.ways, spec.shots, spec.queries, seed=snakemake.params.seed)
 accuracy = untrained_reference(spec, store, (sampler.task(i) for i in range(n)), device,
