@@ -35,7 +35,11 @@ def test_omniglot_preset_prepares_trains_and_tests_across_domains(tmp_path):
     root = write_full_omniglot(tmp_path / "omniglot")
     (tmp_path / "workflow").mkdir()
     workdir = copy_workflow(tmp_path / "workflow")
-    (workdir / "my_paths.yaml").write_text(yaml.safe_dump({"datasets": {"omniglot": {"root": str(root)}}}))
+    # The smoke preset's sizes, but the Omniglot preset's algorithms and published rates (no tuning stage).
+    preset = yaml.safe_load((workdir / "config/presets/omniglot.yaml").read_text())
+    (workdir / "my_paths.yaml").write_text(yaml.safe_dump({"datasets": {"omniglot": {"root": str(root)}},
+                                                           "algorithms": preset["algorithms"],
+                                                           "tuning": {"algorithms": []}}))
     result = snakemake(workdir, "--cores", "2", "--resources", "gpu=1", "--configfile", "config/presets/omniglot.yaml",
                        "config/presets/smoke.yaml", "my_paths.yaml", "--", *TARGETS, timeout=3600)
     assert result.returncode == 0, result.stderr[-5000:]
