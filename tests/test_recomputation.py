@@ -53,9 +53,12 @@ class _Files(list):
 class _Snakemake:
     def __init__(self, input, output, log, params=None):
         self.input, self.output, self.log, self.params = input, output, _Files(str(log)), _Files(**(params or {}))
+        # what a job's code record reads (innerloop.code_version.open_job_log)
+        self.scriptdir, self.rule, self.resources = str(SCRIPTS), None, {}
 
 
 def _run_script(name: str, smk: _Snakemake) -> None:
+    smk.rule = name.removesuffix(".py")
     stderr = sys.stderr
     try:
         runpy.run_path(str(SCRIPTS / name), init_globals={"snakemake": smk}, run_name="__main__")
