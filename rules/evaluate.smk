@@ -40,8 +40,8 @@ rule untrained_reference:
         inner_steps=eval_inner_steps(),
         device=config["train"]["device"],
     resources:
-        **rule_resources("meta_test"),
-    threads: rule_threads("meta_test")
+        **rule_resources("untrained_reference"),
+    threads: rule_threads("untrained_reference")
     log:
         f"results/logs/untrained_reference/{RUN_ID}.log",
     benchmark:

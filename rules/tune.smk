@@ -22,8 +22,8 @@ rule tune_run:
         device=config["train"]["device"],
         plateau=config["train"].get("plateau"),
     resources:
-        **rule_resources("train"),
-    threads: rule_threads("train")
+        **rule_resources("tune_run"),
+    threads: rule_threads("tune_run")
     log:
         "results/logs/tune_run/{dataset}/{algorithm}/{ways}w{shots}s/{candidate}.log",
     benchmark:

@@ -5,9 +5,12 @@ full-page screenshot."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -65,9 +68,10 @@ def view(html: Path, screenshot: Path) -> PageView:
     binary = chromium()
     if binary is None:
         raise FileNotFoundError("chromium is not installed (make setup installs Debian's chromium)")
-    with tempfile.TemporaryDirectory() as profile:
+    # Chromium's helper processes may still be writing the profile as it is removed.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+                                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, start_new_session=True)
         try:
             browser_url = None
             for line in proc.stderr:
@@ -105,5 +109,6 @@ def view(html: Path, screenshot: Path) -> PageView:
                     result.console_errors.append(params["entry"]["text"])
             return result
         finally:
-            proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # the browser and its helper processes
             proc.wait()

@@ -13,9 +13,11 @@ def test_default_config_and_presets_are_valid():
     config = load_config("config/config.yaml")
     assert config["task"]["ways"] == 5 and config["train"]["inner_steps"] == 5
     assert config["algorithm_options"]["maml"]["inner_lr"] == 0.01
-    assert len(config["seeds"]) >= 3
+    assert len(config["seeds"]) >= 5, "the study's pair gets at least five seeds"
     assert config["evaluation"]["meta_test_tasks"] >= 200
-    assert sorted(config["algorithms"]) == sorted(ALGORITHMS), "the default compares every algorithm"
+    assert {"maml", "metasgd"} <= set(config["algorithms"]), "the default runs the study's pair"
+    comparison = load_config("config/config.yaml", "config/presets/comparison.yaml")
+    assert sorted(comparison["algorithms"]) == sorted(ALGORITHMS), "the comparison preset compares every algorithm"
     for preset in ("smoke", "five_shot"):
         load_config("config/config.yaml", f"config/presets/{preset}.yaml")
     for preset in ("paper", "omniglot"):  # read from disk: valid but for their roots, which are not here
