@@ -173,14 +173,20 @@ class MetaLearner:
         to ``inner_steps``; with ``False`` it is a plain evaluation-time adaptation, the
         result is detached and ``steps`` defaults to ``eval_steps``.
         """
+        return self._inner_loop(self.support_loss(x, y), params, steps, meta_gradient)
+
+    def _inner_loop(self, support_loss, params: Params | None, steps: int | None, meta_gradient: bool,
+                    tasks: int | None = None) -> Params:
+        """The engine's inner loop with this learner's choices, shared by :meth:`adapt` and
+        :meth:`adapt_batch` (``tasks``: stack ``params`` along a leading task axis first)."""
         params = self.init if params is None else params
         if not meta_gradient:
             params = {n: p.detach() for n, p in params.items()}
         if steps is None:
             steps = self.inner_steps if meta_gradient else self.eval_steps
         adapted, _ = engine.adapt(
-            self.support_loss(x, y),
-            params,
+            support_loss,
+            params if tasks is None else batched.stack(params, tasks),
             steps=steps,
             step=self.step,
             adapts=self.adapts,
@@ -265,25 +271,7 @@ class MetaLearner:
         """:meth:`adapt` of every task: support sets ``x``, ``y`` with a leading task axis;
         returns the adapted tensors with that axis (``params``, without it, is where every
         task starts)."""
-        params = self.init if params is None else params
-        if not meta_gradient:
-            params = {n: p.detach() for n, p in params.items()}
-        if steps is None:
-            steps = self.inner_steps if meta_gradient else self.eval_steps
-        adapted, _ = engine.adapt(
-            self.support_loss_batch(x, y),
-            batched.stack(params, x.shape[0]),
-            steps=steps,
-            step=self.step,
-            adapts=self.adapts,
-            second_order=self.second_order and meta_gradient,
-            hvp_epsilon=self.hvp_epsilon,
-            hvp_relative=self.hvp_relative,
-            hvp_dtype=self.hvp_dtype,
-        )
-        if not meta_gradient:
-            adapted = {n: p.detach() for n, p in adapted.items()}
-        return adapted
+        return self._inner_loop(self.support_loss_batch(x, y), params, steps, meta_gradient, tasks=x.shape[0])
 
     def outer_loss_batch(self, tasks: Task) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`outer_loss` of every task of stacked ``tasks``: ``(T,)`` losses and metrics."""
