@@ -23,7 +23,7 @@ coordinates, so one small network serves Conv4 and the sine-wave MLP alike):
 
 The states (h, c, i, f) live in the engine's per-adaptation ``ctx.state``, keyed by the
 name of the tensor the engine steps (one flat vector of all coordinates; see
-:class:`CoordinatewiseLearner`). Initialisation as the original: gate weights uniform in [-0.01, 0.01],
+:class:`~innerloop.algorithms.coordinatewise.CoordinatewiseLearner`). Initialisation as the original: gate weights uniform in [-0.01, 0.01],
 forget bias uniform in [4, 6] (f ~ 1), input bias logit(lr_init) (i = lr_init); the
 first LSTM uniform in [-1/sqrt(hidden_size), 1/sqrt(hidden_size)] (PyTorch's default),
 all from the run's generator.
@@ -47,15 +47,12 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from innerloop.algorithms import engine
-from innerloop.algorithms.base import MetaLearner
+from innerloop.algorithms.coordinatewise import CoordinatewiseLearner
 from innerloop.algorithms.engine import StepContext
-from innerloop.models import Params, batched
+from innerloop.models import Params
 
 #: The p of Andrychowicz et al.'s preprocessing.
 PREPROCESS_P = 10.0
-#: Name of the one flat tensor that :class:`CoordinatewiseLearner` hands the engine.
-FLAT = "coordinates"
 
 
 def preprocess(x: torch.Tensor, p: float = PREPROCESS_P) -> torch.Tensor:
@@ -76,88 +73,6 @@ def _affine(bias: torch.Tensor, x: torch.Tensor, weight_t: torch.Tensor) -> torc
     if x.ndim == 2:
         return torch.addmm(bias, x, weight_t)
     return torch.baddbmm(bias, x, weight_t.expand(x.shape[0], *weight_t.shape))
-
-
-class CoordinatewiseLearner(MetaLearner):
-    """A learner whose update treats every coordinate alike (a network with batch = coordinates).
-
-    Subclasses implement :meth:`update` on flat vectors. :meth:`adapt` runs the engine on
-    ONE tensor, the concatenation of all adapted tensors (the support loss splits it back
-    into views), so each inner step is one network call over every coordinate instead of
-    one per tensor: the same numbers, 15-25% less time per meta-step on Conv4 (Python and
-    per-op overhead of ~18 small calls). :meth:`step` is the same rule for one tensor, for
-    callers that drive the engine tensor by tensor.
-    """
-
-    def update(self, theta: torch.Tensor, grad: torch.Tensor, ctx: StepContext, key: str,
-               names: Sequence[str]) -> torch.Tensor:
-        """New values of the flat coordinates ``theta`` (of the tensors ``names``, in order);
-        ``key`` names this vector's entry in ``ctx.state``."""
-        raise NotImplementedError
-
-    def step(self, name: str, param: torch.Tensor, grad: torch.Tensor, ctx: StepContext) -> torch.Tensor:
-        return self.update(param.reshape(-1), grad.reshape(-1), ctx, name, [name]).reshape(param.shape)
-
-    def adapt(self, x: torch.Tensor, y: torch.Tensor, *, steps: int | None = None, params: Params | None = None,
-              meta_gradient: bool = True) -> Params:
-        """As :meth:`MetaLearner.adapt`, with the adapted tensors packed into one vector."""
-        params = self.init if params is None else params
-        if not meta_gradient:
-            params = {n: p.detach() for n, p in params.items()}
-        if steps is None:
-            steps = self.inner_steps if meta_gradient else self.eval_steps
-        names = [n for n in params if self.adapts(n)]
-        sizes = [params[n].numel() for n in names]
-        support_loss = self.support_loss(x, y)
-
-        def unpack(flat: torch.Tensor) -> Params:
-            return {n: t.view(params[n].shape) for n, t in zip(names, flat.split(sizes))}
-
-        adapted, _ = engine.adapt(
-            lambda p: support_loss({**params, **unpack(p[FLAT])}),
-            {FLAT: torch.cat([params[n].reshape(-1) for n in names])},
-            steps=steps,
-            step=lambda key, theta, grad, ctx: self.update(theta, grad, ctx, key, names),
-            adapts=lambda name: True,
-            second_order=self.second_order and meta_gradient,
-            hvp_epsilon=self.hvp_epsilon,
-        )
-        adapted = {**params, **unpack(adapted[FLAT])}
-        if not meta_gradient:
-            adapted = {n: p.detach() for n, p in adapted.items()}
-        return adapted
-
-    def adapt_batch(self, x: torch.Tensor, y: torch.Tensor, *, steps: int | None = None,
-                    params: Params | None = None, meta_gradient: bool = True) -> Params:
-        """As :meth:`adapt` for every task at once: the flat vector is ``(T, n)`` (one row
-        per task) and :meth:`update` sees the ``(T,)`` support losses."""
-        params = self.init if params is None else params
-        if not meta_gradient:
-            params = {n: p.detach() for n, p in params.items()}
-        if steps is None:
-            steps = self.inner_steps if meta_gradient else self.eval_steps
-        tasks = x.shape[0]
-        params = batched.stack(params, tasks)
-        names = [n for n in params if self.adapts(n)]
-        sizes = [params[n][0].numel() for n in names]
-        support_loss = self.support_loss_batch(x, y)
-
-        def unpack(flat: torch.Tensor) -> Params:
-            return {n: t.view(params[n].shape) for n, t in zip(names, flat.split(sizes, dim=1))}
-
-        adapted, _ = engine.adapt(
-            lambda p: support_loss({**params, **unpack(p[FLAT])}),
-            {FLAT: torch.cat([params[n].reshape(tasks, -1) for n in names], dim=1)},
-            steps=steps,
-            step=lambda key, theta, grad, ctx: self.update(theta, grad, ctx, key, names),
-            adapts=lambda name: True,
-            second_order=self.second_order and meta_gradient,
-            hvp_epsilon=self.hvp_epsilon,
-        )
-        adapted = {**params, **unpack(adapted[FLAT])}
-        if not meta_gradient:
-            adapted = {n: p.detach() for n, p in adapted.items()}
-        return adapted
 
 
 class LSTMMetaLearner(CoordinatewiseLearner):

@@ -32,7 +32,7 @@ default draw (there is no gradient step to start from).
 
 Second order by default (the meta-gradient differentiates through the inner gradients
 fed to g_phi); ``fo_turtle`` is first order. Like the meta-learner LSTM, each inner step
-is one call of g_phi over all coordinates at once (:class:`CoordinatewiseLearner`), the
+is one call of g_phi over all coordinates at once (:class:`~innerloop.algorithms.coordinatewise.CoordinatewiseLearner`), the
 moving average keyed in ``ctx.state`` by the stepped tensor's name.
 """
 
@@ -46,7 +46,7 @@ from torch import nn
 from torch.func import functional_call
 
 from innerloop.algorithms.engine import StepContext
-from innerloop.algorithms.lstm_meta import CoordinatewiseLearner
+from innerloop.algorithms.coordinatewise import CoordinatewiseLearner
 from innerloop.models import Params
 
 INPUTS = ("gradient", "loss", "step", "moving_average")
