@@ -45,7 +45,7 @@ class Reptile(MetaLearner):
     name = "reptile"
 
     def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, inner_lr: float = 0.1,
-                 outer_stepsize: float = 0.1):
+                 outer_stepsize: float = 0.5):
         if not inner_lr > 0:
             raise ValueError(f"reptile: inner_lr must be positive, got {inner_lr}")
         if not outer_stepsize > 0:
