@@ -26,6 +26,7 @@ so a resumed run continues exactly. Alpha is in its own plain-SGD group at
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -80,6 +81,20 @@ class HypergradientSGD(torch.optim.Optimizer):
 
 class AlphaMAML(MetaLearner):
     name = "alpha_maml"
+    label = "Alpha-MAML"
+    family = "meta"
+    color = "#f28e2b"
+    learns_rates = True
+    sine_comparison = True
+    inner_steps_sweep = True
+
+    @dataclass(frozen=True)
+    class Options:
+        inner_lr: float = 0.01
+        outer_lr: float | None = None
+        alpha_hyperlr: float = 1e-4
+        beta_hyperlr: float = 1e-6
+        first_order: bool = False
 
     def __init__(
         self,
@@ -87,11 +102,11 @@ class AlphaMAML(MetaLearner):
         init: Params,
         *,
         inner_steps: int,
-        inner_lr: float = 0.01,
-        outer_lr: float | None = None,
-        alpha_hyperlr: float = 1e-4,
-        beta_hyperlr: float = 1e-6,
-        first_order: bool = False,
+        inner_lr: float = Options.inner_lr,
+        outer_lr: float | None = Options.outer_lr,
+        alpha_hyperlr: float = Options.alpha_hyperlr,
+        beta_hyperlr: float = Options.beta_hyperlr,
+        first_order: bool = Options.first_order,
     ):
         super().__init__(model, init, inner_steps=inner_steps, second_order=not first_order)
         if not (alpha_hyperlr >= 0 and math.isfinite(alpha_hyperlr)):

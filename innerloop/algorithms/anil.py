@@ -10,12 +10,21 @@ Both take MAML's scalar step and the outer loop learns every parameter.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from innerloop.algorithms.maml import MAML
 from innerloop.models import is_head
 
 
 class ANIL(MAML):
     name = "anil"
+    label = "ANIL"
+    family = "meta"
+    color = "#2a9d8f"
+
+    @dataclass(frozen=True)
+    class Options(MAML.Options):
+        inner_lr: float = 0.1
 
     def adapts(self, name: str) -> bool:
         return is_head(name)
@@ -23,6 +32,13 @@ class ANIL(MAML):
 
 class BOIL(MAML):
     name = "boil"
+    label = "BOIL"
+    family = "meta"
+    color = "#86cfc2"
+
+    @dataclass(frozen=True)
+    class Options(MAML.Options):
+        inner_lr: float = 0.1
 
     def adapts(self, name: str) -> bool:
         return not is_head(name)

@@ -1,4 +1,14 @@
-"""What every meta-learner shares: meta-parameters, the engine's choices, the outer loop's hooks.
+"""What every meta-learner shares: its declaration, meta-parameters, the engine's choices, the
+outer loop's hooks.
+
+Each learner class declares itself: its config ``name``, its ``label`` in figures and
+tables, its ``family`` (the block of the tables), its ``color``, whether its learned inner
+learning rates are reported (``learns_rates``), which of the config's restricted algorithm
+lists offer it (``sine_comparison``, ``inner_steps_sweep``) and ``Options``, a frozen
+dataclass of its config options (``algorithm_options.<name>`` in config/schema.yaml) with
+their defaults. :meth:`MetaLearner.from_config` fills a config's options from ``Options``;
+the registry of :mod:`innerloop.algorithms` derives its tables from these declarations and
+tests/test_algorithm_declarations.py holds the schema to them.
 
 A learner holds the meta-initialisation ``theta`` (``self.init``) plus whatever else the
 outer loop learns, in named groups in ``self.extra`` (Meta-SGD's rates, TURTLE's update
@@ -34,6 +44,8 @@ no batched form) the batch methods run them task by task.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -51,6 +63,12 @@ BATCH_COUNTERPARTS = (("adapt", "adapt_batch"), ("predict", "predict_batch"), ("
                       ("outer_loss", "outer_loss_batch"), ("accumulate", "accumulate_tasks"))
 
 
+@dataclasses.dataclass(frozen=True)
+class NoOptions:
+    """The options of a learner that has none besides ``clip_grad_norm`` (which every learner
+    takes, see :func:`innerloop.algorithms.build_learner`)."""
+
+
 def _defined_by(cls: type, method: str) -> type:
     """The class in ``cls``'s method resolution order that defines ``method``."""
     return next(c for c in cls.__mro__ if method in vars(c))
@@ -59,7 +77,26 @@ def _defined_by(cls: type, method: str) -> type:
 class MetaLearner:
     """Base class: a meta-initialisation adapted by the shared inner-loop engine."""
 
+    # -- the declaration: every registered learner states its own name, label, family, color
+    # and Options (tests/test_algorithm_declarations.py); the flags may be inherited ------
+    #: Config name: the algorithm enum and the ``algorithm_options`` key of config/schema.yaml.
     name = "base"
+    #: Display name in figures and tables.
+    label = ""
+    #: Block of the tables (:data:`innerloop.stats.order.GROUP_LABELS`): "transfer" for the
+    #: transfer-learning baselines of Chen et al. (2019), "meta" for the meta-learners.
+    family = "meta"
+    #: Colour of the algorithm in every figure.
+    color = ""
+    #: Whether :meth:`learning_rates` are learned inner rates, reported in Table 1 and Fig. 6.
+    learns_rates = False
+    #: Offered by the sine-wave comparison (config ``sine.comparison.algorithms``).
+    sine_comparison = False
+    #: Offered by the inner-steps sweep (config ``ablations.inner_steps.algorithms``).
+    inner_steps_sweep = False
+    #: The config options (beyond ``clip_grad_norm``) and their defaults, as constructor keywords.
+    Options: type = NoOptions
+
     #: Whether the outer loop trains anything (False for train-from-scratch).
     meta_trained = True
     #: Cross-entropy/accuracy (False) or mean squared error (True, sine-wave regression).
@@ -102,14 +139,25 @@ class MetaLearner:
         generator: torch.Generator,
         n_classes: int = 0,
     ):
-        """Build from the algorithm's config options.
+        """Build from the algorithm's config options (missing ones take :attr:`Options`' defaults).
 
         ``generator`` seeds any random initialisation beyond ``init``; ``n_classes`` is
         the number of classes in the dataset's store (for learners that pre-train a
         classifier over all meta-training classes). Learners that need either override
         this.
         """
-        return cls(model, init, inner_steps=inner_steps, **options)
+        return cls(model, init, inner_steps=inner_steps, **cls.with_defaults(options))
+
+    @classmethod
+    def with_defaults(cls, options: dict) -> dict:
+        """Config ``options`` completed from :attr:`Options`, as constructor keywords; an
+        option :attr:`Options` does not list is a TypeError (as a constructor would raise)."""
+        known = [f.name for f in dataclasses.fields(cls.Options)]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise TypeError(f"{cls.name}: unknown options {unknown}; its options are {known}")
+        resolved = cls.Options(**options)
+        return {key: getattr(resolved, key) for key in known}
 
     # -- the engine's choices -------------------------------------------------------
     def adapts(self, name: str) -> bool:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -77,8 +78,19 @@ def _affine(bias: torch.Tensor, x: torch.Tensor, weight_t: torch.Tensor) -> torc
 
 class LSTMMetaLearner(CoordinatewiseLearner):
     name = "lstm_meta"
-    #: Updates per task when the options do not say (None: the run's inner_steps).
-    default_inner_steps: int | None = None
+    label = "Meta-learner LSTM"
+    family = "meta"
+    color = "#59a14f"
+    sine_comparison = True
+
+    @dataclass(frozen=True)
+    class Options:
+        hidden_size: int = 20
+        preprocess: bool = True
+        first_order: bool = True
+        #: Updates per task (None: the run's inner_steps).
+        inner_steps: int | None = None
+        lr_init: float = 0.01
 
     def __init__(
         self,
@@ -87,10 +99,10 @@ class LSTMMetaLearner(CoordinatewiseLearner):
         *,
         inner_steps: int,
         generator: torch.Generator,
-        hidden_size: int = 20,
-        preprocess: bool = True,
-        first_order: bool = True,
-        lr_init: float = 0.01,
+        hidden_size: int = Options.hidden_size,
+        preprocess: bool = Options.preprocess,
+        first_order: bool = Options.first_order,
+        lr_init: float = Options.lr_init,
     ):
         if inner_steps < 1:
             raise ValueError(f"{self.name}: inner_steps must be >= 1, got {inner_steps}")
@@ -128,8 +140,8 @@ class LSTMMetaLearner(CoordinatewiseLearner):
     @classmethod
     def from_config(cls, options: dict, *, model: nn.Module, init: Params, inner_steps: int,
                     generator: torch.Generator, n_classes: int = 0):
-        options = dict(options)
-        steps = options.pop("inner_steps", cls.default_inner_steps)
+        options = cls.with_defaults(options)
+        steps = options.pop("inner_steps")
         return cls(model, init, inner_steps=inner_steps if steps is None else steps, generator=generator, **options)
 
     def update(self, theta: torch.Tensor, grad: torch.Tensor, ctx: StepContext, key: str,
@@ -167,10 +179,18 @@ class LSTMMetaLearnerPlus(LSTMMetaLearner):
     """Huisman et al.'s enhanced meta-learner LSTM: raw gradients, second order, 8 updates."""
 
     name = "lstm_meta_plus"
-    default_inner_steps = 8
+    label = "Meta-learner LSTM (enhanced)"
+    family = "meta"
+    color = "#1e5a1e"
+
+    @dataclass(frozen=True)
+    class Options(LSTMMetaLearner.Options):
+        preprocess: bool = False
+        first_order: bool = False
+        inner_steps: int | None = 8
 
     def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, generator: torch.Generator,
-                 hidden_size: int = 20, preprocess: bool = False, first_order: bool = False,
-                 lr_init: float = 0.01):
+                 hidden_size: int = Options.hidden_size, preprocess: bool = Options.preprocess,
+                 first_order: bool = Options.first_order, lr_init: float = Options.lr_init):
         super().__init__(model, init, inner_steps=inner_steps, generator=generator, hidden_size=hidden_size,
                          preprocess=preprocess, first_order=first_order, lr_init=lr_init)

@@ -20,6 +20,8 @@ theta'_i = theta - alpha * grad L_support(theta)   (paper eq. 1, repeated ``inne
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -30,8 +32,19 @@ from innerloop.models import Params
 
 class MAML(MetaLearner):
     name = "maml"
+    label = "MAML"
+    family = "meta"
+    color = "#1f6fb4"
+    sine_comparison = True
+    inner_steps_sweep = True
 
-    def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, inner_lr: float, first_order: bool = False):
+    @dataclass(frozen=True)
+    class Options:
+        inner_lr: float = 0.01
+        first_order: bool = False
+
+    def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, inner_lr: float,
+                 first_order: bool = Options.first_order):
         super().__init__(model, init, inner_steps=inner_steps, second_order=not first_order)
         self.inner_lr = inner_lr
 
@@ -41,6 +54,13 @@ class MAML(MetaLearner):
 
 class FOMAML(MAML):
     name = "fomaml"
+    label = "FO-MAML"
+    family = "meta"
+    color = "#74a9cf"
+
+    @dataclass(frozen=True)
+    class Options:
+        inner_lr: float = 0.01
 
     def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, inner_lr: float):
         super().__init__(model, init, inner_steps=inner_steps, inner_lr=inner_lr, first_order=True)
@@ -48,9 +68,21 @@ class FOMAML(MAML):
 
 class FiniteDifferenceMAML(MAML):
     name = "maml_fd"
+    label = "MAML (FD Hessian)"
+    family = "meta"
+    color = "#0b2f5b"
+    inner_steps_sweep = False
 
-    def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, inner_lr: float, epsilon: float = 1e-8,
-                 relative_epsilon: bool = False, float64: bool = True):
+    @dataclass(frozen=True)
+    class Options:
+        inner_lr: float = 0.01
+        epsilon: float = 1e-8
+        relative_epsilon: bool = False
+        float64: bool = True
+
+    def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, inner_lr: float,
+                 epsilon: float = Options.epsilon, relative_epsilon: bool = Options.relative_epsilon,
+                 float64: bool = Options.float64):
         if not epsilon > 0:
             raise ValueError(f"maml_fd: epsilon must be positive, got {epsilon}")
         super().__init__(model, init, inner_steps=inner_steps, inner_lr=inner_lr)
@@ -61,9 +93,18 @@ class FiniteDifferenceMAML(MAML):
 
 class NegativeMAML(MAML):
     name = "negmaml"
+    label = "MAML, negative inner lr"
+    family = "meta"
+    color = "#9467bd"
 
-    def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, inner_lr: float = -0.01,
-                 eval_inner_lr: float | None = 0.01, first_order: bool = False):
+    @dataclass(frozen=True)
+    class Options:
+        inner_lr: float = -0.01
+        eval_inner_lr: float | None = 0.01
+        first_order: bool = False
+
+    def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, inner_lr: float = Options.inner_lr,
+                 eval_inner_lr: float | None = Options.eval_inner_lr, first_order: bool = Options.first_order):
         if not inner_lr < 0:
             raise ValueError(f"negmaml: inner_lr must be negative, got {inner_lr}")
         super().__init__(model, init, inner_steps=inner_steps, inner_lr=inner_lr, first_order=first_order)

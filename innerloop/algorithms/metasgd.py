@@ -11,6 +11,8 @@ constrained: the study's subject is that many rates turn negative. With
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -27,6 +29,19 @@ def inverse_softplus(x: torch.Tensor) -> torch.Tensor:
 
 class MetaSGD(MetaLearner):
     name = "metasgd"
+    label = "Meta-SGD"
+    family = "meta"
+    color = "#d1495b"
+    learns_rates = True
+    sine_comparison = True
+    inner_steps_sweep = True
+
+    @dataclass(frozen=True)
+    class Options:
+        lr_init_low: float = 0.005
+        lr_init_high: float = 0.1
+        first_order: bool = False
+        positive: bool = False
 
     def __init__(
         self,
@@ -35,10 +50,10 @@ class MetaSGD(MetaLearner):
         *,
         inner_steps: int,
         generator: torch.Generator,
-        lr_init_low: float = 0.005,
-        lr_init_high: float = 0.1,
-        first_order: bool = False,
-        positive: bool = False,
+        lr_init_low: float = Options.lr_init_low,
+        lr_init_high: float = Options.lr_init_high,
+        first_order: bool = Options.first_order,
+        positive: bool = Options.positive,
     ):
         super().__init__(model, init, inner_steps=inner_steps, second_order=not first_order)
         if lr_init_low > lr_init_high:
@@ -55,7 +70,7 @@ class MetaSGD(MetaLearner):
     @classmethod
     def from_config(cls, options: dict, *, model: nn.Module, init: Params, inner_steps: int,
                     generator: torch.Generator, n_classes: int = 0):
-        return cls(model, init, inner_steps=inner_steps, generator=generator, **options)
+        return cls(model, init, inner_steps=inner_steps, generator=generator, **cls.with_defaults(options))
 
     @property
     def lr(self) -> Params:

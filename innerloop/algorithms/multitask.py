@@ -15,6 +15,8 @@ episodes and iterations, not epochs of ordinary mini-batches.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from torch import nn
 
 from innerloop.algorithms.transfer import Finetuning
@@ -23,9 +25,17 @@ from innerloop.models import Params
 
 class Multitask(Finetuning):
     name = "multitask"
+    label = "Multi-task"
+    family = "meta"  # trained on the meta-learners' episodes, not one of Chen et al.'s baselines
+    color = "#8c564b"
+
+    @dataclass(frozen=True)
+    class Options:
+        finetune_steps: int = 50
+        finetune_lr: float = 0.1
 
     def __init__(self, model: nn.Module, init: Params, *, pretrain: Params, inner_steps: int = 0,
-                 finetune_steps: int = 50, finetune_lr: float = 0.1):
+                 finetune_steps: int = Options.finetune_steps, finetune_lr: float = Options.finetune_lr):
         super().__init__(model, init, pretrain=pretrain, inner_steps=inner_steps, finetune_steps=finetune_steps,
                          finetune_lr=finetune_lr)
 

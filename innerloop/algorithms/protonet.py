@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from innerloop.algorithms.base import MetaLearner
+from innerloop.algorithms.base import MetaLearner, NoOptions
 from innerloop.models import Params, batched, embed
 
 
@@ -42,6 +42,10 @@ def prototypes(features: torch.Tensor, y: torch.Tensor, ways: int) -> torch.Tens
 
 class ProtoNet(MetaLearner):
     name = "protonet"
+    label = "ProtoNet"
+    family = "meta"
+    color = "#a8a81e"
+    Options = NoOptions
 
     def __init__(self, model: nn.Module, init: Params, *, inner_steps: int):
         super().__init__(model, init, inner_steps=inner_steps, second_order=True)

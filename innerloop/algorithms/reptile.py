@@ -28,6 +28,7 @@ MAML (query data the adaptation never saw), at the cost of one extra, small adap
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -43,9 +44,17 @@ if TYPE_CHECKING:
 
 class Reptile(MetaLearner):
     name = "reptile"
+    label = "Reptile"
+    family = "meta"
+    color = "#17becf"
 
-    def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, inner_lr: float = 0.1,
-                 outer_stepsize: float = 0.5):
+    @dataclass(frozen=True)
+    class Options:
+        inner_lr: float = 0.1
+        outer_stepsize: float = 0.5
+
+    def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, inner_lr: float = Options.inner_lr,
+                 outer_stepsize: float = Options.outer_stepsize):
         if not inner_lr > 0:
             raise ValueError(f"reptile: inner_lr must be positive, got {inner_lr}")
         if not outer_stepsize > 0:

@@ -83,10 +83,18 @@ class _SGDFinetuning(MetaLearner):
 
 class TrainFromScratch(_SGDFinetuning):
     name = "scratch"
+    label = "TrainFromScratch"
+    family = "transfer"
+    color = "#7f7f7f"
     meta_trained = False
 
-    def __init__(self, model: nn.Module, init: Params, *, inner_steps: int = 0, finetune_steps: int = 50,
-                 finetune_lr: float = 0.1):
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        finetune_steps: int = 50
+        finetune_lr: float = 0.1
+
+    def __init__(self, model: nn.Module, init: Params, *, inner_steps: int = 0,
+                 finetune_steps: int = Options.finetune_steps, finetune_lr: float = Options.finetune_lr):
         super().__init__(model, init, finetune_steps=finetune_steps, finetune_lr=finetune_lr)
 
 
@@ -94,9 +102,20 @@ class Finetuning(_SGDFinetuning):
     """Chen's Baseline: pre-train body + linear classifier, fine-tune a new linear head."""
 
     name = "finetune"
+    label = "Finetuning"
+    family = "transfer"
+    color = "#c49c94"
+
+    @dataclasses.dataclass(frozen=True)
+    class Options:
+        finetune_steps: int = 50
+        finetune_lr: float = 0.1
+        epochs: int = 400
+        batch_size: int = 16
 
     def __init__(self, model: nn.Module, init: Params, *, pretrain: Params, inner_steps: int = 0,
-                 finetune_steps: int = 50, finetune_lr: float = 0.1, epochs: int = 400, batch_size: int = 16):
+                 finetune_steps: int = Options.finetune_steps, finetune_lr: float = Options.finetune_lr,
+                 epochs: int = Options.epochs, batch_size: int = Options.batch_size):
         super().__init__(model, init, finetune_steps=finetune_steps, finetune_lr=finetune_lr)
         for key, value in (("epochs", epochs), ("batch_size", batch_size)):
             if not isinstance(value, int) or value < 1:
@@ -118,6 +137,7 @@ class Finetuning(_SGDFinetuning):
         if n_classes < 1:
             raise ValueError(f"{cls.name} pre-trains a classifier over the training classes: "
                              f"n_classes must be positive, got {n_classes}")
+        options = cls.with_defaults(options)
         embedding = init["head.weight"].shape[1]
         pretrain = cls.pretrain_head(n_classes, embedding, generator, **options)
         return cls(model, init, inner_steps=inner_steps, pretrain=pretrain, **options)
@@ -185,10 +205,18 @@ class BaselinePlusPlus(Finetuning):
     """Chen's Baseline++: Finetuning with cosine-similarity classifiers."""
 
     name = "baselinepp"
+    label = "Baseline++"
+    family = "transfer"
+    color = "#e377c2"
+
+    @dataclasses.dataclass(frozen=True)
+    class Options(Finetuning.Options):
+        temperature: float = 10.0
 
     def __init__(self, model: nn.Module, init: Params, *, pretrain: Params, inner_steps: int = 0,
-                 finetune_steps: int = 50, finetune_lr: float = 0.1, epochs: int = 400, batch_size: int = 16,
-                 temperature: float = 10.0):
+                 finetune_steps: int = Options.finetune_steps, finetune_lr: float = Options.finetune_lr,
+                 epochs: int = Options.epochs, batch_size: int = Options.batch_size,
+                 temperature: float = Options.temperature):
         if not temperature > 0:
             raise ValueError(f"baselinepp: temperature must be positive, got {temperature!r}")
         super().__init__(model, init, pretrain=pretrain, inner_steps=inner_steps, finetune_steps=finetune_steps,

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -94,6 +95,21 @@ def init_update_network(net: nn.Sequential, generator: torch.Generator, gradient
 
 class Turtle(CoordinatewiseLearner):
     name = "turtle"
+    label = "TURTLE"
+    family = "meta"
+    color = "#d4a017"
+    learns_rates = True
+    sine_comparison = True
+
+    @dataclass(frozen=True)
+    class Options:
+        hidden_layers: int = 5
+        hidden_units: int = 20
+        inputs: tuple[str, ...] = ("gradient",)
+        moving_average_beta: float = 0.9
+        lr_init: float = 0.01
+        learn_lr: bool = True
+        first_order: bool = False
 
     def __init__(
         self,
@@ -102,13 +118,13 @@ class Turtle(CoordinatewiseLearner):
         *,
         inner_steps: int,
         generator: torch.Generator,
-        hidden_layers: int = 5,
-        hidden_units: int = 20,
-        inputs: list[str] | tuple[str, ...] = ("gradient",),
-        moving_average_beta: float = 0.9,
-        lr_init: float = 0.01,
-        learn_lr: bool = True,
-        first_order: bool = False,
+        hidden_layers: int = Options.hidden_layers,
+        hidden_units: int = Options.hidden_units,
+        inputs: list[str] | tuple[str, ...] = Options.inputs,
+        moving_average_beta: float = Options.moving_average_beta,
+        lr_init: float = Options.lr_init,
+        learn_lr: bool = Options.learn_lr,
+        first_order: bool = Options.first_order,
     ):
         inputs = list(inputs)
         if not inputs:
@@ -142,7 +158,7 @@ class Turtle(CoordinatewiseLearner):
     @classmethod
     def from_config(cls, options: dict, *, model: nn.Module, init: Params, inner_steps: int,
                     generator: torch.Generator, n_classes: int = 0):
-        return cls(model, init, inner_steps=inner_steps, generator=generator, **options)
+        return cls(model, init, inner_steps=inner_steps, generator=generator, **cls.with_defaults(options))
 
     def learning_rates(self) -> Params:
         """alpha of eq. 3.7 per element (constant lr_init when it is not learned)."""
@@ -182,10 +198,23 @@ class FOTurtle(Turtle):
     """TURTLE with the first-order approximation (the inner gradients are constants)."""
 
     name = "fo_turtle"
+    label = "FO-TURTLE"
+    family = "meta"
+    color = "#b07aa1"
+
+    @dataclass(frozen=True)
+    class Options:
+        hidden_layers: int = 5
+        hidden_units: int = 20
+        inputs: tuple[str, ...] = ("gradient",)
+        moving_average_beta: float = 0.9
+        lr_init: float = 0.01
+        learn_lr: bool = True
 
     def __init__(self, model: nn.Module, init: Params, *, inner_steps: int, generator: torch.Generator,
-                 hidden_layers: int = 5, hidden_units: int = 20, inputs=("gradient",),
-                 moving_average_beta: float = 0.9, lr_init: float = 0.01, learn_lr: bool = True):
+                 hidden_layers: int = Options.hidden_layers, hidden_units: int = Options.hidden_units,
+                 inputs=Options.inputs, moving_average_beta: float = Options.moving_average_beta,
+                 lr_init: float = Options.lr_init, learn_lr: bool = Options.learn_lr):
         super().__init__(model, init, inner_steps=inner_steps, generator=generator, hidden_layers=hidden_layers,
                          hidden_units=hidden_units, inputs=inputs, moving_average_beta=moving_average_beta,
                          lr_init=lr_init, learn_lr=learn_lr, first_order=True)
