@@ -20,41 +20,20 @@ from innerloop.algorithms.reptile import Reptile
 from innerloop.algorithms.turtle import FOTurtle, Turtle
 from innerloop.models import Params
 
+#: Every learner, in the order tables list them (within each family, see innerloop.stats.order).
+LEARNERS: tuple[type[MetaLearner], ...] = (
+    MAML, FOMAML, FiniteDifferenceMAML, MetaSGD, AlphaMAML, NegativeMAML, ANIL, BOIL, Multitask, ProtoNet,
+    TrainFromScratch, Finetuning, BaselinePlusPlus, LSTMMetaLearner, LSTMMetaLearnerPlus, Turtle, FOTurtle,
+    Reptile,
+)
+
+# The tables below are read off the learners' declarations (innerloop/algorithms/base.py).
 #: Config name -> learner class.
-ALGORITHMS: dict[str, type[MetaLearner]] = {
-    cls.name: cls
-    for cls in (
-        MAML, FOMAML, FiniteDifferenceMAML, MetaSGD, NegativeMAML, ANIL, BOIL, Multitask,
-        ProtoNet, TrainFromScratch, Finetuning, BaselinePlusPlus,
-        AlphaMAML, Reptile,
-        LSTMMetaLearner, LSTMMetaLearnerPlus, Turtle, FOTurtle,
-    )
-}
-
+ALGORITHMS: dict[str, type[MetaLearner]] = {cls.name: cls for cls in LEARNERS}
 #: Human-readable names, for figures and tables (in the order tables list them).
-DISPLAY_NAMES = {
-    "maml": "MAML",
-    "fomaml": "FO-MAML",
-    "maml_fd": "MAML (FD Hessian)",
-    "metasgd": "Meta-SGD",
-    "alpha_maml": "Alpha-MAML",
-    "negmaml": "MAML, negative inner lr",
-    "anil": "ANIL",
-    "boil": "BOIL",
-    "multitask": "Multi-task",
-    "protonet": "ProtoNet",
-    "scratch": "TrainFromScratch",
-    "finetune": "Finetuning",
-    "baselinepp": "Baseline++",
-    "lstm_meta": "Meta-learner LSTM",
-    "lstm_meta_plus": "Meta-learner LSTM (enhanced)",
-    "turtle": "TURTLE",
-    "fo_turtle": "FO-TURTLE",
-    "reptile": "Reptile",
-}
-
+DISPLAY_NAMES: dict[str, str] = {cls.name: cls.label for cls in LEARNERS}
 #: Algorithms whose learned per-element inner learning rates feed Table 1 and Fig. 6.
-LEARNS_RATES = {"metasgd", "alpha_maml", "turtle", "fo_turtle"}
+LEARNS_RATES: frozenset[str] = frozenset(cls.name for cls in LEARNERS if cls.learns_rates)
 
 
 def build_learner(
@@ -86,4 +65,4 @@ def build_learner(
     return learner
 
 
-__all__ = ["ALGORITHMS", "DISPLAY_NAMES", "LEARNS_RATES", "MAML", "MetaLearner", "MetaSGD", "build_learner"]
+__all__ = ["ALGORITHMS", "DISPLAY_NAMES", "LEARNERS", "LEARNS_RATES", "MAML", "MetaLearner", "MetaSGD", "build_learner"]

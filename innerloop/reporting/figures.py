@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from innerloop.algorithms import DISPLAY_NAMES
+from innerloop.algorithms import ALGORITHMS, DISPLAY_NAMES
 from innerloop.io import atomic_path
 from innerloop.stats.order import algorithm_group, algorithm_rank, parse_setting, setting_order
 
@@ -69,13 +69,7 @@ _CONFIG_NAME: dict[str, str] = {_canonical(k): k for k in DISPLAY_NAMES}
 
 #: One fixed colour per algorithm, so a colour never changes between figures; families
 #: share a hue (MAML blues, ANIL/BOIL teals, LSTM greens, transfer baselines muted).
-ALGORITHM_COLORS: dict[str, str] = {
-    "maml": "#1f6fb4", "fomaml": "#74a9cf", "mamlfd": "#0b2f5b", "metasgd": "#d1495b",
-    "alphamaml": "#f28e2b", "negmaml": "#9467bd", "anil": "#2a9d8f", "boil": "#86cfc2",
-    "multitask": "#8c564b", "protonet": "#a8a81e", "scratch": "#7f7f7f", "finetune": "#c49c94",
-    "baselinepp": "#e377c2", "lstmmeta": "#59a14f", "lstmmetaplus": "#1e5a1e", "turtle": "#d4a017",
-    "foturtle": "#b07aa1", "reptile": "#17becf",
-}
+ALGORITHM_COLORS: dict[str, str] = {_canonical(k): cls.color for k, cls in ALGORITHMS.items()}
 #: Other names get a stable colour from this list, chosen by a hash of their name.
 _FALLBACK_COLORS: tuple[str, ...] = ("#5c946e", "#e9a03b", "#7b5ea7", "#3d405b", "#bc4749", "#6a994e")
 #: Marker shapes, cycled in table order, so that similar colours still differ in a scatter.

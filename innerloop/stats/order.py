@@ -11,16 +11,20 @@ import math
 import re
 from collections.abc import Iterable
 
-from innerloop.algorithms import DISPLAY_NAMES
+from innerloop.algorithms import ALGORITHMS, DISPLAY_NAMES
 
-#: Huisman Table 3.1's first block: TrainFromScratch, Finetuning, Baseline++.
-TRANSFER_BASELINES: tuple[str, ...] = ("scratch", "finetune", "baselinepp")
+#: Huisman Table 3.1's first block: TrainFromScratch, Finetuning, Baseline++ (the learners
+#: of family "transfer", in table order).
+TRANSFER_BASELINES: tuple[str, ...] = tuple(name for name, cls in ALGORITHMS.items() if cls.family == "transfer")
+#: Heading of each family's block.
 GROUP_LABELS: dict[str, str] = {"transfer": "Transfer baselines", "meta": "Meta-learners"}
 
 
 def algorithm_group(name: str) -> str:
-    """``"transfer"`` for the transfer baselines, ``"meta"`` for every other algorithm."""
-    return "transfer" if str(name) in TRANSFER_BASELINES else "meta"
+    """The learner's family: ``"transfer"`` for the transfer baselines, ``"meta"`` for every
+    other algorithm (names the registry does not know included)."""
+    cls = ALGORITHMS.get(str(name))
+    return "meta" if cls is None else cls.family
 
 
 def algorithm_rank(name: str) -> tuple[int, int, str]:
