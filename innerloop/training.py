@@ -33,15 +33,16 @@ import pandas as pd
 import torch
 
 from innerloop.algorithms import MetaLearner, build_learner
+from innerloop.checkpoints import load_checked, save_checked
 from innerloop.convergence import PlateauRule, higher_is_better, is_better, plateau_reached, run_status
 from innerloop.data.sampler import TaskSampler, fixed_tasks
 from innerloop.data.store import Store, load_store
 from innerloop.evaluation.meta_test import evaluate
 from innerloop.divergence import all_finite, divergence_status, learning_rate_summary
-from innerloop.io import atomic_path, sha256_file, write_text_atomic
+from innerloop.io import atomic_path
 from innerloop.models import Conv4, init_params
 from innerloop.progress import progress as progress_bar
-from innerloop.stats import mean_ci
+from innerloop.intervals import mean_ci
 
 
 @dataclass(frozen=True)
@@ -95,66 +96,6 @@ def build_run(spec: RunSpec, image_shape: tuple[int, int, int], n_classes: int =
     init = init_params(model, generator)
     return build_learner(spec.algorithm, spec.options, model=model, init=init,
                          inner_steps=spec.inner_steps, generator=generator, n_classes=n_classes)
-
-
-class CheckpointCorruptError(RuntimeError):
-    """A saved model or checkpoint that cannot be read or does not match its recorded checksum."""
-
-
-#: What to delete to recover from a corrupt file, by kind of file.
-RECOVERY = {
-    "checkpoint": "delete {path} (and its .sha256) and rerun: the run restarts from iteration 0",
-    "model": "delete {path} (and its .sha256) and rerun the workflow: the train rule runs again, "
-             "resuming from its checkpoint",
-}
-
-
-def checksum_path(path: Path) -> Path:
-    """The sidecar holding the sha256 of ``path`` (``model.pt.sha256``)."""
-    return path.with_name(path.name + ".sha256")
-
-
-def save_checked(obj, path: Path) -> None:
-    """``torch.save`` ``obj`` atomically to ``path`` and record its sha256 next to it.
-
-    The old checksum is removed first, so an interruption between the two writes leaves
-    a file without a checksum (checked only by loading), never a stale checksum.
-    """
-    path = Path(path)
-    checksum_path(path).unlink(missing_ok=True)
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-    write_text_atomic(checksum_path(path), f"{sha256_file(path)}  {path.name}\n")
-
-
-def load_checked(path: Path, *, what: str = "checkpoint"):
-    """``torch.load`` ``path`` after checking it against its recorded sha256.
-
-    A file that does not match its checksum or cannot be unpickled raises
-    :class:`CheckpointCorruptError` naming the file and what to delete (``what``: a key
-    of :data:`RECOVERY`); nothing is deleted here. A model must have its checksum (the
-    train rules declare it as an output); a checkpoint without one (interrupted between
-    the two writes of :func:`save_checked`) is checked only by loading.
-    """
-    path = Path(path)
-    recovery = RECOVERY[what].format(path=path)
-    sidecar = checksum_path(path)
-    if what == "model" and path.is_file() and not sidecar.is_file():
-        raise CheckpointCorruptError(f"{what} {path} has no checksum file {sidecar}, so it cannot be checked; "
-                                     f"{recovery}")
-    if sidecar.is_file():
-        expected = (sidecar.read_text().split() or [""])[0]
-        actual = sha256_file(path)
-        if actual != expected:
-            raise CheckpointCorruptError(f"{what} {path} is corrupt or truncated: its sha256 {actual} does not "
-                                         f"match {expected or 'nothing'} recorded in {sidecar}; {recovery}")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as error:
-        if isinstance(error, FileNotFoundError):
-            raise
-        raise CheckpointCorruptError(f"{what} {path} cannot be read ({type(error).__name__}: {error}); "
-                                     f"it is corrupt or truncated: {recovery}") from error
 
 
 def save_model(path: Path, learner: MetaLearner, spec: RunSpec, image_shape, n_classes: int, status: dict) -> None:

@@ -40,7 +40,7 @@ from innerloop.algorithms import MetaLearner, MetaSGD, build_learner
 from innerloop.data.sampler import TaskSampler
 from innerloop.evaluation.probe import feature_probe
 from innerloop.models import is_head
-from innerloop.stats import mean_ci
+from innerloop.intervals import mean_ci
 from innerloop.stats.summaries import with_off_minus_on
 
 RATE_VARIANTS = ("as_trained", "zero_negative", "flip_negative")

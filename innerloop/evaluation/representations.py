@@ -267,7 +267,7 @@ def cka_summary(cka: pd.DataFrame) -> pd.DataFrame:
     (the run means' range; the CI is NaN with one seed). Runs whose CKA is undefined on a task
     (NaN) average the other tasks.
     """
-    from innerloop.stats.intervals import mean_ci
+    from innerloop.intervals import mean_ci
 
     required = ("algorithm", "setting", "seed", "split", "layer", "cka")
     missing = [c for c in required if c not in cka.columns]

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from innerloop.reference import PAPER_REFERENCE, PAPER_TABLE1_LR, THESIS_TABLE31_1SHOT
-from innerloop.stats.intervals import mean_ci
+from innerloop.intervals import mean_ci
 from innerloop.stats.order import setting_order
 from innerloop.stats.paired import holm, paired_test
 from innerloop.stats.power import min_detectable_effect, welch_implied_difference
