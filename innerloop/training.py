@@ -35,14 +35,14 @@ import torch
 from innerloop.algorithms import MetaLearner, build_learner
 from innerloop.checkpoints import load_checked, save_checked
 from innerloop.convergence import PlateauRule, higher_is_better, is_better, plateau_reached, run_status
-from innerloop.data.sampler import TaskSampler, fixed_tasks
-from innerloop.data.store import Store, load_store
-from innerloop.evaluation.meta_test import evaluate
+from innerloop.data.sampler import fixed_tasks
+from innerloop.data.store import Store
 from innerloop.divergence import all_finite, divergence_status, learning_rate_summary
+from innerloop.intervals import mean_ci
 from innerloop.io import atomic_path
 from innerloop.models import Conv4, init_params
 from innerloop.progress import progress as progress_bar
-from innerloop.intervals import mean_ci
+from innerloop.scoring import evaluate
 
 
 @dataclass(frozen=True)
@@ -118,24 +118,6 @@ def load(path: Path | str, device: torch.device | str = "cpu") -> tuple[MetaLear
     spec it was trained with (``innerloop.load``)."""
     learner, spec, _ = load_model(Path(path), device)
     return learner, spec
-
-
-def load_for_evaluation(model_path: Path, store_path: Path, *, split: str, seed: int, device: torch.device):
-    """A trained learner on ``device``, its spec, and the fixed task sampler of its setting
-    on ``split`` of the store (tasks fixed by (dataset, split, seed) for every algorithm).
-
-    The store may be another dataset than the one the run was trained on (cross-domain
-    evaluation): its images are then converted to the network's input shape
-    (:mod:`innerloop.evaluation.cross_domain`).
-    """
-    from innerloop.evaluation.cross_domain import ConvertedSampler
-
-    learner, spec, _ = load_model(model_path, device)
-    store = load_store(store_path)
-    sampler = TaskSampler(store, split, spec.ways, spec.shots, spec.queries, seed=seed)
-    if tuple(store.image_shape) != learner.input_shape:
-        sampler = ConvertedSampler(sampler, learner.input_shape)
-    return learner, spec, sampler
 
 
 class Interrupted(Exception):

@@ -25,9 +25,10 @@ from innerloop.evaluation.ablations import (
     with_rate_variant,
 )
 from innerloop.evaluation.learning_rates import layer_statistics, learning_rate_values
-from innerloop.evaluation.meta_test import evaluate
+from innerloop.evaluation.loading import load_for_evaluation
 from innerloop.evaluation.probe import feature_probe
-from innerloop.training import RunSpec, build_run, load_for_evaluation, train
+from innerloop.scoring import evaluate
+from innerloop.training import RunSpec, build_run, train
 
 CPU = torch.device("cpu")
 

@@ -38,10 +38,10 @@ import torch
 from innerloop.algorithms import MetaLearner
 from innerloop.data.sampler import TaskSampler
 from innerloop.data.store import Store
-from innerloop.evaluation.meta_test import chunks
 from innerloop.evaluation.probe import adapted_pairs
 from innerloop.models import Params, embed
 from innerloop.progress import progress as progress_bar
+from innerloop.scoring import chunks
 
 #: Layers whose activations are compared, in network order.
 LAYERS: tuple[str, ...] = ("conv1", "conv2", "conv3", "conv4", "logits")
