@@ -182,6 +182,29 @@ def train(
     return learner
 
 
+def outer_step(learner: MetaLearner, optimiser: torch.optim.Optimizer, sampler, iteration: int, meta_batch: int,
+               device: torch.device) -> tuple[float, float]:
+    """One outer iteration, one meta-batch: tasks ``sampler.task(iteration * meta_batch + b)``
+    for ``b < meta_batch``, their meta-gradients accumulated with weight ``1 / meta_batch``
+    (the meta-batch mean), clipped (``learner.clip_grad_norm``) and applied by ``optimiser``.
+
+    Returns the meta-batch's mean query loss and metric. A non-finite loss is returned
+    without the update, so the caller sees the divergence before the weights do.
+    """
+    optimiser.zero_grad(set_to_none=True)
+    loss_sum = torch.zeros((), device=device)
+    metric_sum = torch.zeros((), device=device)
+    tasks = [sampler.task(iteration * meta_batch + b).to(device) for b in range(meta_batch)]
+    for loss, metric in zip(*learner.accumulate_tasks(tasks, 1 / meta_batch)):
+        loss_sum += loss
+        metric_sum += metric
+    loss_value = (loss_sum / meta_batch).item()
+    if math.isfinite(loss_value):
+        learner.clip_meta_gradient()
+        optimiser.step()
+    return loss_value, (metric_sum / meta_batch).item()
+
+
 def fit(
     learner: MetaLearner,
     spec: RunSpec,
@@ -274,24 +297,15 @@ def fit(
                 print(f"stopped by {why} at iteration {iteration}; checkpoint saved to {checkpoint_path}",
                       file=sys.stderr)
                 raise Interrupted(f"{spec.algorithm} seed {spec.seed} stopped at iteration {iteration}")
-            optimiser.zero_grad(set_to_none=True)
-            loss_sum = torch.zeros((), device=device)
-            acc_sum = torch.zeros((), device=device)
-            tasks = [sampler.task(iteration * spec.meta_batch + b).to(device) for b in range(spec.meta_batch)]
-            for loss, accuracy in zip(*learner.accumulate_tasks(tasks, 1 / spec.meta_batch)):
-                loss_sum += loss
-                acc_sum += accuracy
-            loss_value = (loss_sum / spec.meta_batch).item()
+            loss_value, metric_value = outer_step(learner, optimiser, sampler, iteration, spec.meta_batch, device)
             if not math.isfinite(loss_value):
                 diverged = diverge(iteration + 1, f"training loss {loss_value}")
                 break
-            learner.clip_meta_gradient()
-            optimiser.step()
             if not all_finite(learner.meta_parameters().values()):
                 diverged = diverge(iteration + 1, "non-finite meta-parameters after the outer update")
                 break
-            row = {"iteration": iteration + 1, "loss": loss_value,
-                   learner.metric_name: (acc_sum / spec.meta_batch).item(), **learner.log_values()}
+            row = {"iteration": iteration + 1, "loss": loss_value, learner.metric_name: metric_value,
+                   **learner.log_values()}
             log.append(row)
             if (iteration + 1) % spec.val_every == 0 or iteration + 1 == iterations:
                 scores = evaluate(learner, val_tasks, device)
