@@ -10,8 +10,12 @@ Rules that hold for every key, whenever it was added to the schema:
 * a config file repeats no key (:func:`read_config_file`), since YAML would keep
   only the last of two and drop the first without a word.
 
-Rules between keys are in :func:`_check_cross_keys`; the on-disk datasets' roots are
+Rules between keys are in :func:`_check_cross_keys`; the tuning grid is checked against
+the algorithms' options (:func:`_check_tuning_grid`); the on-disk datasets' roots are
 inspected last (:func:`check_dataset_sources`).
+
+Since it checks what the library knows (dataset loaders, tuning grids), this module sits
+in the library's top layer, with nothing importing it (tests/test_import_graph.py).
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ import functools
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
+
+from innerloop.tuning import candidate_id, candidates
 
 # Inside the package (in the repository a link to config/schema.yaml), so an installed wheel has it.
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.yaml"
@@ -146,9 +152,42 @@ def validate_config(config: dict[str, Any], files: Iterable[str | os.PathLike] =
 
 def _check_tuning(config: dict[str, Any]) -> None:
     """The tuning grid names algorithms, their options and values they accept."""
-    from innerloop.tuning import check_tuning
+    _check_tuning_grid(config, _schema()["properties"]["algorithm_options"]["properties"])
 
-    check_tuning(config, _schema()["properties"]["algorithm_options"]["properties"])
+
+def _check_tuning_grid(config: Mapping[str, Any], option_schema: Mapping[str, Mapping[str, Any]]) -> None:
+    """Refuses a grid entry for an algorithm that does not exist or an option it does not
+    have, a value its option's schema refuses, a candidate listed twice, and a
+    ``tuning.algorithms`` entry that is not configured or has no grid (``option_schema``:
+    the schema's ``algorithm_options`` properties)."""
+    tuning = config["tuning"]
+    for i, algorithm in enumerate(tuning.get("algorithms") or []):
+        if algorithm not in config["algorithms"]:
+            raise ConfigError(f"config key 'tuning.algorithms.{i}': {algorithm!r} is not one of the configured "
+                              f"algorithms {list(config['algorithms'])}")
+        if algorithm not in tuning["grid"]:
+            raise ConfigError(f"config key 'tuning.algorithms.{i}': {algorithm!r} has no candidates under "
+                              f"'tuning.grid.{algorithm}'")
+    for algorithm, spec in tuning["grid"].items():
+        key = f"tuning.grid.{algorithm}"
+        if algorithm not in option_schema:
+            raise ConfigError(f"config key {key!r}: {algorithm!r} is not an algorithm; known: {sorted(option_schema)}")
+        known = option_schema[algorithm].get("properties", {})
+        found = candidates(spec)
+        if not found:
+            raise ConfigError(f"config key {key!r}: give at least one candidate")
+        for options in found:
+            for name, value in options.items():
+                if name not in known:
+                    raise ConfigError(f"config key '{key}.{name}': {algorithm} has no option {name!r}; its options: "
+                                      f"{sorted(known) or 'none'}")
+                problems = value_errors(value, known[name])
+                if problems:
+                    raise ConfigError(f"config key '{key}.{name}': candidate value {value!r}: {problems[0]}")
+        ids = [candidate_id(c) for c in found]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ConfigError(f"config key {key!r}: candidate {repeated[0]} is listed twice")
 
 
 def _check_cross_keys(config: dict[str, Any], stores: Path | None = None) -> None:

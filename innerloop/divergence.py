@@ -22,6 +22,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from innerloop.checkpoints import load_checked
+from innerloop.paths import parse_run_path
+
 DIVERGED = "diverged"
 STATUS_COLUMN = "status"
 PROBE_COLUMNS = ["pre_adaptation", "pre_adaptation_off", "on_task", "off_task", "on_task_change",
@@ -101,8 +104,6 @@ def drop_diverged(df: pd.DataFrame) -> pd.DataFrame:
 
 def read_status(model_path: Path | str) -> dict:
     """The ``status`` dict saved in a trained run's ``model.pt``."""
-    from innerloop.training import load_checked
-
     return load_checked(Path(model_path), what="model")["status"]
 
 
@@ -110,8 +111,6 @@ def diverged_runs(model_paths) -> pd.DataFrame:
     """One row per diverged run among ``model_paths`` (run directory, identity, iteration
     it diverged at, last finite training loss, its learning rates, why); no rows when
     every run finished (the columns of :data:`DIVERGED_RUN_COLUMNS`)."""
-    from innerloop.paths import parse_run_path
-
     rows = []
     for path in model_paths:
         status = read_status(path)

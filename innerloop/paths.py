@@ -21,6 +21,11 @@ def parse_run_path(path: str | Path) -> dict:
             "ways": int(d["ways"]), "shots": int(d["shots"]), "seed": int(d["seed"])}
 
 
+def cross_domain_setting(train: str, test: str, setting: str) -> str:
+    """The setting key of runs trained on ``train`` and tested on ``test`` in ``setting`` ("5w1s")."""
+    return f"{train}_to_{test}_{setting}"
+
+
 CROSS_DOMAIN_PATTERN = re.compile(r"/cross_domain/(?P<target>[a-z0-9_]+)/[^/]+$")
 
 
@@ -28,9 +33,7 @@ def parse_cross_domain_path(path: str | Path) -> dict:
     """:func:`parse_run_path` of a run's cross-domain result
     (``<run>/cross_domain/<target>/<file>``), plus ``target`` (the dataset it was tested on)
     and ``setting`` naming the direction too (``"glyphs_to_digits_5w1s"``, see
-    :func:`innerloop.stats.order.cross_domain_setting`)."""
-    from innerloop.stats.order import cross_domain_setting
-
+    :func:`cross_domain_setting`)."""
     match = CROSS_DOMAIN_PATTERN.search(Path(path).as_posix())
     if match is None:
         raise ValueError(f"{path} is not a cross-domain result (<run>/cross_domain/<target>/<file>)")

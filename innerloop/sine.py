@@ -43,11 +43,12 @@ import pandas as pd
 import torch
 
 from innerloop.algorithms import MetaLearner, build_learner
+from innerloop.checkpoints import load_checked, save_checked
 from innerloop.data.sine import SineSampler, sine_tasks
 from innerloop.divergence import diverged_tasks, is_diverged
-from innerloop.evaluation.meta_test import evaluate
 from innerloop.models import MLP, init_mlp
-from innerloop.training import RunSpec, fit, load_checked, save_checked
+from innerloop.scoring import evaluate
+from innerloop.training import RunSpec, fit
 
 DATASET = "sine"
 EXPERIMENTS = ("comparison", "turtle_study")

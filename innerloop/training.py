@@ -33,15 +33,16 @@ import pandas as pd
 import torch
 
 from innerloop.algorithms import MetaLearner, build_learner
+from innerloop.checkpoints import load_checked, save_checked
 from innerloop.convergence import PlateauRule, higher_is_better, is_better, plateau_reached, run_status
-from innerloop.data.sampler import TaskSampler, fixed_tasks
-from innerloop.data.store import Store, load_store
-from innerloop.evaluation.meta_test import evaluate
+from innerloop.data.sampler import fixed_tasks
+from innerloop.data.store import Store
 from innerloop.divergence import all_finite, divergence_status, learning_rate_summary
-from innerloop.io import atomic_path, sha256_file, write_text_atomic
+from innerloop.intervals import mean_ci
+from innerloop.io import atomic_path
 from innerloop.models import Conv4, init_params
 from innerloop.progress import progress as progress_bar
-from innerloop.stats import mean_ci
+from innerloop.scoring import evaluate
 
 
 @dataclass(frozen=True)
@@ -97,66 +98,6 @@ def build_run(spec: RunSpec, image_shape: tuple[int, int, int], n_classes: int =
                          inner_steps=spec.inner_steps, generator=generator, n_classes=n_classes)
 
 
-class CheckpointCorruptError(RuntimeError):
-    """A saved model or checkpoint that cannot be read or does not match its recorded checksum."""
-
-
-#: What to delete to recover from a corrupt file, by kind of file.
-RECOVERY = {
-    "checkpoint": "delete {path} (and its .sha256) and rerun: the run restarts from iteration 0",
-    "model": "delete {path} (and its .sha256) and rerun the workflow: the train rule runs again, "
-             "resuming from its checkpoint",
-}
-
-
-def checksum_path(path: Path) -> Path:
-    """The sidecar holding the sha256 of ``path`` (``model.pt.sha256``)."""
-    return path.with_name(path.name + ".sha256")
-
-
-def save_checked(obj, path: Path) -> None:
-    """``torch.save`` ``obj`` atomically to ``path`` and record its sha256 next to it.
-
-    The old checksum is removed first, so an interruption between the two writes leaves
-    a file without a checksum (checked only by loading), never a stale checksum.
-    """
-    path = Path(path)
-    checksum_path(path).unlink(missing_ok=True)
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-    write_text_atomic(checksum_path(path), f"{sha256_file(path)}  {path.name}\n")
-
-
-def load_checked(path: Path, *, what: str = "checkpoint"):
-    """``torch.load`` ``path`` after checking it against its recorded sha256.
-
-    A file that does not match its checksum or cannot be unpickled raises
-    :class:`CheckpointCorruptError` naming the file and what to delete (``what``: a key
-    of :data:`RECOVERY`); nothing is deleted here. A model must have its checksum (the
-    train rules declare it as an output); a checkpoint without one (interrupted between
-    the two writes of :func:`save_checked`) is checked only by loading.
-    """
-    path = Path(path)
-    recovery = RECOVERY[what].format(path=path)
-    sidecar = checksum_path(path)
-    if what == "model" and path.is_file() and not sidecar.is_file():
-        raise CheckpointCorruptError(f"{what} {path} has no checksum file {sidecar}, so it cannot be checked; "
-                                     f"{recovery}")
-    if sidecar.is_file():
-        expected = (sidecar.read_text().split() or [""])[0]
-        actual = sha256_file(path)
-        if actual != expected:
-            raise CheckpointCorruptError(f"{what} {path} is corrupt or truncated: its sha256 {actual} does not "
-                                         f"match {expected or 'nothing'} recorded in {sidecar}; {recovery}")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as error:
-        if isinstance(error, FileNotFoundError):
-            raise
-        raise CheckpointCorruptError(f"{what} {path} cannot be read ({type(error).__name__}: {error}); "
-                                     f"it is corrupt or truncated: {recovery}") from error
-
-
 def save_model(path: Path, learner: MetaLearner, spec: RunSpec, image_shape, n_classes: int, status: dict) -> None:
     save_checked({"spec": asdict(spec), "image_shape": list(image_shape), "n_classes": n_classes,
                   "state": learner.state_dict(), "status": status}, path)
@@ -177,24 +118,6 @@ def load(path: Path | str, device: torch.device | str = "cpu") -> tuple[MetaLear
     spec it was trained with (``innerloop.load``)."""
     learner, spec, _ = load_model(Path(path), device)
     return learner, spec
-
-
-def load_for_evaluation(model_path: Path, store_path: Path, *, split: str, seed: int, device: torch.device):
-    """A trained learner on ``device``, its spec, and the fixed task sampler of its setting
-    on ``split`` of the store (tasks fixed by (dataset, split, seed) for every algorithm).
-
-    The store may be another dataset than the one the run was trained on (cross-domain
-    evaluation): its images are then converted to the network's input shape
-    (:mod:`innerloop.evaluation.cross_domain`).
-    """
-    from innerloop.evaluation.cross_domain import ConvertedSampler
-
-    learner, spec, _ = load_model(model_path, device)
-    store = load_store(store_path)
-    sampler = TaskSampler(store, split, spec.ways, spec.shots, spec.queries, seed=seed)
-    if tuple(store.image_shape) != learner.input_shape:
-        sampler = ConvertedSampler(sampler, learner.input_shape)
-    return learner, spec, sampler
 
 
 class Interrupted(Exception):
@@ -257,6 +180,29 @@ def train(
         checkpoint_path=checkpoint_path, device=device, progress=progress, stop_after=stop_after)
     save_model(model_path, learner, spec, store.image_shape, n_classes, learner.training_status)
     return learner
+
+
+def outer_step(learner: MetaLearner, optimiser: torch.optim.Optimizer, sampler, iteration: int, meta_batch: int,
+               device: torch.device) -> tuple[float, float]:
+    """One outer iteration, one meta-batch: tasks ``sampler.task(iteration * meta_batch + b)``
+    for ``b < meta_batch``, their meta-gradients accumulated with weight ``1 / meta_batch``
+    (the meta-batch mean), clipped (``learner.clip_grad_norm``) and applied by ``optimiser``.
+
+    Returns the meta-batch's mean query loss and metric. A non-finite loss is returned
+    without the update, so the caller sees the divergence before the weights do.
+    """
+    optimiser.zero_grad(set_to_none=True)
+    loss_sum = torch.zeros((), device=device)
+    metric_sum = torch.zeros((), device=device)
+    tasks = [sampler.task(iteration * meta_batch + b).to(device) for b in range(meta_batch)]
+    for loss, metric in zip(*learner.accumulate_tasks(tasks, 1 / meta_batch)):
+        loss_sum += loss
+        metric_sum += metric
+    loss_value = (loss_sum / meta_batch).item()
+    if math.isfinite(loss_value):
+        learner.clip_meta_gradient()
+        optimiser.step()
+    return loss_value, (metric_sum / meta_batch).item()
 
 
 def fit(
@@ -351,24 +297,15 @@ def fit(
                 print(f"stopped by {why} at iteration {iteration}; checkpoint saved to {checkpoint_path}",
                       file=sys.stderr)
                 raise Interrupted(f"{spec.algorithm} seed {spec.seed} stopped at iteration {iteration}")
-            optimiser.zero_grad(set_to_none=True)
-            loss_sum = torch.zeros((), device=device)
-            acc_sum = torch.zeros((), device=device)
-            tasks = [sampler.task(iteration * spec.meta_batch + b).to(device) for b in range(spec.meta_batch)]
-            for loss, accuracy in zip(*learner.accumulate_tasks(tasks, 1 / spec.meta_batch)):
-                loss_sum += loss
-                acc_sum += accuracy
-            loss_value = (loss_sum / spec.meta_batch).item()
+            loss_value, metric_value = outer_step(learner, optimiser, sampler, iteration, spec.meta_batch, device)
             if not math.isfinite(loss_value):
                 diverged = diverge(iteration + 1, f"training loss {loss_value}")
                 break
-            learner.clip_meta_gradient()
-            optimiser.step()
             if not all_finite(learner.meta_parameters().values()):
                 diverged = diverge(iteration + 1, "non-finite meta-parameters after the outer update")
                 break
-            row = {"iteration": iteration + 1, "loss": loss_value,
-                   learner.metric_name: (acc_sum / spec.meta_batch).item(), **learner.log_values()}
+            row = {"iteration": iteration + 1, "loss": loss_value, learner.metric_name: metric_value,
+                   **learner.log_values()}
             log.append(row)
             if (iteration + 1) % spec.val_every == 0 or iteration + 1 == iterations:
                 scores = evaluate(learner, val_tasks, device)

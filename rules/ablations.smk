@@ -1,4 +1,5 @@
-# Ablations of the study's open questions (innerloop/evaluation/ablations.py):
+# Ablations of the study's open questions (innerloop/evaluation/ablations.py; their tables
+# in innerloop/stats/ablations.py):
 # learned-rate signs (Meta-SGD's probe with negative rates zeroed / flipped, and Meta-SGD
 # trained with positive rates), the test-time procedure of every run, an inner-steps sweep
 # and the MAML / Alpha-MAML convergence grid. Each question ends in one table and figure.

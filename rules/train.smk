@@ -10,7 +10,7 @@ rule train:
         **store("{dataset}"),
     output:
         model=f"{RUN}/model.pt",
-        # Its sha256, checked by every job that loads the model (innerloop.training.load_checked).
+        # Its sha256, checked by every job that loads the model (innerloop.checkpoints.load_checked).
         checksum=f"{RUN}/model.pt.sha256",
         train_log=f"{RUN}/train_log.csv",
         validation=f"{RUN}/validation.csv",

@@ -17,8 +17,8 @@ import yaml
 
 from innerloop.config import validate_config
 from innerloop.data.sampler import fixed_tasks
-from innerloop.evaluation.meta_test import evaluate
 from innerloop.evaluation.reference import untrained_reference
+from innerloop.scoring import evaluate
 from innerloop.training import RunSpec, train
 
 WAYS = 5

@@ -11,23 +11,26 @@ import torch
 from innerloop.data.sampler import TaskSampler
 from innerloop.evaluation.ablations import (
     RATE_VARIANTS,
-    convergence_display,
     convergence_grid,
     inner_steps_of,
-    inner_steps_probe_table,
-    inner_steps_rates_table,
     iterations_to_threshold,
-    paired_vs_reference,
     procedure_accuracies,
-    procedure_table,
     rate_ablation_probe,
-    rate_ablation_table,
     with_rate_variant,
 )
 from innerloop.evaluation.learning_rates import layer_statistics, learning_rate_values
-from innerloop.evaluation.meta_test import evaluate
+from innerloop.evaluation.loading import load_for_evaluation
 from innerloop.evaluation.probe import feature_probe
-from innerloop.training import RunSpec, build_run, load_for_evaluation, train
+from innerloop.scoring import evaluate
+from innerloop.stats.ablations import (
+    convergence_display,
+    inner_steps_probe_table,
+    inner_steps_rates_table,
+    paired_vs_reference,
+    procedure_table,
+    rate_ablation_table,
+)
+from innerloop.training import RunSpec, build_run, train
 
 CPU = torch.device("cpu")
 

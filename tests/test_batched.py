@@ -10,12 +10,12 @@ import torch
 
 from innerloop.algorithms import ALGORITHMS, build_learner
 from innerloop.algorithms.base import stack_tasks
-from innerloop.data.sampler import TaskSampler
-from innerloop.evaluation.meta_test import evaluate
 from innerloop.data.sampler import Batch
+from innerloop.data.sampler import TaskSampler
 from innerloop.evaluation.probe import feature_probe
 from innerloop.evaluation.representations import representation_change
 from innerloop.models import MLP, Conv4, batched, forward, init_mlp, init_params
+from innerloop.scoring import evaluate
 
 WAYS, SHOTS, QUERIES, SIZE, STEPS, TASKS = 3, 2, 2, 16, 2, 3
 

@@ -152,9 +152,9 @@ def finished_workflow(tmp_path_factory):
     ("innerloop/reporting/figures.py", {"figure_training_curves": 1}),
     # Only the meta-test summary imports the summaries.
     ("innerloop/stats/summaries.py", {"meta_test_stats": 1}),
-    # Training imports the meta-test evaluation (validation): every run and what follows,
+    # Training imports the scoring of tasks (validation): every run and what follows,
     # but not the dataset preparation.
-    ("innerloop/evaluation/meta_test.py", DOWNSTREAM),
+    ("innerloop/scoring.py", DOWNSTREAM),
 ])
 def test_a_library_edit_plans_exactly_its_dependent_jobs(finished_workflow, module, expected):
     path = finished_workflow / module

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 import innerloop.training as training
+from innerloop.checkpoints import load_checked
 from innerloop.convergence import CONVERGED, NOT_META_TRAINED, STILL_IMPROVING
-from innerloop.training import Interrupted, RunSpec, load_model, load_checked, train
+from innerloop.training import Interrupted, RunSpec, load_model, train
 
 
 def spec(**overrides):

@@ -118,7 +118,7 @@ def test_the_lock_is_what_is_installed():
 
 
 def test_importing_the_algorithms_pulls_in_no_workflow_or_report_package():
-    code = ("import sys, innerloop, innerloop.algorithms, innerloop.training, innerloop.evaluation.meta_test,"
+    code = ("import sys, innerloop, innerloop.algorithms, innerloop.training, innerloop.scoring,"
             " innerloop.data, innerloop.stats; innerloop.load;"
             " print(sorted({m.split('.')[0] for m in sys.modules}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout

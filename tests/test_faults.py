@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from innerloop import divergence as D
+from innerloop.checkpoints import CheckpointCorruptError, load_checked, save_checked
 from innerloop.data import registry
 from innerloop.data.store import DatasetTooSmallError, StoreCorruptError, check_task_fits, load_store, write_store
 from innerloop.evaluation.learning_rates import LAYERS, values_by_layer
@@ -17,7 +18,7 @@ from innerloop.reporting import render as R
 from innerloop.reporting import tables as T
 from innerloop.stats import lr_table, meta_test_summary, probe_changes, probe_summary, probe_vs_reference
 from innerloop.stats.summaries import meta_test_runs
-from innerloop.training import CheckpointCorruptError, RunSpec, load_checked, load_model, save_checked, train, write_csv
+from innerloop.training import RunSpec, load_model, train, write_csv
 
 
 def spec(algorithm, options, **overrides):

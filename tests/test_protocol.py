@@ -11,9 +11,9 @@ import yaml
 from innerloop.algorithms import ALGORITHMS
 from innerloop.config import load_config, load_schema, validate_config
 from innerloop.data.sampler import fixed_tasks
-from innerloop.evaluation.meta_test import evaluate
 from innerloop.evaluation.reference import untrained_reference
 from innerloop.reporting.protocol import describe_protocol, protocol_table
+from innerloop.scoring import evaluate
 import innerloop.stats.summaries  # noqa: F401  (test_reporting.synthetic_frames reads it as an attribute)
 from innerloop.training import RunSpec, build_run, load_model, train
 

@@ -25,6 +25,7 @@ import pytest
 import innerloop.stats.summaries  # noqa: F401  (S.summaries below: a lazy submodule, imported here)
 from innerloop import stats as S
 from innerloop.algorithms import DISPLAY_NAMES
+from innerloop.reference import PAPER_TABLE1_LR
 from innerloop.reporting import figures as F
 from innerloop.reporting import render as R
 from innerloop.reporting import tables as T
@@ -61,7 +62,7 @@ def synthetic_frames(seed: int = 0, iterations: int = 2000, lr_per_layer: int = 
             mt.append({"dataset": "glyphs", "algorithm": alg, "setting": "5w1s", "ways": 5, "shots": 1, "seed": s,
                        "accuracy": a, "ci95_low": a - 0.009, "ci95_high": a + 0.009, "n_tasks": 600})
             if alg == "metasgd":
-                for layer, (m, sd) in T.PAPER_TABLE1_LR.items():
+                for layer, (m, sd) in PAPER_TABLE1_LR.items():
                     lrv.append(pd.DataFrame({"algorithm": alg, "seed": s, "layer": layer,
                                              "value": rng.normal(m, sd, lr_per_layer)}))
     lr_values = pd.concat(lrv, ignore_index=True)

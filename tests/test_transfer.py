@@ -23,9 +23,9 @@ from innerloop.algorithms import build_learner
 from innerloop.algorithms.protonet import ProtoNet
 from innerloop.algorithms.transfer import BaselinePlusPlus, Finetuning, cosine_logits
 from innerloop.data.sampler import Batch, ClassBatchSampler, TaskImages, TaskSampler, fixed_tasks
-from innerloop.evaluation.meta_test import evaluate
 from innerloop.evaluation.probe import feature_probe
 from innerloop.models import Conv4, embed, forward, init_params, is_head
+from innerloop.scoring import evaluate
 from innerloop.training import Interrupted, RunSpec, build_run, load_model, train
 from learning import CHANCE, MARGIN, short_run_accuracy, untrained_accuracy
 

@@ -10,11 +10,11 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
-from innerloop.evaluation.ablations import PAIRED_COLUMNS, rate_ablation_table
 from innerloop.paths import read_runs
 from innerloop.reporting import ablation_figures
 from innerloop.reporting.figures import placeholder, save_figure
 from innerloop.reporting.tables import write_table
+from innerloop.stats.ablations import PAIRED_COLUMNS, rate_ablation_table
 
 stem = Path(snakemake.output.table).with_suffix("")
 if snakemake.input.variants:

@@ -10,8 +10,9 @@ sys.stderr = open_job_log(snakemake)
 
 import torch
 
+from innerloop.evaluation.loading import load_for_evaluation
 from innerloop.evaluation.representations import representation_change
-from innerloop.training import load_for_evaluation, resolve_device, write_csv
+from innerloop.training import resolve_device, write_csv
 
 torch.set_num_threads(snakemake.threads)
 device = resolve_device(snakemake.params.device)

@@ -10,8 +10,9 @@ sys.stderr = open_job_log(snakemake)
 import torch
 
 from innerloop.divergence import diverged_probe, is_diverged, read_status
+from innerloop.evaluation.loading import load_for_evaluation
 from innerloop.evaluation.probe import feature_probe
-from innerloop.training import load_for_evaluation, resolve_device, write_csv
+from innerloop.training import resolve_device, write_csv
 
 if is_diverged(read_status(snakemake.input.model)):
     print("the run diverged in training: its probe scores are written as NaN", file=sys.stderr)

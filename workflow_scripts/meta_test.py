@@ -11,8 +11,9 @@ import pandas as pd
 import torch
 
 from innerloop.divergence import diverged_meta_test, is_diverged, read_status
-from innerloop.evaluation.meta_test import evaluate
-from innerloop.training import load_for_evaluation, resolve_device, write_csv
+from innerloop.evaluation.loading import load_for_evaluation
+from innerloop.scoring import evaluate
+from innerloop.training import resolve_device, write_csv
 
 n = snakemake.params.n_tasks
 if is_diverged(read_status(snakemake.input.model)):

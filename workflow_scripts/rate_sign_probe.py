@@ -11,7 +11,8 @@ sys.stderr = open_job_log(snakemake)
 import torch
 
 from innerloop.evaluation.ablations import rate_ablation_probe
-from innerloop.training import load_for_evaluation, resolve_device, write_csv
+from innerloop.evaluation.loading import load_for_evaluation
+from innerloop.training import resolve_device, write_csv
 
 torch.set_num_threads(snakemake.threads)
 device = resolve_device(snakemake.params.device)

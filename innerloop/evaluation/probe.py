@@ -26,9 +26,9 @@ from torch.nn import functional as F
 from innerloop.algorithms import MetaLearner
 from innerloop.algorithms.base import stack_tasks
 from innerloop.data.sampler import Task, TaskSampler
-from innerloop.evaluation.meta_test import chunks
 from innerloop.models import Params, batched, embed
 from innerloop.progress import progress as progress_bar
+from innerloop.scoring import chunks
 
 
 def centroid_accuracy(learner: MetaLearner, params: Params, task: Task, shots: int = 1) -> float:

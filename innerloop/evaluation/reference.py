@@ -17,7 +17,8 @@ import torch
 
 from innerloop.data.sampler import Task
 from innerloop.data.store import Store
-from innerloop.evaluation.meta_test import evaluate
+from innerloop.scoring import evaluate
+from innerloop.training import build_run
 
 
 def untrained_reference(spec, store: Store, tasks: Iterable[Task], device: torch.device,
@@ -25,7 +26,5 @@ def untrained_reference(spec, store: Store, tasks: Iterable[Task], device: torch
     """Per-task score of ``spec``'s freshly initialised learner (built from its seed, as
     :func:`innerloop.training.train` builds it before the first iteration) under its own
     evaluation protocol (``steps`` None: the learner's ``eval_steps``), on ``tasks``."""
-    from innerloop.training import build_run
-
     learner = build_run(spec, store.image_shape, len(store.class_ids("train"))).to(device)
     return evaluate(learner, tasks, device, steps)

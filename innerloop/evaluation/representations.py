@@ -38,10 +38,10 @@ import torch
 from innerloop.algorithms import MetaLearner
 from innerloop.data.sampler import TaskSampler
 from innerloop.data.store import Store
-from innerloop.evaluation.meta_test import chunks
 from innerloop.evaluation.probe import adapted_pairs
 from innerloop.models import Params, embed
 from innerloop.progress import progress as progress_bar
+from innerloop.scoring import chunks
 
 #: Layers whose activations are compared, in network order.
 LAYERS: tuple[str, ...] = ("conv1", "conv2", "conv3", "conv4", "logits")
@@ -267,7 +267,7 @@ def cka_summary(cka: pd.DataFrame) -> pd.DataFrame:
     (the run means' range; the CI is NaN with one seed). Runs whose CKA is undefined on a task
     (NaN) average the other tasks.
     """
-    from innerloop.stats.intervals import mean_ci
+    from innerloop.intervals import mean_ci
 
     required = ("algorithm", "setting", "seed", "split", "layer", "cka")
     missing = [c for c in required if c not in cka.columns]

@@ -1,7 +1,8 @@
 """Reporting layer: figures (paper Figs. 5-7, thesis Fig. 3.4), tables, and the HTML/PDF report.
 
 - :mod:`.figures` — matplotlib figures from the workflow's result frames, :func:`save_figure`;
-- :mod:`.tables` — display formatting, HTML/CSV/LaTeX tables, the paper's reported values;
+- :mod:`.tables` — display formatting, HTML/CSV/LaTeX tables (the paper's reported values
+  are in :mod:`innerloop.reference`);
 - :mod:`.render` — the report context (:class:`ReportContext`), HTML rendering and the PDF.
 - :mod:`.convergence` — learning curves with stop and best-validation points, the convergence
   tables, the marks on statistics that rest on an unconverged run.
@@ -31,8 +32,6 @@ from .render import (
     ttest_info,
 )
 from .tables import (
-    PAPER_REFERENCE,
-    PAPER_TABLE1_LR,
     format_table,
     lr_table_with_paper,
     meta_test_table_html,
@@ -58,8 +57,6 @@ __all__ = [
     "lr_table_with_paper",
     "meta_test_table_html",
     "report_tables",
-    "PAPER_TABLE1_LR",
-    "PAPER_REFERENCE",
     "ReportContext",
     "embed_image",
     "load_captions",

@@ -1,5 +1,6 @@
-"""Figures of the ablations (:mod:`innerloop.evaluation.ablations`): learned-rate signs,
-test-time procedures, the inner-steps sweep and the MAML / Alpha-MAML convergence grid.
+"""Figures of the ablations (:mod:`innerloop.evaluation.ablations`; their tables:
+:mod:`innerloop.stats.ablations`): learned-rate signs, test-time procedures, the
+inner-steps sweep and the MAML / Alpha-MAML convergence grid.
 
 Like :mod:`innerloop.reporting.figures`, every function takes the tables the workflow
 writes and returns a :class:`matplotlib.figure.Figure` built without pyplot.
@@ -52,7 +53,7 @@ def _errorbar(ax, x, y, low, high, *, horizontal: bool, **kwargs) -> None:
 def rate_ablation(table: pd.DataFrame) -> Figure:
     """Left: off-task minus on-task probe change per rate variant (mean, 95% CI); right:
     its paired difference from the rates as trained. ``table``: rows of
-    :func:`~innerloop.evaluation.ablations.rate_ablation_table`."""
+    :func:`~innerloop.stats.ablations.rate_ablation_table`."""
     settings = list(dict.fromkeys(table["setting"])) if "setting" in table.columns else [None]
     with mpl.rc_context(_STYLE):
         fig = Figure(figsize=(_WIDTH, 1.2 + 0.45 * len(table)), layout="constrained")
@@ -77,7 +78,7 @@ def rate_ablation(table: pd.DataFrame) -> Figure:
 
 def procedures(table: pd.DataFrame) -> Figure:
     """Meta-test accuracy (mean, 95% CI over seeds and tasks) per algorithm under each
-    test-time procedure. ``table``: rows of :func:`~innerloop.evaluation.ablations.procedure_table`."""
+    test-time procedure. ``table``: rows of :func:`~innerloop.stats.ablations.procedure_table`."""
     # One row per algorithm, or per (algorithm, setting) when the table has several settings.
     settings = setting_order(table["setting"]) if "setting" in table.columns else []
     by_setting = len(settings) > 1

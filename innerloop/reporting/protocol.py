@@ -6,7 +6,7 @@ it was chosen, and the meta-test accuracy (mean over seeds) next to the untraine
 reference (the same seeds' initialisations under the same evaluation,
 :mod:`innerloop.evaluation.reference`) and the difference of the two.
 
-A rate is ``published`` when it equals the value a source gives (:data:`PUBLISHED`, cited),
+A rate is ``published`` when it equals the value a source gives (:data:`innerloop.reference.PUBLISHED_RATES`, cited),
 ``default`` when it is the schema's default, and ``config`` otherwise (set in the
 configuration or a preset).
 """
@@ -19,6 +19,7 @@ import pandas as pd
 
 from innerloop.algorithms import DISPLAY_NAMES
 from innerloop.algorithms.transfer import Finetuning
+from innerloop.reference import PUBLISHED_RATES
 
 #: Option keys that are learning rates (or initial ranges of learned ones).
 RATE_KEYS = ("inner_lr", "eval_inner_lr", "lr_init_low", "lr_init_high", "lr_init", "finetune_lr", "outer_stepsize",
@@ -26,20 +27,11 @@ RATE_KEYS = ("inner_lr", "eval_inner_lr", "lr_init_low", "lr_init_high", "lr_ini
 
 #: Algorithms whose outer step is not Adam at train.outer_lr (their rate is an option).
 OWN_OUTER_STEP = ("reptile", "alpha_maml")
-_STUDY = "the study, Sec. 4"
-#: (algorithm, option) -> (value, source) for the rates the sources state.
-PUBLISHED: dict[tuple[str, str], tuple[float, str]] = {
-    ("maml", "inner_lr"): (0.01, _STUDY),
-    ("fomaml", "inner_lr"): (0.01, _STUDY),
-    ("maml_fd", "inner_lr"): (0.01, _STUDY),
-    ("metasgd", "lr_init_low"): (0.005, "Li et al. 2017"),
-    ("metasgd", "lr_init_high"): (0.1, "Li et al. 2017"),
-}
 
 
 def rate_origin(algorithm: str, key: str, value: Any, default: Any) -> str:
     """``published (source)``, ``default`` or ``config``: how the rate ``value`` was chosen."""
-    published = PUBLISHED.get((algorithm, key))
+    published = PUBLISHED_RATES.get((algorithm, key))
     if published is not None and value == published[0]:
         return f"published ({published[1]})"
     return "default" if value == default else "config"

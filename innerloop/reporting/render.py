@@ -37,10 +37,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from innerloop.io import atomic_path, write_bytes_atomic
+from innerloop.reference import PAPER_REFERENCE, PAPER_TABLE1_ALGORITHM, PAPER_TABLE1_LR
 from innerloop.stats.order import setting_order
 
 from . import figures as F
-from .tables import PAPER_REFERENCE, PAPER_TABLE1_LR, PAPER_TABLE1_ALGORITHM, format_p, report_tables
+from .tables import format_p, report_tables
 
 __all__ = [
     "ReportContext",
@@ -406,7 +407,8 @@ def headline_findings(
         maml, msgd = rows.get(("maml", "off_task_change")), rows.get(("metasgd", "off_task_change"))
         if maml is not None and msgd is not None:
             same = maml["mean"] < 0 < msgd["mean"]
-            s += (" The paper's off-task pattern (MAML worse off-task, −0.3 pp; Meta-SGD better, +0.2 pp) is "
+            s += (f" The paper's off-task pattern (MAML worse off-task, {_pp(PAPER_REFERENCE['off_task_change_maml'], 1)}; "
+                  f"Meta-SGD better, {_pp(PAPER_REFERENCE['off_task_change_metasgd'], 1)}) is "
                   + ("reproduced in sign" if same else "not reproduced"))
             if same and pd.notna(maml["ci95_high"]) and pd.notna(msgd["ci95_low"]):
                 both = maml["ci95_high"] < 0 < msgd["ci95_low"]

@@ -33,7 +33,7 @@ from matplotlib.lines import Line2D
 
 from innerloop.data.sine import TARGET_VARIANCE
 from innerloop.divergence import drop_diverged
-from innerloop.stats.intervals import mean_ci
+from innerloop.intervals import mean_ci
 
 from . import figures as F
 from .tables import format_table, to_html

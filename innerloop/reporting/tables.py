@@ -16,6 +16,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from innerloop.io import write_text_atomic
+from innerloop.reference import PAPER_TABLE1_ALGORITHM, PAPER_TABLE1_LR
 
 from innerloop.stats.order import setting_order
 
@@ -31,10 +32,6 @@ from .figures import (
 )
 
 __all__ = [
-    "PAPER_CITATION",
-    "PAPER_TABLE1_LR",
-    "PAPER_REFERENCE",
-    "THESIS_TABLE31_1SHOT",
     "format_number",
     "format_p",
     "format_table",
@@ -47,48 +44,6 @@ __all__ = [
     "rule_times_html",
     "report_tables",
 ]
-
-# --------------------------------------------------------------------------
-# Numbers reported by the paper (the only place they are written down)
-# --------------------------------------------------------------------------
-
-PAPER_CITATION = (
-    "T. Starshak, \"Negative Inner-Loop Learning Rates Learn Universal Features\", "
-    "Stanford University (Mini-ImageNet, 5-way 1-shot, one model per algorithm, 60,000 iterations)"
-)
-
-#: Paper Table 1, "Final inner-loop learning rates for meta-SGD": layer -> (mean, std. dev.).
-PAPER_TABLE1_LR: dict[str, tuple[float, float]] = {
-    "conv1": (-0.006, 0.032),
-    "conv2": (-0.004, 0.027),
-    "conv3": (-0.013, 0.027),
-    "conv4": (-0.018, 0.030),
-    "logits": (0.043, 0.072),
-}
-
-#: Other numbers quoted in the paper's text (Section 5).
-PAPER_REFERENCE: dict[str, float] = {
-    # 5.1: final validation accuracies, "approximately 46% and 47%"
-    "validation_accuracy_maml": 0.46,
-    "validation_accuracy_metasgd": 0.47,
-    # 5.3: off-task change, "Meta-SGD increased by 0.2% while MAML decreased by 0.3%"
-    "off_task_change_maml": -0.003,
-    "off_task_change_metasgd": 0.002,
-    # 5.3: t-test on the relative change between on-task and off-task performance
-    "ttest_p_value": 0.00044,
-    "probe_iterations": 40_000,
-    "train_iterations": 60_000,
-}
-
-#: Huisman, thesis Table 3.1: median meta-test accuracy, miniImageNet 5-way 1-shot, 5 runs.
-THESIS_TABLE31_1SHOT: dict[str, float] = {
-    "lstm_meta": 0.45,
-    "lstm_meta_plus": 0.48,
-    "fomaml": 0.46,
-    "maml": 0.47,
-    "fo_turtle": 0.43,
-    "turtle": 0.48,
-}
 
 MISSING = "—"
 
@@ -298,10 +253,6 @@ def latex_table(df: pd.DataFrame, caption: str | None = None) -> str:
 
 def _layer_key(layer: str) -> tuple[int, str]:
     return (LAYER_ORDER.index(layer) if layer in LAYER_ORDER else len(LAYER_ORDER), layer)
-
-
-#: The algorithm whose rates the paper's Table 1 reports.
-PAPER_TABLE1_ALGORITHM = "metasgd"
 
 
 def lr_table_with_paper(lr_table: pd.DataFrame) -> pd.DataFrame:

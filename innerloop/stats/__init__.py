@@ -6,7 +6,7 @@ which the training and evaluation jobs (that only need :func:`mean_ci`) never us
 
 import importlib
 
-from innerloop.stats.intervals import MeanCI, mean_ci
+from innerloop.intervals import MeanCI, mean_ci
 from innerloop.stats.order import TRANSFER_BASELINES, algorithm_group, algorithm_order, setting_order
 
 _LAZY = {

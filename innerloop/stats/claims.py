@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from innerloop.stats.intervals import mean_ci
+from innerloop.reference import PAPER_REFERENCE, PAPER_TABLE1_LR, THESIS_TABLE31_1SHOT
+from innerloop.intervals import mean_ci
 from innerloop.stats.order import setting_order
 from innerloop.stats.paired import holm, paired_test
 from innerloop.stats.power import min_detectable_effect, welch_implied_difference
@@ -301,8 +302,6 @@ def _off_minus_on(df: pd.DataFrame) -> pd.DataFrame:
 def _off_minus_on_claim(data: ClaimData) -> Measured:
     """Meta-SGD minus MAML in the off-minus-on change: over seeds (paired by seed), and the
     paper's Welch t-test over the probe iterations of all seeds beside it."""
-    from innerloop.reporting.tables import PAPER_REFERENCE
-
     probe = _off_minus_on(data.probe)
     x = data.in_setting(probe, "metasgd")["off_minus_on"].dropna().to_numpy(dtype=float)
     y = data.in_setting(probe, "maml")["off_minus_on"].dropna().to_numpy(dtype=float)
@@ -367,23 +366,18 @@ def _paired_meta_test(algorithm: str, reference: str) -> Callable[[ClaimData], M
 # --------------------------------------------------------------------------
 
 def _table1(layer: str) -> float:
-    from innerloop.reporting.tables import PAPER_TABLE1_LR  # the one place the paper's numbers live
-
     return PAPER_TABLE1_LR[layer][0]
 
 
 def _paper(key: str) -> float:
-    from innerloop.reporting.tables import PAPER_REFERENCE
-
     return PAPER_REFERENCE[key]
 
 
 def _thesis(a: str, b: str) -> tuple[float, str, str]:
     """Thesis Table 3.1's difference a - b (1-shot), as a number, as "+5 pp" and as "0.48 vs 0.43"."""
-    from innerloop.reporting.tables import THESIS_TABLE31_1SHOT as T
-
-    d = T[a] - T[b]
-    return d, f"{d * 100:+.0f} pp", f"{T[a]:.2f} vs {T[b]:.2f}"
+    t = THESIS_TABLE31_1SHOT
+    d = t[a] - t[b]
+    return d, f"{d * 100:+.0f} pp", f"{t[a]:.2f} vs {t[b]:.2f}"
 
 
 def claims() -> list[Claim]:

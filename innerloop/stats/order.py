@@ -40,13 +40,9 @@ def algorithm_order(names: Iterable[object]) -> list[str]:
     return sorted({str(n) for n in names}, key=algorithm_rank)
 
 
-#: A cross-domain setting: ``<train>_to_<test>_<W>w<S>s`` (trained on ``train``, tested on ``test``).
+#: A cross-domain setting: ``<train>_to_<test>_<W>w<S>s`` (trained on ``train``, tested on ``test``;
+#: :func:`innerloop.paths.cross_domain_setting` writes it).
 _CROSS = re.compile(r"(?P<train>[a-z0-9_]+?)_to_(?P<test>[a-z0-9_]+)_(?P<ways>\d+)w(?P<shots>\d+)s")
-
-
-def cross_domain_setting(train: str, test: str, setting: str) -> str:
-    """The setting key of runs trained on ``train`` and tested on ``test`` in ``setting`` ("5w1s")."""
-    return f"{train}_to_{test}_{setting}"
 
 
 def parse_setting(setting: object) -> dict | None:

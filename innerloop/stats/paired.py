@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from innerloop.stats.intervals import mean_ci
+from innerloop.intervals import mean_ci
 from innerloop.stats.order import algorithm_order, setting_order
 from innerloop.stats.summaries import with_off_minus_on
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from innerloop.convergence import DIVERGED, PlateauRule, is_settled, run_status
+from innerloop.reference import PAPER_REFERENCE
 from innerloop.stats.order import algorithm_order
 
 #: The columns that name a run in the collected tables (``innerloop.paths.read_runs``).
@@ -84,8 +85,6 @@ def scale_summary(convergence: pd.DataFrame, claims: pd.DataFrame, probe_iterati
     their fraction of the paper's 60,000, runs converged / diverged / total, seeds, probe
     iterations and their fraction of the paper's 40,000, and the claims testable at this
     scale out of those that were run."""
-    from innerloop.reporting.tables import PAPER_REFERENCE  # the one place the paper's numbers live
-
     paper_iterations, paper_probe = PAPER_REFERENCE["train_iterations"], PAPER_REFERENCE["probe_iterations"]
     trained = convergence["iterations"][convergence["iterations"] > 0] if len(convergence) else []
     iterations = trained if len(trained) else pd.Series([0])  # a baseline trained from scratch validates at 0

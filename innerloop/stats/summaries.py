@@ -14,7 +14,7 @@ from scipy import stats
 
 from innerloop.algorithms import DISPLAY_NAMES
 from innerloop.divergence import drop_diverged
-from innerloop.stats.intervals import mean_ci
+from innerloop.intervals import mean_ci
 from innerloop.stats.order import GROUP_LABELS, algorithm_group, algorithm_order, setting_order
 
 PROBE_PHASES = ["pre_adaptation", "on_task", "off_task"]

@@ -1,4 +1,7 @@
-"""Meta-test: adapt to each task of a fixed task set, score the query set.
+"""Scoring a learner on tasks: adapt to each task's support set, score its query set.
+
+Training's validation and every meta-test score tasks this way, so it sits in the
+training layer, below evaluation.
 
 Tasks are adapted :data:`EVAL_BATCH` at a time in one batch (the learner's
 ``adapt_batch``) when the learner batches; the scores are those of one task at a time
