@@ -80,3 +80,34 @@ def test_batched_meta_gradient_on_cuda_equals_the_loop(case):
     _, _, loop_grads = meta_gradients(learner, tasks, batch=False)
     for group in {k.split("/")[0] for k in loop_grads}:
         assert relative(batched_grads, loop_grads, group)[0] < 1e-9, group
+
+
+@pytest.mark.parametrize("case", ["maml", "fomaml", "metasgd", "anil", "reptile", "maml_fd"])
+@pytest.mark.parametrize("batch", [True, False], ids=["batched", "loop"])
+def test_graphed_meta_steps_equal_the_eager_ones(case, batch):
+    """Three replayed meta-steps of the captured graph, each on new tasks, move the
+    meta-parameters as three eager steps do (float64), from the same start."""
+    from test_batched import learner_for, problem
+
+    from innerloop.algorithms import graphed
+
+    model, init, tasks = problem(smooth=False)
+    batches = [tasks] + [problem(smooth=False, seed=s)[2] for s in (1, 2)]
+    batches = [[type(t)(**{k: (v.to(CUDA) if torch.is_tensor(v) else v) for k, v in vars(t).items()}) for t in b]
+               for b in batches]
+    learners = [learner_for(case, model.to(CUDA), {k: v.to(CUDA) for k, v in init.items()}).to(CUDA)
+                for _ in range(2)]
+    for learner in learners:
+        learner.batch_tasks = batch
+    said = []
+    eager, replayed = learners
+    opt_eager, opt_graph = eager.make_optimiser(1e-2), replayed.make_optimiser(1e-2)
+    graphed.make_capturable(opt_eager)
+    step = graphed.capture(replayed, opt_graph, batches[0], 1 / len(tasks), log=said.append)
+    assert step is not None, said
+    for tasks in batches:
+        expected, _ = graphed.eager_step(eager, opt_eager, tasks, 1 / len(tasks))
+        losses, _ = step(tasks)
+        torch.testing.assert_close(losses, expected, rtol=1e-9, atol=1e-12)
+    for (name, a), b in zip(eager.meta_parameters().items(), replayed.meta_parameters().values()):
+        torch.testing.assert_close(b, a, rtol=1e-9, atol=1e-12, msg=name)
