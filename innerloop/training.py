@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from innerloop.algorithms import MetaLearner, build_learner
+from innerloop.algorithms import MetaLearner, build_learner, graphed
 from innerloop.checkpoints import load_checked, save_checked
 from innerloop.convergence import PlateauRule, higher_is_better, is_better, plateau_reached, run_status
 from innerloop.data.sampler import fixed_tasks
@@ -183,23 +183,31 @@ def train(
 
 
 def outer_step(learner: MetaLearner, optimiser: torch.optim.Optimizer, sampler, iteration: int, meta_batch: int,
-               device: torch.device) -> tuple[float, float]:
+               device: torch.device, graph: graphed.GraphedSteps | None = None) -> tuple[float, float]:
     """One outer iteration, one meta-batch: tasks ``sampler.task(iteration * meta_batch + b)``
     for ``b < meta_batch``, their meta-gradients accumulated with weight ``1 / meta_batch``
     (the meta-batch mean), clipped (``learner.clip_grad_norm``) and applied by ``optimiser``.
 
     Returns the meta-batch's mean query loss and metric. A non-finite loss is returned
-    without the update, so the caller sees the divergence before the weights do.
+    without the update, so the caller sees the divergence before the weights do. With
+    ``graph`` (on CUDA) the whole step is one replayed CUDA graph where it could be captured
+    (:mod:`innerloop.algorithms.graphed`); the update is then part of the graph, and a
+    non-finite loss is seen after it.
     """
-    optimiser.zero_grad(set_to_none=True)
+    tasks = [sampler.task(iteration * meta_batch + b).to(device) for b in range(meta_batch)]
+    step = graph.step_for(tasks) if graph is not None else None
+    if step is not None:
+        losses, metrics = step(tasks)
+    else:
+        optimiser.zero_grad(set_to_none=True)
+        losses, metrics = learner.accumulate_tasks(tasks, 1 / meta_batch)
     loss_sum = torch.zeros((), device=device)
     metric_sum = torch.zeros((), device=device)
-    tasks = [sampler.task(iteration * meta_batch + b).to(device) for b in range(meta_batch)]
-    for loss, metric in zip(*learner.accumulate_tasks(tasks, 1 / meta_batch)):
+    for loss, metric in zip(losses, metrics):
         loss_sum += loss
         metric_sum += metric
     loss_value = (loss_sum / meta_batch).item()
-    if math.isfinite(loss_value):
+    if step is None and math.isfinite(loss_value):
         learner.clip_meta_gradient()
         optimiser.step()
     return loss_value, (metric_sum / meta_batch).item()
@@ -217,6 +225,7 @@ def fit(
     device: torch.device,
     progress: bool = True,
     stop_after: int | None = None,
+    cuda_graph: bool = True,
 ) -> MetaLearner:
     """The outer loop of ``learner`` (already on ``device``) on tasks ``sampler.task(i)``.
 
@@ -241,6 +250,10 @@ def fit(
     no checkpoint of the diverged state is written, and the status is ``diverged`` with
     the iteration, the last finite training loss and the learning rates at that point
     (:func:`innerloop.divergence.divergence_status`). The run still returns normally.
+
+    On CUDA, with ``cuda_graph``, each meta-step is one replayed CUDA graph where the step can
+    be captured (:class:`innerloop.algorithms.graphed.GraphedSteps`; the job log says whether
+    it was and, if not, why); the steps compute what the eager ones do.
     """
     optimiser = learner.make_optimiser(spec.outer_lr)
     iterations = spec.iterations if learner.meta_trained else 0
@@ -268,6 +281,9 @@ def fit(
 
     # A run checkpointed after it plateaued resumes as finished.
     plateaued = plateau_reached(val_scores(), rule, higher)
+    graph = (graphed.GraphedSteps(learner, optimiser, 1 / spec.meta_batch,
+                                  log=lambda line: print(line, file=sys.stderr))
+             if cuda_graph and device.type == "cuda" and learner.meta_trained else None)
     started = time.perf_counter()
 
     def checkpoint(iteration: int) -> None:
@@ -297,7 +313,8 @@ def fit(
                 print(f"stopped by {why} at iteration {iteration}; checkpoint saved to {checkpoint_path}",
                       file=sys.stderr)
                 raise Interrupted(f"{spec.algorithm} seed {spec.seed} stopped at iteration {iteration}")
-            loss_value, metric_value = outer_step(learner, optimiser, sampler, iteration, spec.meta_batch, device)
+            loss_value, metric_value = outer_step(learner, optimiser, sampler, iteration, spec.meta_batch, device,
+                                                  graph)
             if not math.isfinite(loss_value):
                 diverged = diverge(iteration + 1, f"training loss {loss_value}")
                 break

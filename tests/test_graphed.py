@@ -54,3 +54,12 @@ def test_eager_step_is_the_training_loops_step():
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=n)
     assert metrics.shape == (len(tasks),)
 
+
+
+def test_the_training_loops_graph_falls_back_once_and_stays_eager():
+    model, init, tasks = problem(smooth=False)
+    learner = learner_for("maml", model, init)
+    said = []
+    steps = graphed.GraphedSteps(learner, learner.make_optimiser(1e-3), 1 / len(tasks), log=said.append)
+    assert steps.step_for(tasks) is None and steps.step_for(tasks) is None
+    assert len(said) == 1 and "no CUDA device" in said[0]

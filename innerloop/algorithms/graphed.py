@@ -151,3 +151,27 @@ def _restore(learner: MetaLearner, optimiser: torch.optim.Optimizer, saved: dict
                     value.copy_(before[key]) if key in before else value.zero_()
                 elif key in before:
                     state[key] = before[key]
+
+
+class GraphedSteps:
+    """The training loop's meta-steps through one graph: captured on the first meta-batch,
+    replayed on every later one of the same shapes; :meth:`step_for` returns None (run the
+    step eagerly) where capture failed or the shapes differ."""
+
+    def __init__(self, learner: MetaLearner, optimiser: torch.optim.Optimizer, weight: float, *,
+                 log: Callable[[str], None] = print):
+        self.learner, self.optimiser, self.weight, self.log = learner, optimiser, weight, log
+        self.step: GraphedMetaStep | None = None
+        self.failed = False
+
+    def step_for(self, tasks: list[Task]) -> GraphedMetaStep | None:
+        if self.failed:
+            return None
+        if self.step is None:
+            self.step = capture(self.learner, self.optimiser, tasks, self.weight, log=self.log)
+            self.failed = self.step is None
+            return self.step
+        if len(tasks) != len(self.step.inputs) or any(
+                getattr(t, n).shape != getattr(s, n).shape for t, s in zip(tasks, self.step.inputs) for n in _TASK_TENSORS):
+            return None
+        return self.step
