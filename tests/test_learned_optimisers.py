@@ -394,7 +394,7 @@ def test_one_flat_vector_equals_the_step_rule_tensor_by_tensor(setup, make):
     learner = make(model, init)
     flat = learner.adapt(task.support_x, task.support_y)
     per_tensor, _ = engine.adapt(learner.support_loss(task.support_x, task.support_y), learner.init, steps=STEPS,
-                                 step=learner.step, adapts=learner.adapts, second_order=learner.second_order)
+                                 step=learner.step, adapts=learner.adapts, gradient=learner.gradient)
     meta = learner.meta_parameters()
     grads = [torch.autograd.grad(learner.loss(learner.predict(adapted, task.query_x), task.query_y),
                                  list(meta.values())) for adapted in (flat, per_tensor)]

@@ -101,18 +101,15 @@ class MetaLearner:
     meta_trained = True
     #: Cross-entropy/accuracy (False) or mean squared error (True, sine-wave regression).
     regression = False
-    #: Step of the finite-difference Hessian-vector product; None: exact second order.
-    hvp_epsilon: float | None = None
+    #: Whether meta-training differentiates through the adaptation (False: the transfer
+    #: baselines, which adapt only at evaluation; ``meta_gradient`` then has no effect).
+    meta_gradient_through_adaptation = True
     #: Adapt the tasks of a meta-batch or evaluation batch together (False: one at a time).
     batch_tasks = True
     #: Why this learner's adaptation has no batched form (None: it has one).
     no_batched_adaptation: str | None = None
     #: Largest input (values per example: channels x height x width) batched on the CPU.
     cpu_batch_pixels = 32 * 32 * 3
-    #: Whether ``hvp_epsilon`` is relative to the norm of the adapted tensors (else a distance).
-    hvp_relative = False
-    #: Precision of the finite-difference gradients (None: the parameters' own).
-    hvp_dtype: torch.dtype | None = None
     #: Largest norm of the meta-gradient (all meta-parameters together) at an outer update; None: no clip.
     clip_grad_norm: float | None = None
 
@@ -124,9 +121,16 @@ class MetaLearner:
         self.inner_steps = inner_steps
         #: Adaptation steps at evaluation time (meta-test, probe) unless the caller says otherwise.
         self.eval_steps = inner_steps
-        self.second_order = second_order
+        #: How meta-training differentiates through the inner gradients (engine.Gradient).
+        self.gradient = engine.SECOND_ORDER if second_order else engine.FIRST_ORDER
         #: Further meta-parameter groups the outer loop learns, by name (e.g. {"lr": ...}).
         self.extra: dict[str, Params] = {}
+
+    @property
+    def second_order(self) -> bool:
+        """Whether the meta-gradient differentiates through the inner gradients (second
+        order or finite differences)."""
+        return self.gradient.keeps_graph
 
     @classmethod
     def from_config(
@@ -198,7 +202,7 @@ class MetaLearner:
 
     def support_loss(self, x: torch.Tensor, y: torch.Tensor):
         """``params -> L_support(params)``; the images follow the parameters' precision
-        (the finite-difference gradients may be taken in float64, see ``hvp_dtype``)."""
+        (the finite-difference gradients may be taken in float64: ``engine.Gradient.dtype``)."""
         def loss(params: Params) -> torch.Tensor:
             dtype = next(iter(params.values())).dtype
             return self.loss(self.predict(params, x if x.dtype == dtype else x.to(dtype)), y)
@@ -221,31 +225,59 @@ class MetaLearner:
         to ``inner_steps``; with ``False`` it is a plain evaluation-time adaptation, the
         result is detached and ``steps`` defaults to ``eval_steps``.
         """
-        return self._inner_loop(self.support_loss(x, y), params, steps, meta_gradient)
+        return self._adapt(x, y, steps, params, meta_gradient)
 
-    def _inner_loop(self, support_loss, params: Params | None, steps: int | None, meta_gradient: bool,
-                    tasks: int | None = None) -> Params:
-        """The engine's inner loop with this learner's choices, shared by :meth:`adapt` and
-        :meth:`adapt_batch` (``tasks``: stack ``params`` along a leading task axis first)."""
+    def _adapt(self, x: torch.Tensor, y: torch.Tensor, steps: int | None, params: Params | None,
+               meta_gradient: bool, tasks: int | None = None) -> Params:
+        """What :meth:`adapt` and :meth:`adapt_batch` share (``tasks``: the support sets and the
+        result carry a leading task axis): where to start, the mode, the steps, the detaching."""
+        meta_gradient = meta_gradient and self.meta_gradient_through_adaptation
+        mode = engine.Mode.TRAINING if meta_gradient else engine.Mode.EVALUATION
         params = self.init if params is None else params
         if not meta_gradient:
             params = {n: p.detach() for n, p in params.items()}
         if steps is None:
             steps = self.inner_steps if meta_gradient else self.eval_steps
-        adapted, _ = engine.adapt(
-            support_loss,
-            params if tasks is None else batched.stack(params, tasks),
-            steps=steps,
-            step=self.step,
-            adapts=self.adapts,
-            second_order=self.second_order and meta_gradient,
-            hvp_epsilon=self.hvp_epsilon,
-            hvp_relative=self.hvp_relative,
-            hvp_dtype=self.hvp_dtype,
-        )
+        if tasks is not None:
+            params = batched.stack(params, tasks)
+        adapted = self.inner_loop(params, x, y, steps=steps, mode=mode, tasks=tasks)
         if not meta_gradient:
             adapted = {n: p.detach() for n, p in adapted.items()}
         return adapted
+
+    def inner_loop(self, params: Params, x: torch.Tensor, y: torch.Tensor, *, steps: int, mode: engine.Mode,
+                   tasks: int | None) -> Params:
+        """Adapted ``params`` (with the task axis when ``tasks``): the engine's loop on this
+        learner's support loss, with its choices (``adapts``, ``step``, ``gradient``), on the
+        tensors :meth:`pack` hands it. A learner whose adaptation is no inner loop
+        (ProtoNet's prototypes) overrides this."""
+        support_loss = self.support_loss(x, y) if tasks is None else self.support_loss_batch(x, y)
+        names = [n for n in params if self.adapts(n)]
+        with torch.enable_grad():
+            adapted, _ = engine.adapt(
+                lambda packed: support_loss({**params, **self.unpack(packed, params, names, tasks)}),
+                self.pack(params, names, tasks),
+                steps=steps,
+                step=self.packed_step(names),
+                adapts=lambda name: True,
+                gradient=self.gradient,
+                mode=mode,
+            )
+        return {**params, **self.unpack(adapted, params, names, tasks)}
+
+    # -- how the engine sees the adapted tensors -------------------------------------------
+    def pack(self, params: Params, names: list[str], tasks: int | None) -> Params:
+        """The tensors the engine adapts, from the adapted tensors ``names`` of ``params``
+        (by default those tensors themselves; a coordinate-wise learner packs them into one)."""
+        return {n: params[n] for n in names}
+
+    def unpack(self, packed: Params, params: Params, names: list[str], tasks: int | None) -> Params:
+        """The adapted tensors ``names`` from the engine's ``packed`` ones (inverse of :meth:`pack`)."""
+        return packed
+
+    def packed_step(self, names: list[str]) -> engine.StepRule:
+        """The step rule on the packed tensors (by default :meth:`step`)."""
+        return self.step
 
     def outer_loss(self, task: Task) -> tuple[torch.Tensor, torch.Tensor]:
         """Query loss after adapting to the support set, and the query metric (detached)."""
@@ -319,7 +351,7 @@ class MetaLearner:
         """:meth:`adapt` of every task: support sets ``x``, ``y`` with a leading task axis;
         returns the adapted tensors with that axis (``params``, without it, is where every
         task starts)."""
-        return self._inner_loop(self.support_loss_batch(x, y), params, steps, meta_gradient, tasks=x.shape[0])
+        return self._adapt(x, y, steps, params, meta_gradient, tasks=x.shape[0])
 
     def outer_loss_batch(self, tasks: Task) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`outer_loss` of every task of stacked ``tasks``: ``(T,)`` losses and metrics."""

@@ -10,16 +10,20 @@ Algorithms differ only in their choices, never in the loop:
 * which parameters adapt (``adapts``: all for MAML, the head for ANIL, the body for BOIL),
 * how a step is taken (``step``: a scalar rate for MAML, a learned rate per element for
   Meta-SGD, a learned update network for TURTLE, an LSTM cell for the meta-learner LSTM),
-* what the outer loss differentiates through (``second_order``: keep the graph of each
-  inner gradient so the meta-gradient contains the Hessian terms, or treat the inner
-  gradients as constants, the first-order approximation; with ``hvp_epsilon`` the
-  Hessian terms come from finite differences of gradients instead of double backward).
+* what the outer loss differentiates through (one :class:`Gradient` setting: ``second``
+  order keeps the graph of each inner gradient so the meta-gradient contains the Hessian
+  terms; ``first`` order treats the inner gradients as constants; ``finite_difference``
+  gets the Hessian terms from differences of gradients instead of double backward).
 
-A step sees a :class:`StepContext`: the step index, the current support loss (an input
-of the meta-learner LSTM and TURTLE) and a ``state`` dict that lives for one adaptation
-(the LSTM's cell and gates, TURTLE's moving average). Stateless rules ignore it.
+The loop runs in one of two :class:`Mode` s: ``TRAINING`` (meta-training: the adapted
+tensors stay differentiable to the gradient setting's order) or ``EVALUATION`` (meta-test,
+probe: a plain adaptation whose inner gradients are constants, whatever the setting).
 
-The loop runs over ``torch.autograd.grad`` with ``create_graph=second_order``, for one
+A step sees a :class:`StepContext`: the step index, the mode, the current support loss (an
+input of the meta-learner LSTM and TURTLE) and a ``state`` dict that lives for one
+adaptation (the LSTM's cell and gates, TURTLE's moving average). Stateless rules ignore it.
+
+The loop runs over ``torch.autograd.grad`` with ``create_graph`` for second order, for one
 task or for many at once: a support loss may return one loss per task (a vector) for
 parameters that carry a leading task axis (:mod:`innerloop.models.batched`); the tasks
 are independent, so the gradient of the losses' sum holds each task's own gradient, and
@@ -30,6 +34,7 @@ wrong second-order meta-gradient through ``batch_norm``, so it is not used.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,6 +45,46 @@ Params = dict[str, torch.Tensor]
 SupportLoss = Callable[[Params], torch.Tensor]
 
 
+class Mode(enum.Enum):
+    """What an adaptation is for."""
+
+    TRAINING = "training"  #: meta-training: differentiable w.r.t. the meta-parameters
+    EVALUATION = "evaluation"  #: meta-test, probe, CKA: a plain adaptation
+
+
+@dataclass(frozen=True)
+class Gradient:
+    """How a meta-training adaptation's meta-gradient treats the inner gradients.
+
+    ``order``: ``"second"`` (double backward), ``"first"`` (the inner gradients are constants)
+    or ``"finite_difference"`` (the Hessian-vector products of :func:`fd_gradients`, at
+    ``epsilon``, relative to the norm of the adapted tensors with ``relative``, computed in
+    ``dtype``; None: the parameters' own precision).
+    """
+
+    order: str = "second"
+    epsilon: float | None = None
+    relative: bool = False
+    dtype: torch.dtype | None = None
+
+    def __post_init__(self):
+        if self.order not in ("second", "first", "finite_difference"):
+            raise ValueError(f"gradient order must be second, first or finite_difference, got {self.order!r}")
+        if (self.order == "finite_difference") != (self.epsilon is not None):
+            raise ValueError("a finite-difference gradient needs epsilon, and only it takes one")
+        if self.epsilon is not None and not self.epsilon > 0:
+            raise ValueError(f"finite-difference epsilon must be positive, got {self.epsilon}")
+
+    @property
+    def keeps_graph(self) -> bool:
+        """Whether the meta-gradient differentiates through the inner gradients."""
+        return self.order != "first"
+
+
+SECOND_ORDER = Gradient("second")
+FIRST_ORDER = Gradient("first")
+
+
 @dataclass
 class StepContext:
     """What one inner step may look at besides its tensor and gradient."""
@@ -48,6 +93,7 @@ class StepContext:
     steps: int  #: total steps of this adaptation
     loss: torch.Tensor  #: support loss at theta_k (in the graph when second order)
     state: dict = field(default_factory=dict)  #: scratch state kept across the steps of one adaptation
+    mode: Mode = Mode.TRAINING  #: what the adaptation is for
 
 
 #: ``step(name, param, grad, ctx) -> new param``: one inner update of one tensor.
@@ -61,45 +107,44 @@ def adapt(
     steps: int,
     step: StepRule,
     adapts: Callable[[str], bool],
-    second_order: bool,
-    hvp_epsilon: float | None = None,
-    hvp_relative: bool = False,
-    hvp_dtype: torch.dtype | None = None,
+    gradient: Gradient = SECOND_ORDER,
+    mode: Mode = Mode.TRAINING,
 ) -> tuple[Params, list[torch.Tensor]]:
     """Run the inner loop; return the adapted parameters and the (detached) support loss per step.
 
     Parameters that do not adapt are passed through unchanged (the same tensors, so the
-    outer gradient reaches them directly). With ``second_order=False`` the inner
-    gradients are detached: the adapted parameters still depend on the meta-parameters
-    (and on any learned step sizes) through the update itself, which is exactly the
-    first-order approximation of MAML. With ``second_order=True`` and ``hvp_epsilon`` set,
-    the gradients are computed without a graph and their backward pass is the
-    finite-difference Hessian-vector product of :func:`fd_gradients` (its step relative to
-    the norm of the adapted tensors with ``hvp_relative``, computed in ``hvp_dtype``).
+    outer gradient reaches them directly). In ``TRAINING`` mode with a first-order
+    ``gradient`` the inner gradients are detached: the adapted parameters still depend on
+    the meta-parameters (and on any learned step sizes) through the update itself, which is
+    exactly the first-order approximation of MAML. With second order they keep their graph;
+    with finite differences they are computed without one and their backward pass is the
+    finite-difference Hessian-vector product of :func:`fd_gradients`. In ``EVALUATION``
+    mode the inner gradients are constants whatever ``gradient`` says.
 
-    When called outside meta-training (evaluation, the feature probe), pass detached
-    parameters; the adapted ones are made differentiable here so that the inner
-    gradients can be taken.
+    In evaluation, pass detached parameters; the adapted ones are made differentiable here
+    so that the inner gradients can be taken.
     """
     names = [n for n in params if adapts(n)]
     params = dict(params)
     for n in names:
         if not params[n].requires_grad:
             params[n] = params[n].detach().requires_grad_(True)
+    keep = mode is Mode.TRAINING and gradient.keeps_graph
+    differences = keep and gradient.order == "finite_difference"
     losses: list[torch.Tensor] = []
     state: dict = {}
     for k in range(steps):
-        if second_order and hvp_epsilon is not None:
-            loss, grads = fd_gradients(support_loss, params, names, hvp_epsilon, relative=hvp_relative,
-                                           dtype=hvp_dtype)
+        if differences:
+            loss, grads = fd_gradients(support_loss, params, names, gradient.epsilon, relative=gradient.relative,
+                                       dtype=gradient.dtype)
         else:
             loss = support_loss(params)
             total = loss if loss.ndim == 0 else loss.sum()  # per-task losses: each task's gradient
-            grads = torch.autograd.grad(total, [params[n] for n in names], create_graph=second_order)
-            if not second_order:
+            grads = torch.autograd.grad(total, [params[n] for n in names], create_graph=keep)
+            if not keep:
                 grads = [g.detach() for g in grads]
         losses.append(loss.detach())
-        ctx = StepContext(k=k, steps=steps, loss=loss if second_order else loss.detach(), state=state)
+        ctx = StepContext(k=k, steps=steps, loss=loss if keep else loss.detach(), state=state, mode=mode)
         for n, g in zip(names, grads):
             params[n] = step(n, params[n], g, ctx)
     return params, losses

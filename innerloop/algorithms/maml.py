@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from innerloop.algorithms.base import MetaLearner
-from innerloop.algorithms.engine import StepContext
+from innerloop.algorithms.engine import Gradient, Mode, StepContext
 from innerloop.models import Params
 
 
@@ -86,9 +86,8 @@ class FiniteDifferenceMAML(MAML):
         if not epsilon > 0:
             raise ValueError(f"maml_fd: epsilon must be positive, got {epsilon}")
         super().__init__(model, init, inner_steps=inner_steps, inner_lr=inner_lr)
-        self.hvp_epsilon = epsilon
-        self.hvp_relative = relative_epsilon
-        self.hvp_dtype = torch.float64 if float64 else None
+        self.gradient = Gradient("finite_difference", epsilon=epsilon, relative=relative_epsilon,
+                                 dtype=torch.float64 if float64 else None)
 
 
 class NegativeMAML(MAML):
@@ -111,10 +110,6 @@ class NegativeMAML(MAML):
         self.train_lr = inner_lr
         self.eval_lr = inner_lr if eval_inner_lr is None else eval_inner_lr
 
-    def adapt(self, x, y, *, steps=None, params=None, meta_gradient=True):
-        self.inner_lr = self.train_lr if meta_gradient else self.eval_lr
-        return super().adapt(x, y, steps=steps, params=params, meta_gradient=meta_gradient)
-
-    def adapt_batch(self, x, y, *, steps=None, params=None, meta_gradient=True):
-        self.inner_lr = self.train_lr if meta_gradient else self.eval_lr
-        return super().adapt_batch(x, y, steps=steps, params=params, meta_gradient=meta_gradient)
+    def step(self, name: str, param: torch.Tensor, grad: torch.Tensor, ctx: StepContext) -> torch.Tensor:
+        """The negative rate in meta-training, ``eval_inner_lr`` in evaluation."""
+        return param - (self.train_lr if ctx.mode is Mode.TRAINING else self.eval_lr) * grad

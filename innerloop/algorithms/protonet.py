@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from innerloop.algorithms import engine
 from innerloop.algorithms.base import MetaLearner, NoOptions
 from innerloop.models import Params, batched, embed
 
@@ -50,46 +51,15 @@ class ProtoNet(MetaLearner):
     def __init__(self, model: nn.Module, init: Params, *, inner_steps: int):
         super().__init__(model, init, inner_steps=inner_steps, second_order=True)
 
-    def adapt(
-        self,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        *,
-        steps: int | None = None,
-        params: Params | None = None,
-        meta_gradient: bool = True,
-    ) -> Params:
-        """The body unchanged and the head set to the support set's prototypes (``steps`` is ignored)."""
-        params = self.init if params is None else params
-        if not meta_gradient:
-            params = {n: p.detach() for n, p in params.items()}
-        with torch.set_grad_enabled(meta_gradient and torch.is_grad_enabled()):
-            c = prototypes(embed(self.model, params, x), y, int(y.max()) + 1)
-            adapted = {**params, "head.weight": 2 * c, "head.bias": -(c**2).sum(1)}
-        if not meta_gradient:
-            adapted = {n: p.detach() for n, p in adapted.items()}
-        return adapted
-
-    def adapt_batch(
-        self,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        *,
-        steps: int | None = None,
-        params: Params | None = None,
-        meta_gradient: bool = True,
-    ) -> Params:
-        """:meth:`adapt` of every task (``x``, ``y`` with a leading task axis): each task's
-        prototypes from one batched embedding."""
-        params = self.init if params is None else params
-        if not meta_gradient:
-            params = {n: p.detach() for n, p in params.items()}
-        params = batched.stack(params, x.shape[0])
-        with torch.set_grad_enabled(meta_gradient and torch.is_grad_enabled()):
-            features = batched.forward(self.model, params, x, embed_only=True)
-            one_hot = F.one_hot(y, int(y.max()) + 1).to(features.dtype)
-            c = one_hot.transpose(1, 2) @ features / one_hot.sum(1)[..., None]
-            adapted = {**params, "head.weight": 2 * c, "head.bias": -(c**2).sum(-1)}
-        if not meta_gradient:
-            adapted = {n: p.detach() for n, p in adapted.items()}
-        return adapted
+    def inner_loop(self, params: Params, x: torch.Tensor, y: torch.Tensor, *, steps: int, mode: engine.Mode,
+                   tasks: int | None) -> Params:
+        """The body unchanged and the head set to the support set's prototypes (``steps`` is
+        ignored); with ``tasks``, each task's prototypes from one batched embedding."""
+        with torch.set_grad_enabled(mode is engine.Mode.TRAINING and torch.is_grad_enabled()):
+            if tasks is None:
+                c = prototypes(embed(self.model, params, x), y, int(y.max()) + 1)
+            else:
+                features = batched.forward(self.model, params, x, embed_only=True)
+                one_hot = F.one_hot(y, int(y.max()) + 1).to(features.dtype)
+                c = one_hot.transpose(1, 2) @ features / one_hot.sum(1)[..., None]
+            return {**params, "head.weight": 2 * c, "head.bias": -(c**2).sum(-1)}

@@ -47,7 +47,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from innerloop.algorithms import engine
 from innerloop.algorithms.base import MetaLearner
 from innerloop.algorithms.engine import StepContext
 from innerloop.models import Params, embed, is_head
@@ -155,32 +154,26 @@ class Finetuning(_SGDFinetuning):
         return is_head(name)
 
     # -- meta-test: the new head on the frozen body --------------------------------------
-    def adapt(
-        self,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        *,
-        steps: int | None = None,
-        params: Params | None = None,
-        meta_gradient: bool = True,
-    ) -> Params:
-        """Fine-tune the head of ``params`` (default: the initialisation's new head on the
-        pre-trained body) on the support set's features; always detached (``meta_gradient``
-        has no effect: nothing is learned through the fine-tuning) and ``steps`` defaults to
-        ``finetune_steps``."""
-        params = {n: p.detach() for n, p in (self.init if params is None else params).items()}
-        steps = self.eval_steps if steps is None else steps
-        with torch.no_grad():
-            features = embed(self.model, params, x)
+    #: The head is fine-tuned at evaluation only; nothing is learned through it.
+    meta_gradient_through_adaptation = False
+    no_batched_adaptation = "its adaptation fine-tunes a new head on the frozen body's features, task by task"
 
-        def support_loss(p: Params) -> torch.Tensor:
-            head = {"weight": p["head.weight"], "bias": p["head.bias"]}
-            return self.loss(self.head_logits(head, features), y)
+    def support_loss(self, x: torch.Tensor, y: torch.Tensor):
+        """``params -> L_support`` of the head alone on the support set's features: the body
+        does not adapt, so its features are computed once, at the first call (the
+        evaluation-time adaptation fine-tunes a new head of ``params`` on the frozen body;
+        ``steps`` defaults to ``finetune_steps``)."""
+        features = None
 
-        with torch.enable_grad():
-            adapted, _ = engine.adapt(support_loss, params, steps=steps, step=self.step, adapts=self.adapts,
-                                      second_order=False)
-        return {n: p.detach() for n, p in adapted.items()}
+        def loss(params: Params) -> torch.Tensor:
+            nonlocal features
+            if features is None:
+                with torch.no_grad():
+                    features = embed(self.model, params, x)
+            return self.loss(self.head_logits({"weight": params["head.weight"], "bias": params["head.bias"]},
+                                              features), y)
+
+        return loss
 
     # -- meta-training: pre-training on the global labels --------------------------------
     def training_data(self, store, spec):
