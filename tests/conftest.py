@@ -18,11 +18,17 @@ session's first test starts (``_smoke_dag``), so that it runs beside the unit te
 keep only one core busy; the first test that asks for ``smoke_run`` waits for it to finish.
 The modules with such tests run last (``pytest_collection_modifyitems``) to leave it the time.
 Its Snakemake output is in ``smoke_run.parent / "snakemake.log"``.
+
+Likewise, when a test of tests/test_slurm.py is collected, ``_slurm_background`` installs and
+starts the one-node SLURM cluster and runs its target through it in a background thread from
+the session's start (apt, the daemons' start-up and sbatch's status polling mostly wait), and
+stops the cluster at the session's end; ``slurm_run`` waits for it.
 """
 
 import os
 import signal
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -35,6 +41,17 @@ from workflow_copy import SMOKE_ARGS, SNAKEMAKE, copy_workflow
 # One intra-op thread: the tests' networks are tiny, and the workflow tests' Snakemake jobs
 # run beside the test process on the same cores.
 torch.set_num_threads(1)
+
+
+def _die_with_parent() -> None:
+    """In a child process: receive SIGTERM when the test process dies, so that a pytest killed
+    by a timeout leaves no smoke DAG running (Linux's PR_SET_PDEATHSIG; elsewhere a no-op)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
 
 
 def pytest_collection_modifyitems(items):
@@ -82,13 +99,38 @@ def _smoke_dag(request, tmp_path_factory):
     workdir = copy_workflow(base / "workflow")
     with open(base / "snakemake.log", "w") as log:
         process = subprocess.Popen([*SNAKEMAKE, *SMOKE_ARGS], cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+                                   start_new_session=True, preexec_fn=_die_with_parent)
         try:
             yield workdir, process, base / "snakemake.log"
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
                 process.wait(timeout=120)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _slurm_background(request, tmp_path_factory):
+    """A future of :func:`test_slurm.bring_up_and_run`, started now, if a SLURM test is collected
+    and the machine can try (else None); the cluster is stopped at the session's end."""
+    wanted = any(item.path.name == "test_slurm.py" for item in request.session.items)
+    if not wanted or os.environ.get("INNERLOOP_SKIP_SLURM"):
+        yield None
+        return
+    import test_slurm
+
+    if test_slurm.missing_prerequisite() is not None:
+        yield None
+        return
+    base = tmp_path_factory.mktemp("slurm")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(test_slurm.bring_up_and_run, base)
+        try:
+            yield future
+        finally:
+            future.cancel()
+            if not future.cancelled():
+                future.exception()  # wait for it: the cluster must not outlive the session
+            test_slurm.stop_cluster(base / "cluster")
 
 
 @pytest.fixture(scope="session")

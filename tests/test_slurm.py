@@ -67,42 +67,69 @@ def prerequisite(ok: bool, reason: str) -> None:
         pytest.fail(f"SLURM test cannot run: {reason}. Set INNERLOOP_SKIP_SLURM=<why> to skip it instead.")
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """A running one-node cluster; yields the environment its clients need."""
-    if os.environ.get("INNERLOOP_SKIP_SLURM"):
-        pytest.skip(f"INNERLOOP_SKIP_SLURM: {os.environ['INNERLOOP_SKIP_SLURM']}")
-    prerequisite(os.geteuid() == 0, f"installing and starting SLURM needs root; running as uid {os.geteuid()}")
-    prerequisite(importlib.util.find_spec("snakemake_executor_plugin_slurm") is not None,
-                 "snakemake-executor-plugin-slurm is not installed (pip install -e .)")
-    prerequisite(shutil.which("apt-get") is not None or shutil.which("slurmctld") is not None,
-                 "neither SLURM nor apt-get (to install it) is on this machine")
+def missing_prerequisite() -> str | None:
+    """Why this machine cannot run the cluster (None: it can try)."""
+    if os.geteuid() != 0:
+        return f"installing and starting SLURM needs root; running as uid {os.geteuid()}"
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        return "snakemake-executor-plugin-slurm is not installed (pip install -e .)"
+    if shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
+        return "neither SLURM nor apt-get (to install it) is on this machine"
+    return None
+
+
+def bring_up_and_run(base: Path) -> dict:
+    """Install and start the cluster in ``base / "cluster"``, then run the target through it in
+    a workflow copy in ``base / "workflow"``. Returns what the tests read: ``failure`` (why a
+    step failed, else None), ``cwd``, ``directory`` (the cluster's), ``output`` (Snakemake's).
+
+    tests/conftest.py runs this in a background thread from the session's start (apt, daemon
+    start-up and sbatch polling mostly wait), and stops the cluster at the session's end."""
+    directory, cwd = base / "cluster", base / "workflow"
+    result = {"failure": None, "cwd": cwd, "directory": directory, "output": ""}
     install = subprocess.run([str(CLUSTER), "install"], capture_output=True, text=True, timeout=600)
-    prerequisite(install.returncode == 0, f"installing SLURM failed: {install.stderr[-2000:]}")
-    directory = tmp_path_factory.mktemp("cluster")
+    if install.returncode != 0:
+        return {**result, "failure": f"installing SLURM failed: {install.stderr[-2000:]}"}
+    directory.mkdir(parents=True)
     start = subprocess.run([str(CLUSTER), "start", str(directory)], capture_output=True, text=True, timeout=120)
-    try:
+    if start.returncode != 0:
         logs = "\n".join(p.read_text()[-1500:] for p in sorted((directory / "log").glob("*")) if p.is_file())
-        prerequisite(start.returncode == 0, f"starting the cluster failed: {start.stderr[-2000:]}\n{logs}")
-        yield {**os.environ, "SLURM_CONF": str(directory / "slurm.conf")}, directory
-    finally:
-        subprocess.run([str(CLUSTER), "stop", str(directory)], capture_output=True, timeout=60)
-
-
-@pytest.fixture(scope="module")
-def slurm_run(cluster, tmp_path_factory):
-    env, directory = cluster
-    cwd = copy_workflow(tmp_path_factory.mktemp("slurm"))
+        return {**result, "failure": f"starting the cluster failed: {start.stderr[-2000:]}\n{logs}"}
+    cwd.mkdir(parents=True)
+    copy_workflow(cwd)
     shutil.copytree(ROOT / "profiles", cwd / "profiles")
     (cwd / "gpu.yaml").write_text(SLURM_ONLY)
+    env = {**os.environ, "SLURM_CONF": str(directory / "slurm.conf")}
     # Accounting is off on this cluster, so job states come from squeue (kept for MinJobAge=300 s
     # >= 3 x the 5 s before the first check) and no account is passed to sbatch.
     command = [*SNAKEMAKE, "--profile", "profiles/slurm", *CONFIG, "gpu.yaml", "--jobs", "4",
                "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "5",
                "--slurm-no-account", "--latency-wait", "5", "--seconds-between-status-checks", "2", "--", TARGET]
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
-    return cwd, directory, result.stdout + result.stderr
+    run = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
+    output = run.stdout + run.stderr
+    if run.returncode != 0:
+        return {**result, "output": output,
+                "failure": f"the SLURM run failed: {run.stdout[-3000:]}{run.stderr[-5000:]}"}
+    return {**result, "output": output}
+
+
+def stop_cluster(directory: Path) -> None:
+    if (directory / "slurm.conf").exists():
+        subprocess.run([str(CLUSTER), "stop", str(directory)], capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def slurm_run(_slurm_background):
+    """``(workflow copy, cluster directory, Snakemake output)`` of the run through SLURM."""
+    if os.environ.get("INNERLOOP_SKIP_SLURM"):
+        pytest.skip(f"INNERLOOP_SKIP_SLURM: {os.environ['INNERLOOP_SKIP_SLURM']}")
+    reason = missing_prerequisite()
+    prerequisite(reason is None, reason)
+    assert _slurm_background is not None, "the SLURM run was not started (tests/conftest.py)"
+    result = _slurm_background.result(timeout=2400)
+    prerequisite(result["failure"] is None or result["failure"].startswith("the SLURM run"), result["failure"])
+    assert result["failure"] is None, result["failure"]
+    return result["cwd"], result["directory"], result["output"]
 
 
 def jobs_of(output: str) -> list[str]:
