@@ -57,3 +57,19 @@ PUBLISHED_RATES: dict[tuple[str, str], tuple[float, str]] = {
     ("metasgd", "lr_init_low"): (0.005, "Li et al. 2017"),
     ("metasgd", "lr_init_high"): (0.1, "Li et al. 2017"),
 }
+
+_FINN = "Finn et al. 2017, Table 1"
+_LI = "Li et al. 2017, Table 1"
+#: Published meta-test accuracy: dataset -> setting -> algorithm -> (accuracy, source), for
+#: the datasets whose presets follow the sources' protocols (config/presets/omniglot.yaml,
+#: paper.yaml). The report prints them beside the measured accuracy of a run on that dataset.
+PUBLISHED_META_TEST: dict[str, dict[str, dict[str, tuple[float, str]]]] = {
+    "omniglot": {
+        "5w1s": {"maml": (0.987, _FINN), "metasgd": (0.9953, _LI)},
+        "5w5s": {"maml": (0.999, _FINN), "metasgd": (0.9993, _LI)},
+    },
+    "miniimagenet": {
+        "5w1s": {"maml": (0.4870, _FINN), "fomaml": (0.4807, _FINN), "metasgd": (0.5047, _LI)},
+        "5w5s": {"maml": (0.6311, _FINN), "fomaml": (0.6315, _FINN), "metasgd": (0.6403, _LI)},
+    },
+}

@@ -469,6 +469,26 @@ def test_meta_test_table_html_thesis_layout():
     assert 'class="group"' not in one and "<strong>47.0</strong>" in one  # one seed: no interval, no heading
 
 
+def test_meta_test_table_html_prints_published_accuracies_beside_measured_ones():
+    from innerloop.reference import PUBLISHED_META_TEST
+
+    runs = pd.DataFrame([{"algorithm": a, "setting": st, "seed": i, "accuracy": 0.9}
+                         for a, st in (("maml", "5w1s"), ("metasgd", "5w1s"), ("scratch", "5w1s"), ("maml", "5w5s"))
+                         for i in range(3)])
+    html = T.meta_test_table_html(S.meta_test_table(S.meta_test_summary(runs)),
+                                  published=PUBLISHED_META_TEST["omniglot"])
+    heads = re.findall(r'<th scope="col" class="num">([^<]+)</th>', html)
+    assert heads == ["5-way 1-shot", "5-way 1-shot, published", "5-way 5-shot", "5-way 5-shot, published"]
+    rows = dict(re.findall(r'<tr><th scope="row">([^<]+)</th>(.*?)</tr>', html))
+    cells = {name: re.findall(r'<td class="num">(.*?)</td>', row) for name, row in rows.items()}
+    assert all(len(c) == 4 for c in cells.values())  # every row as wide as the head
+    assert cells["MAML"][1] == "98.7 (Finn et al. 2017, Table 1)" and cells["MAML"][3].startswith("99.9 (Finn")
+    assert cells["Meta-SGD"][1] == "99.5 (Li et al. 2017, Table 1)"
+    assert cells["Meta-SGD"][2:] == ["—", "99.9 (Li et al. 2017, Table 1)"]  # no 5-shot run, still the number
+    assert cells[DISPLAY_NAMES["scratch"]][1] == "—"  # nothing published for it
+    assert "published" not in T.meta_test_table_html(S.meta_test_table(S.meta_test_summary(runs)))
+
+
 # --------------------------------------------------------------------------
 # HTML
 # --------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pandas as pd
 import yaml
 
 from innerloop.divergence import read_status
+from innerloop.reference import PUBLISHED_META_TEST
 from innerloop.reporting.ablations import FIGURES as ABLATION_FIGURES, ablation_context
 from innerloop.reporting.convergence import convergence_context
 from innerloop.reporting.provenance import (code_versions, earliest_mtime, last_command, provenance_info,
@@ -57,7 +58,8 @@ context["tuning"] = snakemake.params.tuning
 context["tables"]["protocol"] = protocol_html(pd.read_csv(inp.protocol))
 train_config = yaml.safe_load(config_yaml)["train"]
 convergence_tables, context["convergence"] = convergence_context(
-    pd.read_csv(inp.convergence), frames["meta_test_table"], train_config.get("plateau"), train_config["iterations"])
+    pd.read_csv(inp.convergence), frames["meta_test_table"], train_config.get("plateau"), train_config["iterations"],
+    PUBLISHED_META_TEST.get(yaml.safe_load(config_yaml)["dataset"]))
 context["tables"].update(convergence_tables)
 context["figures"]["learning_curves"] = inp.learning_curves
 context["sine"] = sine_setup(yaml.safe_load(config_yaml)["sine"])

@@ -135,21 +135,24 @@ def convergence_tables(runs: pd.DataFrame) -> dict[str, Markup]:
 MISSING_TRAINING = "not meta-trained"
 
 
-def marked_meta_test_table(meta_test_table: pd.DataFrame, marked: Collection[tuple[str, str]]) -> Markup:
+def marked_meta_test_table(meta_test_table: pd.DataFrame, marked: Collection[tuple[str, str]],
+                           published: dict | None = None) -> Markup:
     """The thesis-style meta-test table with :data:`MARK` on every cell that rests on a run
-    that reached its budget still improving (``marked``: (algorithm, setting) pairs)."""
-    return meta_test_table_html(meta_test_table, marked=marked, mark=MARK)
+    that reached its budget still improving (``marked``: (algorithm, setting) pairs), and the
+    ``published`` accuracies beside the measured ones (see :func:`meta_test_table_html`)."""
+    return meta_test_table_html(meta_test_table, marked=marked, mark=MARK, published=published)
 
 
 def convergence_context(runs: pd.DataFrame, meta_test_table: pd.DataFrame, plateau: dict | None,
-                        budget: int) -> tuple[dict[str, Markup], dict]:
+                        budget: int, published: dict | None = None) -> tuple[dict[str, Markup], dict]:
     """The report's convergence tables (the marked ``meta_test_table`` among them) and the
     template's ``convergence`` entry: the plateau rule in words, the budget, how many runs
-    converged, reached the budget still improving or diverged, and the mark."""
+    converged, reached the budget still improving or diverged, and the mark. ``published``:
+    the published accuracies of the run's dataset, shown beside the measured ones."""
     runs = runs.assign(status=runs["status"].astype(str))
     trained = runs[runs["status"] != NOT_META_TRAINED]
     marked = unconverged(runs)
-    tables = {**convergence_tables(runs), "meta_test_table": marked_meta_test_table(meta_test_table, marked)}
+    tables = {**convergence_tables(runs), "meta_test_table": marked_meta_test_table(meta_test_table, marked, published)}
     context = {"rule": PlateauRule.from_config(plateau).describe(), "budget": budget, "runs": len(trained),
                "converged": int((trained["status"] == CONVERGED).sum()),
                "still_improving": int((trained["status"] == STILL_IMPROVING).sum()),

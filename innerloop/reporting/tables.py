@@ -313,17 +313,25 @@ def _settings_in(table: pd.DataFrame) -> list[str]:
     return [c[: -len("_median")] for c in table.columns if c.endswith("_median")]
 
 
-def meta_test_table_html(table: pd.DataFrame, *, marked=(), mark: str = "†") -> Markup:
+def meta_test_table_html(table: pd.DataFrame, *, marked=(), mark: str = "†",
+                         published: Mapping[str, Mapping[str, tuple[float, str]]] | None = None) -> Markup:
     """Thesis-style HTML of :func:`innerloop.stats.meta_test_table`: one row per
     algorithm under its group's heading (when both groups are present), one column per
     setting, cells ``median ± half-width`` in percent, the best median of each column in
     bold. A cell's seed count is shown where it differs from the table's usual count, and
-    ``mark`` follows the cells of the (algorithm, setting) pairs in ``marked``."""
+    ``mark`` follows the cells of the (algorithm, setting) pairs in ``marked``. With
+    ``published`` (setting -> algorithm -> (accuracy, source), e.g.
+    :data:`innerloop.reference.PUBLISHED_META_TEST` of the run's dataset) each setting that
+    has published numbers gets a column of them beside its measured one, with the source."""
     e = html.escape
     settings = _settings_in(table)
     counts = pd.Series([int(n) for st in settings for n in table[f"{st}_n_seeds"] if int(n) > 0])
     usual = int(counts.mode().iloc[0]) if len(counts) else 0
-    head = "".join(f'<th scope="col" class="num">{e(setting_label(st))}</th>' for st in settings)
+    published = {st: published[st] for st in settings if published and published.get(st)}
+    head = "".join(f'<th scope="col" class="num">{e(setting_label(st))}</th>'
+                   + (f'<th scope="col" class="num">{e(setting_label(st))}, published</th>' if st in published else "")
+                   for st in settings)
+    width = len(settings) + len(published)
     parts = ['<table class="data thesis">', f'<thead><tr><th scope="col">Algorithm</th>{head}</tr></thead>',
              "<tbody>"]
     show_groups = table["group"].nunique() > 1
@@ -331,13 +339,17 @@ def meta_test_table_html(table: pd.DataFrame, *, marked=(), mark: str = "†") -
     for _, row in table.iterrows():
         if show_groups and row["group"] != group:
             group = row["group"]
-            parts.append(f'<tr class="group"><th scope="rowgroup" colspan="{len(settings) + 1}">'
+            parts.append(f'<tr class="group"><th scope="rowgroup" colspan="{width + 1}">'
                          f"{e(str(group))}</th></tr>")
         cells = []
         for st in settings:
             n = int(row[f"{st}_n_seeds"])
+            if st in published:
+                value = published[st].get(str(row["algorithm"]))
+                cells.append(f'<td class="num">{e(format_number(value[0] * 100, 1) + " (" + value[1] + ")")}</td>'
+                             if value else f'<td class="num">{MISSING}</td>')
             if n == 0:
-                cells.append(f'<td class="num">{MISSING}</td>')
+                cells.insert(len(cells) - (st in published), f'<td class="num">{MISSING}</td>')
                 continue
             text = format_number(row[f"{st}_median"] * 100, 1)
             if not _isnan(row[f"{st}_ci95_half_width"]):
@@ -347,7 +359,8 @@ def meta_test_table_html(table: pd.DataFrame, *, marked=(), mark: str = "†") -
             if (str(row["algorithm"]), st) in marked:
                 text += f" {mark}"
             text = e(text)
-            cells.append(f'<td class="num">{"<strong>" + text + "</strong>" if row[f"{st}_best"] else text}</td>')
+            cells.insert(len(cells) - (st in published),
+                         f'<td class="num">{"<strong>" + text + "</strong>" if row[f"{st}_best"] else text}</td>')
         parts.append(f'<tr><th scope="row">{e(str(row["name"]))}</th>{"".join(cells)}</tr>')
     parts.append("</tbody></table>")
     return Markup("\n".join(parts))
