@@ -36,22 +36,11 @@ import pytest
 import torch
 
 from innerloop.data.store import load_store, write_store
-from workflow_copy import SMOKE_ARGS, SNAKEMAKE, copy_workflow
+from workflow_copy import SMOKE_ARGS, SNAKEMAKE, copy_workflow, die_with_parent
 
 # One intra-op thread: the tests' networks are tiny, and the workflow tests' Snakemake jobs
 # run beside the test process on the same cores.
 torch.set_num_threads(1)
-
-
-def _die_with_parent() -> None:
-    """In a child process: receive SIGTERM when the test process dies, so that a pytest killed
-    by a timeout leaves no smoke DAG running (Linux's PR_SET_PDEATHSIG; elsewhere a no-op)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):
-        pass
 
 
 def pytest_collection_modifyitems(items):
@@ -99,7 +88,7 @@ def _smoke_dag(request, tmp_path_factory):
     workdir = copy_workflow(base / "workflow")
     with open(base / "snakemake.log", "w") as log:
         process = subprocess.Popen([*SNAKEMAKE, *SMOKE_ARGS], cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True, preexec_fn=_die_with_parent)
+                                   start_new_session=True, preexec_fn=die_with_parent)
         try:
             yield workdir, process, base / "snakemake.log"
         finally:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from workflow_copy import SNAKEMAKE, copy_workflow
+from workflow_copy import SNAKEMAKE, copy_workflow, die_with_parent
 
 pytestmark = pytest.mark.workflow
 
@@ -59,16 +59,31 @@ def run(cwd: Path, timeout: int = 1800) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
+def _uninterrupted_started(tmp_path_factory):
+    """The uninterrupted run, started beside the killed one (each job takes one core)."""
     cwd = workdir(tmp_path_factory.mktemp("uninterrupted"))
-    result = run(cwd)
-    assert result.returncode == 0, result.stderr[-5000:]
+    with open(cwd / "run.log", "w") as log:
+        process = subprocess.Popen(COMMAND, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=die_with_parent)
+    try:
+        yield cwd, process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(_uninterrupted_started):
+    cwd, process = _uninterrupted_started
+    assert process.wait(timeout=1800) == 0, (cwd / "run.log").read_text()[-5000:]
     return cwd
 
 
 @pytest.fixture(scope="module")
-def killed_and_resumed(tmp_path_factory):
-    """The workflow SIGKILLed (the whole process group) right after the first checkpoint, then rerun."""
+def killed_and_resumed(tmp_path_factory, _uninterrupted_started):
+    """The workflow SIGKILLed (the whole process group) right after the first checkpoint, then
+    rerun (while the uninterrupted run goes on beside it)."""
     cwd = workdir(tmp_path_factory.mktemp("killed"))
     with open(cwd / "first.log", "w") as log:
         process = subprocess.Popen(COMMAND, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -4,6 +4,7 @@ touched: the files Snakemake reads, and a helper that calls it there."""
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,3 +25,14 @@ def copy_workflow(dest: Path) -> Path:
 
 def snakemake(cwd: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     return subprocess.run([*SNAKEMAKE, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def die_with_parent() -> None:
+    """In a child process: receive SIGTERM when the test process dies, so that a pytest killed
+    by a timeout leaves no workflow running (Linux's PR_SET_PDEATHSIG; elsewhere a no-op)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
