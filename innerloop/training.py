@@ -283,7 +283,7 @@ def fit(
     plateaued = plateau_reached(val_scores(), rule, higher)
     graph = (graphed.GraphedSteps(learner, optimiser, 1 / spec.meta_batch,
                                   log=lambda line: print(line, file=sys.stderr))
-             if cuda_graph and device.type == "cuda" and learner.meta_trained else None)
+             if cuda_graph and torch.device(device).type == "cuda" and learner.meta_trained else None)
     started = time.perf_counter()
 
     def checkpoint(iteration: int) -> None:
