@@ -90,7 +90,10 @@ def make_capturable(optimiser: torch.optim.Optimizer) -> None:
 
 def eager_step(learner: MetaLearner, optimiser: torch.optim.Optimizer, tasks: list[Task],
                weight: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """The meta-step as :func:`innerloop.training.fit` runs it: gradients, clip, update."""
+    """The meta-step that is captured: gradients, clip, update. It is
+    :func:`innerloop.training.outer_step` without its check of the loss between the gradients
+    and the update (a graph replays the update whatever the loss; ``fit`` then sees the
+    non-finite loss, or non-finite parameters, after it)."""
     optimiser.zero_grad(set_to_none=True)
     losses, metrics = learner.accumulate_tasks(tasks, weight)
     learner.clip_meta_gradient()
