@@ -75,7 +75,8 @@ def test_default_protocol_shares_evaluation_steps_within_each_family():
     assert set(meta.values()) == {config["train"]["inner_steps"]}, meta
     assert "published (the study" in rows["maml"]["rates"] and "inner_lr 0.01" in rows["maml"]["rates"]
     assert "published (Li et al. 2017)" in rows["metasgd"]["rates"]
-    assert rows["finetune"]["training"].startswith("5 epochs of mini-batches of 16")
+    epochs = config["algorithm_options"]["finetune"]["epochs"]
+    assert rows["finetune"]["training"].startswith(f"{epochs} epochs of mini-batches of 16")
     assert rows["multitask"]["train_inner_steps"] == 0 and "tasks" in rows["multitask"]["training"]
     assert rows["scratch"]["training"].startswith("none")
 

@@ -283,6 +283,12 @@ def test_finetune_pretrains_on_epochs_of_mini_batches_and_multitask_on_the_episo
     per_epoch = 80 // 16  # 10 training classes of 8 images
     assert log["iteration"].tolist() == list(range(1, 3 * per_epoch + 1))
     assert val["iteration"].tolist() == [per_epoch, 2 * per_epoch, 3 * per_epoch]
+    # validations_per_epoch: the plateau rule counts validations, so it can decide in fewer epochs
+    twice = build_run(run_spec("finetune", options={"epochs": 3, "batch_size": 16, "validations_per_epoch": 2}),
+                      tiny_store.image_shape, 10)
+    _, schedule = twice.training_data(tiny_store, spec)
+    assert (schedule.val_every, schedule.checkpoint_every, schedule.iterations) == (per_epoch // 2, per_epoch,
+                                                                                    3 * per_epoch)
     spec = run_spec("multitask")
     train_tiny(tmp_path / "mt", spec, tiny_store)
     assert len(pd.read_csv(tmp_path / "mt" / "log.csv")) == spec.iterations

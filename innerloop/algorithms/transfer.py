@@ -111,16 +111,20 @@ class Finetuning(_SGDFinetuning):
         finetune_lr: float = 0.1
         epochs: int = 400
         batch_size: int = 16
+        validations_per_epoch: int = 1
 
     def __init__(self, model: nn.Module, init: Params, *, pretrain: Params, inner_steps: int = 0,
                  finetune_steps: int = Options.finetune_steps, finetune_lr: float = Options.finetune_lr,
-                 epochs: int = Options.epochs, batch_size: int = Options.batch_size):
+                 epochs: int = Options.epochs, batch_size: int = Options.batch_size,
+                 validations_per_epoch: int = Options.validations_per_epoch):
         super().__init__(model, init, finetune_steps=finetune_steps, finetune_lr=finetune_lr)
-        for key, value in (("epochs", epochs), ("batch_size", batch_size)):
+        for key, value in (("epochs", epochs), ("batch_size", batch_size),
+                           ("validations_per_epoch", validations_per_epoch)):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{self.name}: {key} must be a positive integer, got {value!r}")
         self.epochs = epochs
         self.batch_size = batch_size
+        self.validations_per_epoch = validations_per_epoch
         self.extra["pretrain"] = {n: t.detach().clone().requires_grad_(True) for n, t in pretrain.items()}
 
     @classmethod
@@ -178,14 +182,16 @@ class Finetuning(_SGDFinetuning):
     # -- meta-training: pre-training on the global labels --------------------------------
     def training_data(self, store, spec):
         """Ordinary mini-batches of the training split, and ``spec`` turned into Chen et al.'s
-        schedule: one mini-batch per outer iteration, ``epochs`` epochs, validation and a
-        checkpoint once per epoch."""
+        schedule: one mini-batch per outer iteration, ``epochs`` epochs, a checkpoint once per
+        epoch and ``validations_per_epoch`` validations per epoch (the plateau rule decides after
+        window + patience validations)."""
         from innerloop.data.sampler import ClassBatchSampler
 
         batches = ClassBatchSampler(store, "train", self.batch_size, seed=spec.seed)
         per_epoch = batches.batches_per_epoch
         return batches, dataclasses.replace(spec, meta_batch=1, iterations=self.epochs * per_epoch,
-                                            val_every=per_epoch, checkpoint_every=per_epoch)
+                                            val_every=max(1, per_epoch // self.validations_per_epoch),
+                                            checkpoint_every=per_epoch)
 
     def outer_loss(self, batch: "Batch") -> tuple[torch.Tensor, torch.Tensor]:
         """Cross-entropy of the pre-training classifier on a labelled batch (labels over the
@@ -209,11 +215,13 @@ class BaselinePlusPlus(Finetuning):
     def __init__(self, model: nn.Module, init: Params, *, pretrain: Params, inner_steps: int = 0,
                  finetune_steps: int = Options.finetune_steps, finetune_lr: float = Options.finetune_lr,
                  epochs: int = Options.epochs, batch_size: int = Options.batch_size,
+                 validations_per_epoch: int = Options.validations_per_epoch,
                  temperature: float = Options.temperature):
         if not temperature > 0:
             raise ValueError(f"baselinepp: temperature must be positive, got {temperature!r}")
         super().__init__(model, init, pretrain=pretrain, inner_steps=inner_steps, finetune_steps=finetune_steps,
-                         finetune_lr=finetune_lr, epochs=epochs, batch_size=batch_size)
+                         finetune_lr=finetune_lr, epochs=epochs, batch_size=batch_size,
+                         validations_per_epoch=validations_per_epoch)
         self.temperature = temperature
 
     @classmethod
