@@ -9,7 +9,7 @@ import pytest
 
 from innerloop.algorithms import ALGORITHMS, DISPLAY_NAMES, LEARNERS, LEARNS_RATES
 from innerloop.config import load_schema
-from innerloop.reporting.figures import ALGORITHM_COLORS, algorithm_color
+from innerloop.reporting.style import ALGORITHM_COLORS, algorithm_color
 from innerloop.stats.order import GROUP_LABELS, TRANSFER_BASELINES, algorithm_group
 
 SCHEMA = load_schema()

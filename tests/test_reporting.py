@@ -28,6 +28,7 @@ from innerloop.algorithms import DISPLAY_NAMES
 from innerloop.reference import PAPER_TABLE1_LR
 from innerloop.reporting import figures as F
 from innerloop.reporting import render as R
+from innerloop.reporting import style
 from innerloop.reporting import tables as T
 
 REPO = Path(__file__).resolve().parents[1]
@@ -345,15 +346,15 @@ def test_one_seed_and_two_settings(frames):
 
 
 def test_colours_and_markers_are_stable_and_distinct():
-    assert F.algorithm_color("maml") == F.algorithm_color("MAML") == F.ALGORITHM_COLORS["maml"]
-    assert F.algorithm_color("meta-sgd") == F.ALGORITHM_COLORS["metasgd"]
-    assert F.algorithm_color("zeta") == F.algorithm_color("zeta")  # fallback is deterministic
-    assert F.algorithm_color("zeta") not in F.ALGORITHM_COLORS.values()
+    assert style.algorithm_color("maml") == style.algorithm_color("MAML") == style.ALGORITHM_COLORS["maml"]
+    assert style.algorithm_color("meta-sgd") == style.ALGORITHM_COLORS["metasgd"]
+    assert style.algorithm_color("zeta") == style.algorithm_color("zeta")  # fallback is deterministic
+    assert style.algorithm_color("zeta") not in style.ALGORITHM_COLORS.values()
     assert F.algorithm_label("metasgd") == "Meta-SGD"
     assert F.algorithm_label("maml_fd") == DISPLAY_NAMES["maml_fd"]
     known = list(DISPLAY_NAMES)
-    assert len({F.algorithm_color(a) for a in known}) == len(known)  # every algorithm its own colour
-    assert len({(F.algorithm_color(a), F.algorithm_marker(a)) for a in known}) == len(known)
+    assert len({style.algorithm_color(a) for a in known}) == len(known)  # every algorithm its own colour
+    assert len({(style.algorithm_color(a), style.algorithm_marker(a)) for a in known}) == len(known)
     assert F.ordered_algorithms(["zeta", "metasgd", "anil", "maml"]) == ["maml", "metasgd", "anil", "zeta"]
     assert F.ordered_algorithms(["maml", "baselinepp", "scratch"]) == ["scratch", "baselinepp", "maml"]
 

@@ -1,6 +1,8 @@
 """Reporting layer: figures (paper Figs. 5-7, thesis Fig. 3.4), tables, and the HTML/PDF report.
 
 - :mod:`.figures` — matplotlib figures from the workflow's result frames, :func:`save_figure`;
+- :mod:`.style` — what every figure shares: matplotlib settings, widths, one colour and
+  marker per algorithm;
 - :mod:`.tables` — display formatting, HTML/CSV/LaTeX tables (the paper's reported values
   are in :mod:`innerloop.reference`);
 - :mod:`.render` — the report context (:class:`ReportContext`), HTML rendering and the PDF.
@@ -9,7 +11,6 @@
 """
 
 from .figures import (
-    algorithm_color,
     algorithm_label,
     feature_probe,
     lr_histograms,
@@ -31,6 +32,7 @@ from .render import (
     render_html,
     ttest_info,
 )
+from .style import algorithm_color
 from .tables import (
     format_table,
     lr_table_with_paper,

@@ -3,7 +3,8 @@
 inner-steps sweep and the MAML / Alpha-MAML convergence grid.
 
 Like :mod:`innerloop.reporting.figures`, every function takes the tables the workflow
-writes and returns a :class:`matplotlib.figure.Figure` built without pyplot.
+writes and returns a :class:`matplotlib.figure.Figure` built without pyplot, in the style of
+:mod:`innerloop.reporting.style`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from innerloop.reporting.figures import (
-    _STYLE,
-    _WIDTH,
-    algorithm_color,
-    algorithm_label,
-    ordered_algorithms,
-    setting_label,
-)
+from innerloop.reporting.figures import algorithm_label, ordered_algorithms, setting_label
+from innerloop.reporting.style import LINESTYLES, RC_PARAMS, TEXT_WIDTH, algorithm_color
 from innerloop.stats.order import setting_order
 
 VARIANT_LABELS = {
@@ -55,8 +50,8 @@ def rate_ablation(table: pd.DataFrame) -> Figure:
     its paired difference from the rates as trained. ``table``: rows of
     :func:`~innerloop.stats.ablations.rate_ablation_table`."""
     settings = list(dict.fromkeys(table["setting"])) if "setting" in table.columns else [None]
-    with mpl.rc_context(_STYLE):
-        fig = Figure(figsize=(_WIDTH, 1.2 + 0.45 * len(table)), layout="constrained")
+    with mpl.rc_context(RC_PARAMS):
+        fig = Figure(figsize=(TEXT_WIDTH, 1.2 + 0.45 * len(table)), layout="constrained")
         ax, ax_d = fig.subplots(1, 2, sharey=True)
         labels = []
         for i, (_, row) in enumerate(table.iterrows()):
@@ -89,8 +84,8 @@ def procedures(table: pd.DataFrame) -> Figure:
              if key(a, st) in set(table["row"])]
     rows = [key(a, st) for a, st in pairs]
     labels = [algorithm_label(a) + (f" ({setting_label(st)})" if st else "") for a, st in pairs]
-    with mpl.rc_context(_STYLE):
-        fig = Figure(figsize=(_WIDTH * 0.8, 1.3 + 0.32 * len(rows)), layout="constrained")
+    with mpl.rc_context(RC_PARAMS):
+        fig = Figure(figsize=(TEXT_WIDTH * 0.8, 1.3 + 0.32 * len(rows)), layout="constrained")
         ax = fig.subplots()
         for j, procedure in enumerate(PROCEDURE_LABELS):
             d = table[table["procedure"] == procedure].set_index("row")
@@ -109,7 +104,6 @@ def procedures(table: pd.DataFrame) -> Figure:
     return fig
 
 
-_LINESTYLES = ("-", "--", ":", "-.")
 _MARKERS = ("o", "s", "D", "^", "v")
 
 
@@ -150,8 +144,8 @@ def inner_steps(probe: pd.DataFrame, rates: pd.DataFrame) -> Figure:
     setting where the sweep has several. Right: the fraction of negative learned rates
     per layer (Meta-SGD) against the number of inner steps, one line style per training
     dataset and setting where several."""
-    with mpl.rc_context(_STYLE):
-        fig = Figure(figsize=(_WIDTH, 3.2), layout="constrained")
+    with mpl.rc_context(RC_PARAMS):
+        fig = Figure(figsize=(TEXT_WIDTH, 3.2), layout="constrained")
         ax, ax_r = fig.subplots(1, 2)
         variants = _varying(probe, ("dataset", "probe_dataset", "setting"))
         styles = _style_index(probe, variants)
@@ -159,7 +153,7 @@ def inner_steps(probe: pd.DataFrame, rates: pd.DataFrame) -> Figure:
             for i, label, g in _lines(probe[probe["algorithm"] == algorithm], variants, styles):
                 g = g.sort_values("inner_steps")
                 color = algorithm_color(algorithm)
-                ax.plot(g["inner_steps"], g["off_minus_on"] * 100, ls=_LINESTYLES[i % 4], marker=_MARKERS[i % 5],
+                ax.plot(g["inner_steps"], g["off_minus_on"] * 100, ls=LINESTYLES[i % 4], marker=_MARKERS[i % 5],
                         ms=4, color=color, label=algorithm_label(algorithm) + (f", {label}" if label else ""))
                 ax.fill_between(g["inner_steps"], g["off_minus_on_ci95_low"] * 100,
                                 g["off_minus_on_ci95_high"] * 100, color=color, alpha=0.12, lw=0)
@@ -173,7 +167,7 @@ def inner_steps(probe: pd.DataFrame, rates: pd.DataFrame) -> Figure:
             for i, label, g in _lines(rates, variants_r, _style_index(rates, variants_r)):
                 for j, layer in enumerate(layers):
                     d = g[g["layer"] == layer].sort_values("inner_steps")
-                    ax_r.plot(d["inner_steps"], d["fraction_negative"] * 100, ls=_LINESTYLES[i % 4], marker="o",
+                    ax_r.plot(d["inner_steps"], d["fraction_negative"] * 100, ls=LINESTYLES[i % 4], marker="o",
                               ms=4, color=f"C{j}", label=layer + (f", {label}" if label else ""))
             ax_r.legend(title=algorithm_label(rates["algorithm"].iloc[0]), ncol=2, fontsize="small")
         ax_r.set_xlabel("Inner steps")
@@ -189,8 +183,8 @@ def convergence(grid: pd.DataFrame, log: pd.DataFrame) -> Figure:
     alpha and beta over the iterations of every grid cell."""
     methods = [m for m in METHOD_LABELS if m in set(grid["method"])]
     alphas, betas = sorted(set(grid["alpha0"])), sorted(set(grid["beta0"]))
-    with mpl.rc_context(_STYLE):
-        fig = Figure(figsize=(_WIDTH, 6.0), layout="constrained")
+    with mpl.rc_context(RC_PARAMS):
+        fig = Figure(figsize=(TEXT_WIDTH, 6.0), layout="constrained")
         axes = fig.subplots(2, 2)
         vmax = max(float(grid["iterations_run"].max()), 1.0)
         for ax, method in zip(axes[0], methods):

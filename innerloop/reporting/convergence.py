@@ -23,6 +23,7 @@ from innerloop.convergence import CONVERGED, DIVERGED, NOT_META_TRAINED, STILL_I
     convergence_summary, unconverged
 
 from . import figures as F
+from .style import RC_PARAMS, TEXT_WIDTH, algorithm_color
 from .tables import format_table, meta_test_table_html, to_html
 
 #: The mark on a statistic that rests on a run that reached its budget still improving.
@@ -52,13 +53,13 @@ def learning_curves(validation: pd.DataFrame, runs: pd.DataFrame, *, columns: in
                              title="Learning curves")
     ncols = min(columns, len(panels))
     nrows = math.ceil(len(panels) / ncols)
-    with mpl.rc_context(F._STYLE):
-        fig = Figure(figsize=(F._WIDTH, 1.75 * nrows + 0.5), layout="constrained")
+    with mpl.rc_context(RC_PARAMS):
+        fig = Figure(figsize=(TEXT_WIDTH, 1.75 * nrows + 0.5), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
         for ax in axes.flat[len(panels):]:
             ax.set_visible(False)
         for ax, (algorithm, setting) in zip(axes.flat, panels):
-            color = F.algorithm_color(algorithm)
+            color = algorithm_color(algorithm)
             seeds = trained[(trained["algorithm"] == algorithm) & (trained["setting"] == setting)]
             for _, run in seeds.sort_values("seed").iterrows():
                 curve = v[(v["algorithm"] == algorithm) & (v["setting"] == setting) & (v["seed"] == run["seed"])]

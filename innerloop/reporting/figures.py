@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import textwrap
-import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -28,19 +27,30 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from innerloop.algorithms import ALGORITHMS, DISPLAY_NAMES
+from innerloop.algorithms import DISPLAY_NAMES
 from innerloop.io import atomic_path
 from innerloop.stats.order import algorithm_group, algorithm_rank, parse_setting, setting_order
 
+from .style import (
+    CONFIG_NAMES,
+    LINESTYLES,
+    PNG_DPI,
+    RC_PARAMS,
+    TEXT_WIDTH,
+    algorithm_color,
+    algorithm_marker,
+    canonical_name,
+    legend_columns,
+    lighten,
+    note,
+)
+
 __all__ = [
-    "ALGORITHM_COLORS",
     "ALGORITHM_LABELS",
     "LAYER_ORDER",
     "PHASE_LABELS",
     "CHANGE_LABELS",
-    "algorithm_color",
     "algorithm_label",
-    "algorithm_marker",
     "ordered_algorithms",
     "setting_label",
     "training_curves",
@@ -54,26 +64,11 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------
-# Names and colours shared by every figure and table
+# Names shared by every figure and table (their colours and markers: .style)
 # --------------------------------------------------------------------------
 
-
-def _canonical(name: object) -> str:
-    return str(name).strip().lower().replace("-", "").replace("_", "").replace(" ", "")
-
-
-#: Display names, keyed by the canonical algorithm key (lower case, no "-"/"_").
-ALGORITHM_LABELS: dict[str, str] = {_canonical(k): v for k, v in DISPLAY_NAMES.items()}
-#: Canonical key -> config name (``"mamlfd"`` -> ``"maml_fd"``).
-_CONFIG_NAME: dict[str, str] = {_canonical(k): k for k in DISPLAY_NAMES}
-
-#: One fixed colour per algorithm, so a colour never changes between figures; families
-#: share a hue (MAML blues, ANIL/BOIL teals, LSTM greens, transfer baselines muted).
-ALGORITHM_COLORS: dict[str, str] = {_canonical(k): cls.color for k, cls in ALGORITHMS.items()}
-#: Other names get a stable colour from this list, chosen by a hash of their name.
-_FALLBACK_COLORS: tuple[str, ...] = ("#5c946e", "#e9a03b", "#7b5ea7", "#3d405b", "#bc4749", "#6a994e")
-#: Marker shapes, cycled in table order, so that similar colours still differ in a scatter.
-_MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
+#: Display names, keyed by the canonical algorithm key (:func:`~.style.canonical_name`).
+ALGORITHM_LABELS: dict[str, str] = {canonical_name(k): v for k, v in DISPLAY_NAMES.items()}
 
 #: Learning-rate layers in network order; unknown layers follow, sorted.
 LAYER_ORDER: tuple[str, ...] = ("conv1", "conv2", "conv3", "conv4", "logits")
@@ -97,53 +92,17 @@ CHANGE_STYLE: dict[str, tuple[str, str]] = {
     "on_task_change": ("#2b6cb0", "s"), "off_task_change": ("#dd6b20", "^"), "off_minus_on": ("#222222", "D"),
 }
 
-_STYLE = {
-    "font.size": 9.0,
-    "axes.titlesize": 9.5,
-    "axes.labelsize": 9.0,
-    "legend.fontsize": 8.0,
-    "xtick.labelsize": 8.0,
-    "ytick.labelsize": 8.0,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "grid.color": "#dddddd",
-    "grid.linewidth": 0.6,
-    "axes.axisbelow": True,
-    "legend.frameon": False,
-    "svg.fonttype": "none",      # text stays text in the SVG
-    "svg.hashsalt": "innerloop",  # deterministic ids -> reproducible SVG bytes
-}
-
-PNG_DPI = 150
 _MAX_LINE_POINTS = 1500
-_WIDTH = 7.6  # inches: the report's text width
 _ROW = 0.3  # inches per algorithm row
 
 
 def algorithm_label(name: object) -> str:
     """Display name: ``"metasgd"`` -> ``"Meta-SGD"``; unknown names unchanged."""
-    return ALGORITHM_LABELS.get(_canonical(name), str(name))
-
-
-def algorithm_color(name: object) -> str:
-    """A colour that is the same for an algorithm in every figure."""
-    key = _canonical(name)
-    if key in ALGORITHM_COLORS:
-        return ALGORITHM_COLORS[key]
-    return _FALLBACK_COLORS[zlib.crc32(key.encode()) % len(_FALLBACK_COLORS)]
+    return ALGORITHM_LABELS.get(canonical_name(name), str(name))
 
 
 def _rank(name: object) -> tuple:
-    return algorithm_rank(_CONFIG_NAME.get(_canonical(name), str(name)))
-
-
-def algorithm_marker(name: object) -> str:
-    """A marker shape that is the same for an algorithm in every figure."""
-    key = _canonical(name)
-    known = sorted(_CONFIG_NAME, key=lambda k: algorithm_rank(_CONFIG_NAME[k]))
-    i = known.index(key) if key in known else zlib.crc32(key.encode())
-    return _MARKERS[i % len(_MARKERS)]
+    return algorithm_rank(CONFIG_NAMES.get(canonical_name(name), str(name)))
 
 
 def ordered_algorithms(*columns: Iterable[object]) -> list[str]:
@@ -169,7 +128,6 @@ def setting_label(setting: object) -> str:
 
 
 Series = tuple[str, "str | None"]  # (algorithm, setting or None)
-_LINESTYLES = ("-", "--", ":", "-.")
 
 
 def _series(*frames: pd.DataFrame) -> list[Series]:
@@ -204,7 +162,7 @@ def _series_label(series: Series, sep: str = " ") -> str:
 
 def _linestyle(series: Series, all_series: Sequence[Series]) -> str:
     settings = setting_order(st for _a, st in all_series if st is not None)
-    return _LINESTYLES[settings.index(series[1]) % len(_LINESTYLES)] if series[1] in settings else "-"
+    return LINESTYLES[settings.index(series[1]) % len(LINESTYLES)] if series[1] in settings else "-"
 
 
 def _require(df: pd.DataFrame, columns: Sequence[str], name: str, *, allow_empty: bool = False) -> None:
@@ -222,21 +180,6 @@ _iteration_formatter = FuncFormatter(
 )
 
 
-def _note(ax, text: str, loc: str = "lower right") -> None:
-    x, ha = (0.98, "right") if "right" in loc else (0.02, "left")
-    y, va = (0.03, "bottom") if "lower" in loc else (0.97, "top")
-    ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=7, color="#555555", zorder=5,
-            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
-
-
-def _legend_columns_for(labels: Iterable[str], width: float = _WIDTH) -> int:
-    """As many legend columns (at most 4) as fit the figure's width for these labels."""
-    labels = list(labels)
-    longest = max((len(t) for t in labels), default=1)
-    fit = int((width - 0.3) // (0.066 * longest + 0.5))  # ~0.066 in per character at 8 pt, plus the handle
-    return max(1, min(4, fit, len(labels)))
-
-
 def _rows_axis(ax, series: Sequence[Series], *, labels: bool = True) -> None:
     """One row per series, top to bottom, with a dotted rule between the transfer
     baselines and the meta-learners (``labels=False``: a panel sharing the rows of one
@@ -248,7 +191,7 @@ def _rows_axis(ax, series: Sequence[Series], *, labels: bool = True) -> None:
         ax.tick_params(axis="y", labelleft=False, length=0)
     ax.set_ylim(n - 0.5, -0.5)
     ax.grid(axis="y", visible=False)
-    groups = [algorithm_group(_CONFIG_NAME.get(_canonical(a), a)) for a, _s in series]
+    groups = [algorithm_group(CONFIG_NAMES.get(canonical_name(a), a)) for a, _s in series]
     for i in range(1, n):
         if groups[i] != groups[i - 1]:
             ax.axhline(i - 0.5, color="#999999", lw=0.7, ls=":", zorder=1)
@@ -265,8 +208,8 @@ def _finite_or(values: np.ndarray, fallback: np.ndarray) -> np.ndarray:
 def placeholder(text: str, *, title: str | None = None) -> Figure:
     """A small figure that only says ``text`` (a figure the configuration leaves empty,
     so that the workflow's outputs, and its rule graph, do not depend on the config)."""
-    with mpl.rc_context(_STYLE):
-        fig = Figure(figsize=(_WIDTH, 1.3), layout="constrained")
+    with mpl.rc_context(RC_PARAMS):
+        fig = Figure(figsize=(TEXT_WIDTH, 1.3), layout="constrained")
         ax = fig.subplots(1, 1)
         ax.set_axis_off()
         ax.text(0.5, 0.5, "\n".join(textwrap.wrap(text, 90)), ha="center", va="center", fontsize=10,
@@ -309,7 +252,7 @@ def training_curves(
     uniform = seed_counts.nunique() == 1
     most = int(seed_counts.max())
 
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(RC_PARAMS):
         labels: dict[str, str] = {}
         for alg in algorithms:
             v = validation[validation["algorithm"].astype(str) == alg]
@@ -318,9 +261,9 @@ def training_curves(
             if not uniform and not settings[0]:
                 n = int(seed_counts.get(alg, 0))
                 labels[alg] += f", {n} seed{'s' if n != 1 else ''}"
-        ncol = _legend_columns_for(labels.values())
+        ncol = legend_columns(labels.values())
         legend_rows = math.ceil(len(algorithms) / ncol)
-        fig = Figure(figsize=(_WIDTH, 2.75 * len(settings) + 0.2 + 0.17 * legend_rows), layout="constrained")
+        fig = Figure(figsize=(TEXT_WIDTH, 2.75 * len(settings) + 0.2 + 0.17 * legend_rows), layout="constrained")
         axes = fig.subplots(len(settings), 2, squeeze=False)
         handles: dict[str, object] = {}
         for (ax_val, ax_tr), setting in zip(axes, settings):
@@ -374,11 +317,11 @@ def training_curves(
                 ax.xaxis.set_major_formatter(_iteration_formatter)
                 ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
             ax_val.set_ylabel("Accuracy")
-            note = ("band: ±95% CI over validation tasks" if most <= 1 else
+            band = ("band: ±95% CI over validation tasks" if most <= 1 else
                     f"mean over {most if uniform else 'the'} seeds; band: min–max over seeds")
-            _note(ax_val, note, loc="upper left")
-            _note(ax_tr, "rolling mean per seed; band: min–max over seeds" if len(train_log)
-                  else "no configured algorithm is meta-trained", loc="upper left")
+            note(ax_val, band, loc="upper left")
+            note(ax_tr, "rolling mean per seed; band: min–max over seeds" if len(train_log)
+                 else "no configured algorithm is meta-trained", loc="upper left")
         fig.legend(handles=[handles[a] for a in algorithms if a in handles], loc="outside lower center", ncol=ncol)
     return fig
 
@@ -405,8 +348,8 @@ def lr_trajectories(
     if d.empty or d[names].isna().all().all():
         raise ValueError(f"train_log has no logged {names} of {algorithm!r}")
     all_series = _series(d)
-    with mpl.rc_context(_STYLE):
-        fig = Figure(figsize=(_WIDTH, 2.8), layout="constrained")
+    with mpl.rc_context(RC_PARAMS):
+        fig = Figure(figsize=(TEXT_WIDTH, 2.8), layout="constrained")
         axes = fig.subplots(1, len(columns), squeeze=False).ravel()
         base = algorithm_color(algorithm)
         for series in all_series:
@@ -415,7 +358,7 @@ def lr_trajectories(
             for k, seed in enumerate(seeds):
                 g = s[s["seed"] == seed].sort_values("iteration")
                 g = g.iloc[:: max(1, len(g) // _MAX_LINE_POINTS)]
-                shade = _lighten(base, 0.55 * k / max(len(seeds) - 1, 1))
+                shade = lighten(base, 0.55 * k / max(len(seeds) - 1, 1))
                 label = f"seed {seed}" + (f" ({setting_label(series[1])})" if series[1] is not None else "")
                 for ax, col in zip(axes, names):
                     ax.plot(g["iteration"], g[col], color=shade, lw=1.3, ls=_linestyle(series, all_series),
@@ -458,8 +401,8 @@ def lr_histograms(
     layers = _ordered(lr_values["layer"], LAYER_ORDER)
     rows = _series(lr_values)
 
-    with mpl.rc_context(_STYLE):
-        fig = Figure(figsize=(_WIDTH, 1.85 * len(rows) + 0.45), layout="constrained")
+    with mpl.rc_context(RC_PARAMS):
+        fig = Figure(figsize=(TEXT_WIDTH, 1.85 * len(rows) + 0.45), layout="constrained")
         axes = fig.subplots(len(rows), len(layers), squeeze=False)
         for r, series in enumerate(rows):
             d = _select(lr_values, series)
@@ -484,7 +427,7 @@ def lr_histograms(
                 ax.set_ylim(0, ax.get_ylim()[1] * 1.35)  # headroom for the note
                 ax.set_title(f"{layer}: {frac_neg:.1%} < 0", fontsize=8.5)
                 text = f"mean {mean:+.3g}" + (f"\n{outside:,} outside" if outside else "")
-                _note(ax, text, loc="upper left" if mean > (lo + hi) / 2 else "upper right")
+                note(ax, text, loc="upper left" if mean > (lo + hi) / 2 else "upper right")
                 ax.locator_params(axis="x", nbins=3)
                 ax.ticklabel_format(axis="both", style="sci", scilimits=(-3, 4))
                 ax.tick_params(labelsize=7)
@@ -498,11 +441,6 @@ def lr_histograms(
 # --------------------------------------------------------------------------
 # Fig. 7: feature probe
 # --------------------------------------------------------------------------
-
-def _lighten(color: str, amount: float) -> tuple[float, float, float]:
-    r, g, b = mpl.colors.to_rgb(color)
-    return (r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount)
-
 
 def _dot_rows(ax, frame: pd.DataFrame, rows: Sequence[Series], key: str, order: Sequence[str],
               styles: dict[str, tuple[str, str]], labels: dict[str, str], scale: float = 100.0) -> list[float]:
@@ -553,13 +491,13 @@ def feature_probe(
         _require(probe_changes, ("algorithm", "change", "mean", "ci95_low", "ci95_high", "n"), "probe_changes")
     rows = _series(probe_summary) if probe_changes is None else _series(probe_summary, probe_changes)
 
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(RC_PARAMS):
         height = _row_height(len(rows), extra=1.25)
         if probe_changes is not None:
-            fig = Figure(figsize=(_WIDTH, height), layout="constrained")
+            fig = Figure(figsize=(TEXT_WIDTH, height), layout="constrained")
             ax, ax_ch = fig.subplots(1, 2, sharey=True)
         else:
-            fig = Figure(figsize=(_WIDTH * 0.62, height), layout="constrained")
+            fig = Figure(figsize=(TEXT_WIDTH * 0.62, height), layout="constrained")
             ax, ax_ch = fig.subplots(1, 1), None
 
         bounds = _dot_rows(ax, probe_summary, rows, "phase", PHASE_ORDER, PHASE_STYLE, PHASE_LABELS)
@@ -599,8 +537,8 @@ def meta_test_accuracy(meta_test: pd.DataFrame) -> Figure:
     _require(meta_test, ("algorithm", "seed", "accuracy", "ci95_low", "ci95_high", "n_tasks"), "meta_test")
     settings = _settings_of(meta_test)
     algorithms = [(a, None) for a in ordered_algorithms(meta_test["algorithm"])]
-    with mpl.rc_context(_STYLE):
-        width = min(_WIDTH, 3.2 + 2.4 * len(settings))
+    with mpl.rc_context(RC_PARAMS):
+        width = min(TEXT_WIDTH, 3.2 + 2.4 * len(settings))
         fig = Figure(figsize=(width, _row_height(len(algorithms), extra=0.9)), layout="constrained")
         axes = fig.subplots(1, len(settings), sharey=True, squeeze=False).ravel()
         for ax, setting in zip(axes, settings):
@@ -655,11 +593,11 @@ def running_time(times: pd.DataFrame, meta_test: pd.DataFrame | None = None) -> 
     algorithms = ordered_algorithms(times["algorithm"])
     rows = [(a, None) for a in algorithms]
     fills = ("full", "none", "left", "bottom")
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(RC_PARAMS):
         n_scatter = len(settings) if merged is not None else 0
-        ncol = _legend_columns_for(algorithm_label(a) for a in algorithms)
+        ncol = legend_columns(algorithm_label(a) for a in algorithms)
         legend_rows = math.ceil(len(algorithms) / ncol)
-        fig = Figure(figsize=(_WIDTH, _row_height(len(rows), extra=1.1, minimum=2.8) + 0.17 * legend_rows),
+        fig = Figure(figsize=(TEXT_WIDTH, _row_height(len(rows), extra=1.1, minimum=2.8) + 0.17 * legend_rows),
                      layout="constrained")
         axes = fig.subplots(1, 1 + n_scatter, squeeze=False, width_ratios=[1.25] + [1] * n_scatter).ravel()
         ax = axes[0]
@@ -732,7 +670,7 @@ def save_figure(fig: Figure, stem: Path | str, *, dpi: int = PNG_DPI,
     metadata = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None},
                 "pdf": {"CreationDate": None, "Creator": None, "Producer": None}}
     try:
-        with mpl.rc_context(_STYLE):
+        with mpl.rc_context(RC_PARAMS):
             for fmt in formats:
                 target = stem.with_name(f"{stem.name}.{fmt}")
                 with atomic_path(target) as tmp:

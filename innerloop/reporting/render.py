@@ -41,6 +41,7 @@ from innerloop.reference import PAPER_REFERENCE, PAPER_TABLE1_ALGORITHM, PAPER_T
 from innerloop.stats.order import setting_order
 
 from . import figures as F
+from .style import canonical_name
 from .tables import format_p, report_tables
 
 __all__ = [
@@ -386,7 +387,7 @@ def headline_findings(
         out.append(head + "; ".join(parts) + f" ({len(order)} algorithms, all in the meta-test table).")
 
     # 3. feature probe: the paper's pair
-    ch = probe_changes.assign(algorithm=probe_changes["algorithm"].map(F._canonical))
+    ch = probe_changes.assign(algorithm=probe_changes["algorithm"].map(canonical_name))
     if "setting" in ch.columns and ch["setting"].nunique() > 1:  # the first setting speaks for the pattern
         ch = ch[ch["setting"].astype(str) == setting_order(ch["setting"])[0]]
     rows = {(a, c): r for a, c, r in zip(ch["algorithm"], ch["change"].astype(str),

@@ -1,9 +1,10 @@
 """Figures of the representation analysis (innerloop.evaluation.representations).
 
 As in :mod:`innerloop.reporting.figures`: each function returns a matplotlib
-``Figure`` built without pyplot; :func:`innerloop.reporting.figures.save_figure`
-writes it as PNG and SVG. Figures that compare a few algorithms side by side take
-them as ordered mappings ``{algorithm: data}`` and draw one panel (column) each.
+``Figure`` built without pyplot, in the style of :mod:`innerloop.reporting.style`;
+:func:`innerloop.reporting.figures.save_figure` writes it as PNG and SVG. Figures that
+compare a few algorithms side by side take them as ordered mappings ``{algorithm: data}``
+and draw one panel (column) each.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from matplotlib.lines import Line2D
 from innerloop.evaluation.representations import LAYERS, SPLITS, filter_grid
 
 from . import figures as F
+from .style import RC_PARAMS, TEXT_WIDTH, algorithm_color
 
 __all__ = ["SPLIT_LABELS", "representation_change", "first_layer_filters", "embedding_maps",
            "max_activating_images"]
@@ -42,8 +44,8 @@ def representation_change(summary: pd.DataFrame, *, columns: int = 6) -> Figure:
     layers = [layer for layer in LAYERS if layer in set(summary["layer"])]
     columns = max(1, min(columns, len(panels)))
     rows = math.ceil(len(panels) / columns)
-    with mpl.rc_context(F._STYLE):
-        fig = Figure(figsize=(F._WIDTH, 1.55 * rows + 0.7), layout="constrained")
+    with mpl.rc_context(RC_PARAMS):
+        fig = Figure(figsize=(TEXT_WIDTH, 1.55 * rows + 0.7), layout="constrained")
         axes = np.atleast_1d(fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)).ravel()
         x = np.arange(len(layers))
         for ax, series in zip(axes, panels):
@@ -59,7 +61,7 @@ def representation_change(summary: pd.DataFrame, *, columns: int = 6) -> Figure:
                     high = np.where(np.isnan(high), s["seed_max"].to_numpy(float), high)
                 ax.fill_between(x, low, high, color=color, alpha=0.18, lw=0)
                 ax.plot(x, s["mean"].to_numpy(float), color=color, marker=marker, ls=ls, ms=3.5, lw=1.2)
-            ax.set_title(textwrap.fill(F._series_label(series), 20), fontsize=8, color=F.algorithm_color(series[0]))
+            ax.set_title(textwrap.fill(F._series_label(series), 20), fontsize=8, color=algorithm_color(series[0]))
             ax.set_ylim(-0.02, 1.04)
         for ax in axes[len(panels):]:
             ax.set_visible(False)
@@ -76,7 +78,7 @@ def representation_change(summary: pd.DataFrame, *, columns: int = 6) -> Figure:
 
 
 def _side_by_side(n: int, height: float) -> tuple[Figure, np.ndarray]:
-    fig = Figure(figsize=(F._WIDTH, height), layout="constrained")
+    fig = Figure(figsize=(TEXT_WIDTH, height), layout="constrained")
     return fig, np.atleast_1d(fig.subplots(1, n, squeeze=False)).ravel()
 
 
@@ -85,14 +87,14 @@ def first_layer_filters(filters: Mapping[str, np.ndarray]) -> Figure:
     its own range, dark = negative; channels averaged), one panel per algorithm."""
     if not filters:
         raise ValueError("first_layer_filters needs at least one algorithm")
-    with mpl.rc_context({**F._STYLE, "axes.grid": False}):
-        fig, axes = _side_by_side(len(filters), F._WIDTH / len(filters) + 0.5)
+    with mpl.rc_context({**RC_PARAMS, "axes.grid": False}):
+        fig, axes = _side_by_side(len(filters), TEXT_WIDTH / len(filters) + 0.5)
         for ax, (alg, f) in zip(axes, filters.items()):
             ax.imshow(np.ma.masked_invalid(filter_grid(f)), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
             ax.set_xticks([]), ax.set_yticks([])
             for side in ("left", "bottom"):
                 ax.spines[side].set_visible(False)
-            ax.set_title(f"{F.algorithm_label(alg)} ({len(f)} filters)", color=F.algorithm_color(alg))
+            ax.set_title(f"{F.algorithm_label(alg)} ({len(f)} filters)", color=algorithm_color(alg))
     return fig
 
 
@@ -112,12 +114,12 @@ def embedding_maps(points: pd.DataFrame, method: str) -> Figure:
     cmap = mpl.colormaps["tab20" if len(classes) > 10 else "tab10"]
     colors = {c: cmap(i % cmap.N) for i, c in enumerate(classes)}
     axis = {"pca": ("PC 1", "PC 2"), "tsne": ("t-SNE 1", "t-SNE 2")}.get(method, ("1", "2"))
-    with mpl.rc_context(F._STYLE):
-        fig, axes = _side_by_side(len(algorithms), F._WIDTH / len(algorithms) + 0.6)
+    with mpl.rc_context(RC_PARAMS):
+        fig, axes = _side_by_side(len(algorithms), TEXT_WIDTH / len(algorithms) + 0.6)
         for ax, alg in zip(axes, algorithms):
             a = d[d["algorithm"] == alg]
             ax.scatter(a["x"], a["y"], c=[colors[c] for c in a["class"]], s=9, lw=0, alpha=0.85)
-            ax.set_title(F.algorithm_label(alg), color=F.algorithm_color(alg))
+            ax.set_title(F.algorithm_label(alg), color=algorithm_color(alg))
             ax.set_xlabel(axis[0])
             ax.set_ylabel(axis[1])
             ax.tick_params(labelleft=False, labelbottom=False)
@@ -159,9 +161,9 @@ def max_activating_images(images: Mapping[str, np.ndarray], extremes: pd.DataFra
                 left = k * (w + 1) + gap - 1 + c * (w + 1)
                 mosaic[r * (h + 1):r * (h + 1) + h, left:left + w] = x[j]
         mosaics[alg], labels[alg] = mosaic, ([f"{layer} u{unit}" for layer, unit in units], h, k, w, gap)
-    with mpl.rc_context({**F._STYLE, "axes.grid": False}):
+    with mpl.rc_context({**RC_PARAMS, "axes.grid": False}):
         aspect = max(m.shape[0] / m.shape[1] for m in mosaics.values())
-        fig, axes = _side_by_side(len(algorithms), 0.8 * F._WIDTH / len(algorithms) * aspect + 0.7)
+        fig, axes = _side_by_side(len(algorithms), 0.8 * TEXT_WIDTH / len(algorithms) * aspect + 0.7)
         for ax, alg in zip(axes, algorithms):
             ticks, h, k, w, gap = labels[alg]
             ax.imshow(np.ma.masked_invalid(mosaics[alg]), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
@@ -170,7 +172,7 @@ def max_activating_images(images: Mapping[str, np.ndarray], extremes: pd.DataFra
             ax.tick_params(length=0)
             for side in ("left", "bottom"):
                 ax.spines[side].set_visible(False)
-            ax.set_title(F.algorithm_label(alg), color=F.algorithm_color(alg))
+            ax.set_title(F.algorithm_label(alg), color=algorithm_color(alg))
     return fig
 
 

@@ -15,8 +15,8 @@ hidden_layers, seed, split``) and ``task, mse``. From it:
   interval; MAML of the same order and T as a dashed reference line with its band;
 * :func:`sine_report_tables`: both summaries as HTML for the report.
 
-Figures follow :mod:`innerloop.reporting.figures` (its style, colours and
-:func:`~innerloop.reporting.figures.save_figure`); lower MSE is better.
+Figures take their style and colours from :mod:`innerloop.reporting.style` and are written
+by :func:`~innerloop.reporting.figures.save_figure`; lower MSE is better.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from innerloop.divergence import drop_diverged
 from innerloop.intervals import mean_ci
 
 from . import figures as F
+from .style import FALLBACK_COLORS, RC_PARAMS, algorithm_color, note
 from .tables import format_table, to_html
 
 __all__ = [
@@ -134,12 +135,12 @@ def comparison_figure(summary: pd.DataFrame, runs: pd.DataFrame | None = None) -
     if runs is not None:
         F._require(runs, RUN_COLUMNS, "runs")
     rows = list(summary.itertuples(index=False))
-    with mpl.rc_context(F._STYLE):
+    with mpl.rc_context(RC_PARAMS):
         fig = Figure(figsize=(max(3.8, 1.3 + 0.95 * len(rows)), 3.3), layout="constrained")
         ax = fig.subplots(1, 1)
         highs = []
         for i, r in enumerate(rows):
-            color = F.algorithm_color(r.algorithm)
+            color = algorithm_color(r.algorithm)
             lo, hi = _finite(np.array([r.ci95_low, r.ci95_high], float), np.array([r.mean, r.mean], float))
             ax.errorbar(i, r.mean, yerr=[[r.mean - lo], [hi - r.mean]], fmt="o", ms=5, capsize=3, lw=1.2,
                         color=color, zorder=3)
@@ -154,7 +155,7 @@ def comparison_figure(summary: pd.DataFrame, runs: pd.DataFrame | None = None) -
         top = max(highs) * 1.15
         if TARGET_VARIANCE <= top * 1.25:
             ax.axhline(TARGET_VARIANCE, color="#555555", ls=":", lw=1)
-            F._note(ax, f"dotted: predict 0 (MSE {TARGET_VARIANCE:.2f})", loc="upper right")
+            note(ax, f"dotted: predict 0 (MSE {TARGET_VARIANCE:.2f})", loc="upper right")
             top = max(top, TARGET_VARIANCE * 1.08)
         ax.set_ylim(0, top)
         ax.set_xticks(range(len(rows)), [_variant_label(r) for r in rows])
@@ -196,12 +197,12 @@ def turtle_study_figure(summary: pd.DataFrame) -> Figure:
         raise ValueError("summary has no TURTLE rows (role 'turtle')")
     orders = [o for o in ORDER_LABELS if o in set(summary["order"].astype(str))]
     steps = sorted({int(t) for t in summary["inner_steps"]})
-    colors = {t: STEP_COLORS[i] if i < len(STEP_COLORS) else F._FALLBACK_COLORS[i % len(F._FALLBACK_COLORS)]
+    colors = {t: STEP_COLORS[i] if i < len(STEP_COLORS) else FALLBACK_COLORS[i % len(FALLBACK_COLORS)]
               for i, t in enumerate(steps)}
     layers = sorted({int(h) for h in grid["hidden_layers"].dropna()})
     offsets = {t: (k - (len(steps) - 1) / 2) * 0.08 for k, t in enumerate(steps)}
 
-    with mpl.rc_context(F._STYLE):
+    with mpl.rc_context(RC_PARAMS):
         fig = Figure(figsize=(3.2 + 2.6 * len(orders), 3.7), layout="constrained")
         axes = np.atleast_1d(fig.subplots(1, len(orders), sharey=True, squeeze=False)).ravel()
         lows, highs = [], []
@@ -238,7 +239,7 @@ def turtle_study_figure(summary: pd.DataFrame) -> Figure:
         pad = max((high - low) * 0.15, 0.02 * high)
         axes[0].set_ylim(max(0.0, low - pad), high + pad)
         if low - pad > 0:
-            F._note(axes[0], "y-axis truncated", loc="lower left")
+            note(axes[0], "y-axis truncated", loc="lower left")
         handles = [Line2D([], [], color=colors[t], marker="o", lw=1.4, label=f"TURTLE, T = {t}") for t in steps]
         handles += [Line2D([], [], color=colors[t], ls="--", lw=1.1, label=f"MAML of the panel's order, T = {t}")
                     for t in steps if not refs[refs["inner_steps"] == t].empty]
