@@ -30,6 +30,7 @@ from innerloop.reporting import figures as F
 from innerloop.reporting import render as R
 from innerloop.reporting import style
 from innerloop.reporting import tables as T
+from innerloop.reporting.format import format_number
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = REPO / "report" / "templates"
@@ -704,7 +705,7 @@ def test_statistics_tables_claims_section_and_verdict_rule(rendered, tmp_path):
     assert "For example, “" in html and "verdict: not testable at this scale" in html  # the worked example
     assert "±2 percentage points" in html and "Holm-adjusted p-value is below 0.05" in html  # the rule, filled in
     d = frames["paired_meta_test"].iloc[0]
-    assert T.format_number(d["difference"] * 100, 2, signed=True).replace("-", "−") in html
+    assert format_number(d["difference"] * 100, 2, signed=True).replace("-", "−") in html
     assert "None" not in re.sub(r"data:image[^\"]+", "", html)
 
 

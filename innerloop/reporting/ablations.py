@@ -9,7 +9,8 @@ from markupsafe import Markup
 
 from innerloop.reporting.ablation_figures import METHOD_LABELS, PROCEDURE_LABELS, VARIANT_LABELS
 from innerloop.reporting.figures import algorithm_label
-from innerloop.reporting.tables import format_p, format_table, to_html
+from innerloop.reporting.format import format_p
+from innerloop.reporting.tables import format_table, to_html
 
 #: Context figure key -> PNG of rules/ablations.smk.
 FIGURES = ("ablation_rate_signs", "ablation_test_time", "ablation_inner_steps", "ablation_convergence")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import math
 import mimetypes
 import os
 import re
@@ -41,8 +40,9 @@ from innerloop.reference import PAPER_REFERENCE, PAPER_TABLE1_ALGORITHM, PAPER_T
 from innerloop.stats.order import setting_order
 
 from . import figures as F
+from .format import text_int, text_number, text_p, text_percent, text_pp
 from .style import canonical_name
-from .tables import format_p, report_tables
+from .tables import report_tables
 
 __all__ = [
     "ReportContext",
@@ -243,43 +243,6 @@ def embed_image(path: Path | str) -> str:
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
-def _number(x: Any) -> float:
-    if x is None:
-        raise ValueError("a number in the report is None")
-    return float(x)  # StrictUndefined raises here for a missing key
-
-
-def _fmt(x: Any, digits: int = 3, signed: bool = False) -> str:
-    v = _number(x)
-    if math.isnan(v):
-        return "n/a"
-    s = f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
-    if s.lstrip("+-").strip("0.") == "":
-        s = s.lstrip("+-")
-    return s.replace("-", "−")
-
-
-def _pct(x: Any, digits: int = 1) -> str:
-    v = _number(x)
-    return "n/a" if math.isnan(v) else _fmt(v * 100, digits) + "%"
-
-
-def _pp(x: Any, digits: int = 2) -> str:
-    """A difference of fractions as signed percentage points."""
-    v = _number(x)
-    return "n/a" if math.isnan(v) else _fmt(v * 100, digits, signed=True) + " pp"
-
-
-def _pval(x: Any) -> str:
-    v = _number(x)
-    return "n/a" if math.isnan(v) else format_p(v).replace("-", "−")
-
-
-def _intcomma(x: Any) -> str:
-    v = _number(x)
-    return f"{int(round(v)):,}"
-
-
 def _finalize(value: Any) -> Any:
     if value is None:
         raise ValueError("the report template printed None: a context value is missing")
@@ -321,24 +284,25 @@ def _lr_sentence(name: str, lr: pd.DataFrame, where: str = "") -> str | None:
         s += f"; the 95% CI over seeds lies entirely below zero in {k_ci} of {len(conv)}"
     else:
         s += "; with fewer than two seeds there is no interval over seeds"
-    s += (f". Per conv layer, {_pct(conv['fraction_negative'].min(), 0)}"
-          f"–{_pct(conv['fraction_negative'].max(), 0)} of the rates are negative.")
+    s += (f". Per conv layer, {text_percent(conv['fraction_negative'].min(), 0)}"
+          f"–{text_percent(conv['fraction_negative'].max(), 0)} of the rates are negative.")
     logits = lr[lr["layer"] == "logits"]
     if len(logits):
         m = float(logits["mean"].iloc[0])
-        s += (f" In the logits layer the mean rate is {_fmt(m, 4, signed=True)} "
+        s += (f" In the logits layer the mean rate is {text_number(m, 4, signed=True)} "
               f"({'positive' if m > 0 else 'not positive'}")
         if name == F.algorithm_label(PAPER_TABLE1_ALGORITHM):
-            s += f"; paper: {_fmt(PAPER_TABLE1_LR['logits'][0], 3, signed=True)}"
+            s += f"; paper: {text_number(PAPER_TABLE1_LR['logits'][0], 3, signed=True)}"
         s += ")."
     return s
 
 
 def _accuracy_entry(r: pd.Series) -> str:
     n = int(r["n_seeds"])
-    ci = (f"95% CI of the mean {_pct(r['ci95_low'], 1)}–{_pct(r['ci95_high'], 1)}, "
+    ci = (f"95% CI of the mean {text_percent(r['ci95_low'], 1)}–{text_percent(r['ci95_high'], 1)}, "
           if pd.notna(r["ci95_low"]) and pd.notna(r["ci95_high"]) else "")
-    return f"{F.algorithm_label(r['algorithm'])} {_pct(r['median'], 1)} ({ci}{n} seed{'s' if n != 1 else ''})"
+    return (f"{F.algorithm_label(r['algorithm'])} {text_percent(r['median'], 1)} "
+            f"({ci}{n} seed{'s' if n != 1 else ''})")
 
 
 def headline_findings(
@@ -398,9 +362,9 @@ def headline_findings(
         for alg in ("maml", "metasgd"):
             r = rows.get((alg, change))
             if r is not None:
-                ci = (f" [{_pp(r['ci95_low'])}, {_pp(r['ci95_high'])}]"
+                ci = (f" [{text_pp(r['ci95_low'])}, {text_pp(r['ci95_high'])}]"
                       if pd.notna(r["ci95_low"]) and pd.notna(r["ci95_high"]) else "")
-                parts.append(f"{_pp(r['mean'])}{ci} for {F.ALGORITHM_LABELS[alg]}")
+                parts.append(f"{text_pp(r['mean'])}{ci} for {F.ALGORITHM_LABELS[alg]}")
         if parts:
             sentences.append(f"{what} accuracy changed by {' and '.join(parts)}")
     if sentences:
@@ -408,8 +372,9 @@ def headline_findings(
         maml, msgd = rows.get(("maml", "off_task_change")), rows.get(("metasgd", "off_task_change"))
         if maml is not None and msgd is not None:
             same = maml["mean"] < 0 < msgd["mean"]
-            s += (f" The paper's off-task pattern (MAML worse off-task, {_pp(PAPER_REFERENCE['off_task_change_maml'], 1)}; "
-                  f"Meta-SGD better, {_pp(PAPER_REFERENCE['off_task_change_metasgd'], 1)}) is "
+            s += (" The paper's off-task pattern (MAML worse off-task, "
+                  f"{text_pp(PAPER_REFERENCE['off_task_change_maml'], 1)}; "
+                  f"Meta-SGD better, {text_pp(PAPER_REFERENCE['off_task_change_metasgd'], 1)}) is "
                   + ("reproduced in sign" if same else "not reproduced"))
             if same and pd.notna(maml["ci95_high"]) and pd.notna(msgd["ci95_low"]):
                 both = maml["ci95_high"] < 0 < msgd["ci95_low"]
@@ -440,8 +405,8 @@ def headline_findings(
         sig = t["p_value"] < alpha
         where = f" ({t['setting']})" if t["setting"] and len(tests) > 1 else ""
         out.append(f"{t['test_name']} on the per-iteration off-task minus on-task change, {t['comparison']}{where}: "
-                   f"t = {_fmt(t['statistic'], 2)}, p = {_pval(t['p_value'])} (paper: p = "
-                   f"{_pval(t['paper_p_value'])}); {'significant' if sig else 'not significant'} at α = {alpha:g} as a test "
+                   f"t = {text_number(t['statistic'], 2)}, p = {text_p(t['p_value'])} (paper: p = "
+                   f"{text_p(t['paper_p_value'])}); {'significant' if sig else 'not significant'} at α = {alpha:g} as a test "
                    "over iterations of these trained networks (the claims table tests it over seeds).")
     if not tests:
         out.append("The paper's t-test (MAML vs Meta-SGD) was not run: it needs both algorithms in the configuration.")
@@ -566,7 +531,8 @@ def _environment(template_dir: Path, out_dir: Path) -> Environment:
         return urllib.parse.quote(Path(rel).as_posix())
 
     env.filters.update(
-        embed_image=embed_image, svg_href=svg_href, num=_fmt, pct=_pct, pp=_pp, pval=_pval, intcomma=_intcomma,
+        embed_image=embed_image, svg_href=svg_href, num=text_number, pct=text_percent, pp=text_pp, pval=text_p,
+        intcomma=text_int,
         and_join=lambda items: _and([str(i) for i in items]) if items else "",
     )
     env.globals["embed_image"] = embed_image

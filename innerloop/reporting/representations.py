@@ -179,7 +179,7 @@ def max_activating_images(images: Mapping[str, np.ndarray], extremes: pd.DataFra
 def cka_table(summary: pd.DataFrame) -> pd.DataFrame:
     """The report's CKA table: one row per algorithm (and setting) and split, one column per
     layer, cells ``mean [95% CI over seeds]`` (display strings)."""
-    from .tables import MISSING, format_number
+    from .format import MISSING, format_number
 
     F._require(summary, ("algorithm", "split", "layer", "mean", "ci95_low", "ci95_high"), "cka summary")
     layers = [layer for layer in LAYERS if layer in set(summary["layer"])]

@@ -16,15 +16,8 @@ from innerloop.stats.claims import (
 )
 
 from .figures import algorithm_label, setting_label
-from .tables import _MINUS_RE, MISSING, format_number, format_p, to_html
-
-
-def _pp(x) -> str:
-    return format_number(x * 100, 2, signed=True) if not pd.isna(x) else MISSING
-
-
-def _ci(low, high, fmt) -> str:
-    return MISSING if pd.isna(low) or pd.isna(high) else f"[{fmt(low)}, {fmt(high)}]"
+from .format import MISSING, format_bounds, format_number, format_p, format_pp, typographic_minus
+from .tables import to_html
 
 
 def _setting(df: pd.DataFrame) -> bool:
@@ -43,9 +36,10 @@ def paired_html(paired: pd.DataFrame) -> Markup:
             "Reference": algorithm_label(r["reference"]),
             **({"Setting": setting_label(r["setting"])} if _setting(paired) else {}),
             "Pairs": f"{int(r['n_pairs']):,}",
-            "Difference (pp)": _pp(r["difference"]),
-            "95% CI (pairs)": _ci(r["difference_ci95_low"], r["difference_ci95_high"], _pp),
-            "95% CI (seed means)": _ci(r["seed_difference_ci95_low"], r["seed_difference_ci95_high"], _pp),
+            "Difference (pp)": format_pp(r["difference"]),
+            "95% CI (pairs)": format_bounds(r["difference_ci95_low"], r["difference_ci95_high"], format_pp),
+            "95% CI (seed means)": format_bounds(r["seed_difference_ci95_low"], r["seed_difference_ci95_high"],
+                                                 format_pp),
             "p (t)": format_p(r["p_t"]),
             "p (Wilcoxon)": format_p(r["p_wilcoxon"]),
             "d_z": format_number(r["cohens_dz"], 2, signed=True),
@@ -72,8 +66,8 @@ def mixed_model_html(mixed: pd.DataFrame) -> Markup:
             label = (f"Intercept ({algorithm_label(r['algorithm'])})" if term == "Intercept"
                      else f"{algorithm_label(r['algorithm'])} − reference")
             absolute = term == "Intercept" and r["response"] == "accuracy"
-            fmt = (lambda v: format_number(v * 100, 2)) if absolute else _pp
-            value, ci, p = fmt(r["estimate"]), _ci(r["ci95_low"], r["ci95_high"], fmt), format_p(r["p_value"])
+            fmt = (lambda v: format_number(v * 100, 2)) if absolute else format_pp
+            value, ci, p = fmt(r["estimate"]), format_bounds(r["ci95_low"], r["ci95_high"], fmt), format_p(r["p_value"])
         response = MIXED_RESPONSES.get(str(r["response"]), str(r["response"]))
         if not str(r["model"]).startswith("MixedLM"):
             response += " (OLS fallback)"
@@ -89,14 +83,14 @@ def lr_below_zero_html(lr: pd.DataFrame) -> Markup:
                      **({"Setting": setting_label(r["setting"])} if _setting(lr) else {}),
                      "Layer": str(r["layer"]), "Seeds": str(int(r["n_seeds"])),
                      "Mean": format_number(r["mean"], 4),
-                     "95% CI (seeds)": _ci(r["ci95_low"], r["ci95_high"], lambda v: format_number(v, 4)),
+                     "95% CI (seeds)": format_bounds(r["ci95_low"], r["ci95_high"], lambda v: format_number(v, 4)),
                      "t": format_number(r["t_statistic"], 2), "p (t, < 0)": format_p(r["p_t_less"]),
                      "p (Wilcoxon, < 0)": format_p(r["p_wilcoxon_less"]), "p (Holm)": format_p(r["p_holm"])})
     return to_html(pd.DataFrame(rows))
 
 
 def _claim_value(x, unit: str) -> str:
-    return format_number(x, 4, signed=True) if unit == "rate" else _pp(x)
+    return format_number(x, 4, signed=True) if unit == "rate" else format_pp(x)
 
 
 def _claim_size(x, unit: str) -> str:
@@ -106,11 +100,6 @@ def _claim_size(x, unit: str) -> str:
     if x == float("inf"):
         return "∞"
     return format_number(x, 4) if unit == "rate" else f"{format_number(x * 100, 2)} pp"
-
-
-def _minus(text: str) -> str:
-    """A leading or bracketed sign as a typographic minus, as :func:`to_html` shows numbers."""
-    return _MINUS_RE.sub("\u2212", text)
 
 
 def _text(x) -> str:
@@ -129,12 +118,13 @@ def claims_rows(claims: pd.DataFrame) -> list[dict[str, str]]:
         conditional = ""
         if _text(r["conditional_test"]):
             conditional = (f"{r['conditional_test']}: {fmt(r['conditional_estimate'])}{pp} "
-                           f"{_ci(r['conditional_ci95_low'], r['conditional_ci95_high'], fmt)}, "
+                           f"{format_bounds(r['conditional_ci95_low'], r['conditional_ci95_high'], fmt)}, "
                            f"p = {format_p(r['conditional_p'])}, n = {int(r['conditional_n']):,}")
         out.append({
             "id": str(r["id"]), "source": str(r["source"]), "claim": str(r["claim"]),
-            "paper": _minus(_text(r["paper"])), "statistic": str(r["statistic"]),
-            "measured": _minus(measured), "ci": _minus(_ci(r["ci95_low"], r["ci95_high"], fmt)),
+            "paper": typographic_minus(_text(r["paper"])), "statistic": str(r["statistic"]),
+            "measured": typographic_minus(measured),
+            "ci": typographic_minus(format_bounds(r["ci95_low"], r["ci95_high"], fmt)),
             "mde": _claim_size(r["mde"], unit) if run else MISSING,
             "paper_effect": _claim_size(r["paper_effect"], unit) if run else MISSING,
             "p": format_p(r["p_value"]), "p_holm": format_p(r["p_holm"]),
@@ -143,8 +133,8 @@ def claims_rows(claims: pd.DataFrame) -> list[dict[str, str]]:
             "verdict": str(r["verdict"]),
             "css": {REPLICATED: "ok", NOT_REPLICATED: "bad", NOT_RUN: "muted", NOT_TESTABLE: "muted"}.get(
                 str(r["verdict"]), "warn"),
-            "why": _minus(_text(r["not_testable_because"])),
-            "conditional": _minus(conditional[:1].upper() + conditional[1:]),
+            "why": typographic_minus(_text(r["not_testable_because"])),
+            "conditional": typographic_minus(conditional[:1].upper() + conditional[1:]),
             "note": _text(r["note"]),
         })
     return out
@@ -189,14 +179,14 @@ def worked_example(claims: pd.DataFrame, alpha: float) -> str:
     parts.append(f"; {int(r['runs_converged'])} of its {runs} run{'s' if runs != 1 else ''} converged. ")
     estimate = _claim_value(r["estimate"], unit) + (" pp" if unit != "rate" else "")
     if pd.notna(r["ci95_low"]):
-        ci = _ci(r["ci95_low"], r["ci95_high"], lambda v: _claim_value(v, unit))
+        ci = format_bounds(r["ci95_low"], r["ci95_high"], lambda v: _claim_value(v, unit))
         parts.append(f"The estimate is {estimate} {ci}, p = {format_p(r['p_value'])} (Holm: {format_p(r['p_holm'])}); ")
     elif pd.notna(r["estimate"]):
         parts.append(f"The estimate is {estimate}, with no interval or p over seeds; ")
     parts.append(f"verdict: {r['verdict']}")
     if _text(r["not_testable_because"]):
         parts.append(f", because {r['not_testable_because']}")
-    return _minus("".join(parts) + ".")
+    return typographic_minus("".join(parts) + ".")
 
 
 def stats_report(*, paired_meta_test: pd.DataFrame, paired_probe: pd.DataFrame, mixed_model: pd.DataFrame,

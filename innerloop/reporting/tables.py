@@ -1,12 +1,12 @@
 """Tables for the report: display formatting, HTML/CSV/LaTeX output, paper values.
 
-Accuracies are fractions in [0, 1] in the data and are shown as percentages.
+Accuracies are fractions in [0, 1] in the data and are shown as percentages; one number's
+display text is :mod:`innerloop.reporting.format`'s.
 """
 
 from __future__ import annotations
 
 import html
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -30,10 +30,9 @@ from .figures import (
     ordered_algorithms,
     setting_label,
 )
+from .format import MISSING, format_interval, format_number, format_p, is_missing, typographic_minus
 
 __all__ = [
-    "format_number",
-    "format_p",
     "format_table",
     "to_html",
     "write_table",
@@ -45,45 +44,10 @@ __all__ = [
     "report_tables",
 ]
 
-MISSING = "—"
-
 
 # --------------------------------------------------------------------------
 # Formatting
 # --------------------------------------------------------------------------
-
-def _isnan(x: object) -> bool:
-    try:
-        return x is None or (isinstance(x, float) and math.isnan(x)) or bool(pd.isna(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def format_number(x: object, digits: int = 3, *, percent: bool = False, signed: bool = False) -> str:
-    """One number as display text: ``0.4612 -> "46.1%"`` with ``percent=True, digits=1``.
-
-    NaN/None become an em dash. ``signed`` forces a leading ``+``.
-    """
-    if _isnan(x):
-        return MISSING
-    v = float(x) * (100 if percent else 1)
-    s = f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
-    if s.lstrip("+-").strip("0.") == "":  # "-0.000" / "+0.000" -> "0.000"
-        s = s.lstrip("+-")
-    return s + ("%" if percent else "")
-
-
-def format_p(x: object) -> str:
-    """A p-value as display text: two significant digits, scientific below 1e-4."""
-    if _isnan(x):
-        return MISSING
-    v = float(x)
-    if v >= 0.001:
-        return f"{v:.2g}" if v < 0.01 else f"{v:.3f}".rstrip("0").rstrip(".")
-    if v >= 1e-4:
-        return f"{v:.2g}"
-    return f"{v:.1e}".replace("e-0", "e-")
-
 
 def format_table(
     df: pd.DataFrame,
@@ -123,21 +87,21 @@ def format_table(
             d = percent_digits if pct else float_digits
             sg = col in signed_cols
             out[name] = [
-                MISSING if _isnan(a) and _isnan(b) else
+                MISSING if is_missing(a) and is_missing(b) else
                 f"[{format_number(a, d, percent=pct, signed=sg)}, {format_number(b, d, percent=pct, signed=sg)}]"
                 for a, b in zip(s, df[hi])
             ]
             continue
         if labels and col in labels:
-            out[col] = [labels[col].get(v, str(v)) if not _isnan(v) else MISSING for v in s]
+            out[col] = [labels[col].get(v, str(v)) if not is_missing(v) else MISSING for v in s]
         elif col in percent_cols:
             out[col] = [format_number(v, percent_digits, percent=True, signed=col in signed_cols) for v in s]
         elif col in float_cols:
             out[col] = [format_number(v, float_digits, signed=col in signed_cols) for v in s]
         elif col in int_cols:
-            out[col] = [MISSING if _isnan(v) else f"{int(round(float(v))):,}" for v in s]
+            out[col] = [MISSING if is_missing(v) else f"{int(round(float(v))):,}" for v in s]
         else:
-            out[col] = [MISSING if _isnan(v) else str(v) for v in s]
+            out[col] = [MISSING if is_missing(v) else str(v) for v in s]
     if rename:
         out = out.rename(columns=dict(rename))
     return out.reset_index(drop=True)
@@ -146,7 +110,6 @@ def format_table(
 _NUM = r"[+\-−]?(?:\d[\d,]*)?\.?\d+(?:e[+\-]?\d+)?%?(?: pp)?"
 _CELL = rf"{_NUM}(?: ± {_NUM})?(?: \[{_NUM}, {_NUM}\])?(?: \(\d+ seeds?\))?"
 _NUMERIC_RE = re.compile(rf"^(?:{_CELL}|\[{_NUM}, {_NUM}\]|—)$")
-_MINUS_RE = re.compile(r"(?<![\w.])-(?=[\d.])")  # a sign, not a hyphen inside a word
 
 
 def _is_numeric_column(values: Sequence[str]) -> bool:
@@ -163,7 +126,7 @@ def to_html(df: pd.DataFrame, caption: str | None = None, *, table_id: str | Non
     Returns :class:`markupsafe.Markup` (a ``str``), so Jinja's autoescape leaves it alone.
     """
     e = html.escape
-    text = [[MISSING if _isnan(v) else str(v) for v in row] for row in df.itertuples(index=False, name=None)]
+    text = [[MISSING if is_missing(v) else str(v) for v in row] for row in df.itertuples(index=False, name=None)]
     numeric = [_is_numeric_column([row[j] for row in text]) for j in range(df.shape[1])]
     cls = [' class="num"' if n else "" for n in numeric]
     id_attr = f' id="{e(table_id)}"' if table_id else ""
@@ -174,7 +137,7 @@ def to_html(df: pd.DataFrame, caption: str | None = None, *, table_id: str | Non
                  + "</tr></thead>")
     parts.append("<tbody>")
     for row in text:
-        cells = [f"<td{c}>{e(_MINUS_RE.sub(chr(0x2212), v) if n else v)}</td>"
+        cells = [f"<td{c}>{e(typographic_minus(v) if n else v)}</td>"
                  for v, c, n in zip(row, cls, numeric)]
         parts.append("<tr>" + "".join(cells) + "</tr>")
     parts.append("</tbody></table>")
@@ -242,7 +205,7 @@ def write_table(df: pd.DataFrame, stem: Path | str, *, caption: str | None = Non
 def latex_table(df: pd.DataFrame, caption: str | None = None) -> str:
     """A result table as LaTeX (booktabs): floats to four significant digits, NaN as "—",
     underscores and other special characters escaped."""
-    formatters = {c: (lambda v: MISSING if _isnan(v) else f"{v:.4g}")
+    formatters = {c: (lambda v: MISSING if is_missing(v) else f"{v:.4g}")
                   for c in df.columns if pd.api.types.is_float_dtype(df[c])}
     return df.to_latex(index=False, escape=True, caption=caption, na_rep=MISSING, formatters=formatters)
 
@@ -352,7 +315,7 @@ def meta_test_table_html(table: pd.DataFrame, *, marked=(), mark: str = "†",
                 cells.insert(len(cells) - (st in published), f'<td class="num">{MISSING}</td>')
                 continue
             text = format_number(row[f"{st}_median"] * 100, 1)
-            if not _isnan(row[f"{st}_ci95_half_width"]):
+            if not is_missing(row[f"{st}_ci95_half_width"]):
                 text += " ± " + format_number(row[f"{st}_ci95_half_width"] * 100, 1)
             if n != usual:
                 text += f" ({n} seed{'s' if n != 1 else ''})"
@@ -390,18 +353,6 @@ def _display_order(df: pd.DataFrame, inner: str | None = None, inner_order: Sequ
     return _sort_by(df, "algorithm", ordered_algorithms(df["algorithm"]))
 
 
-def _interval_cell(mean, low, high, *, scale: float = 100, digits: int = 2, unit: str = "%",
-                   signed: bool = False) -> str:
-    """``"46.12% [45.90, 46.34]"``; the interval is left out when it is NaN."""
-    if _isnan(mean):
-        return MISSING
-    text = format_number(mean * scale, digits, signed=signed) + unit
-    if not (_isnan(low) or _isnan(high)):
-        text += (f" [{format_number(low * scale, digits, signed=signed)}, "
-                 f"{format_number(high * scale, digits, signed=signed)}]")
-    return text
-
-
 def _wide(df: pd.DataFrame, key: str, order: Sequence[str], labels: Mapping[str, str], **cell) -> pd.DataFrame:
     """One row per algorithm (and setting), one ``mean [CI]`` column per value of ``key``."""
     by = ["algorithm"] + (["setting"] if "setting" in df.columns else [])
@@ -413,7 +364,7 @@ def _wide(df: pd.DataFrame, key: str, order: Sequence[str], labels: Mapping[str,
         for value in order:
             if value in g.index:
                 r = g.loc[value]
-                row[labels.get(value, value)] = _interval_cell(r["mean"], r["ci95_low"], r["ci95_high"], **cell)
+                row[labels.get(value, value)] = format_interval(r["mean"], r["ci95_low"], r["ci95_high"], **cell)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -514,12 +465,12 @@ def report_tables(
     rows = []
     for _, r in vs.iterrows():
         row = {"algorithm": r["algorithm"], **({"setting": r["setting"]} if "setting" in vs.columns else {}),
-               "Off-task − on-task (pp)": _interval_cell(r["mean"], r["ci95_low"], r["ci95_high"], unit="",
+               "Off-task − on-task (pp)": format_interval(r["mean"], r["ci95_low"], r["ci95_high"], unit="",
                                                          signed=True),
-               f"Difference from {algorithm_label(r['reference'])} (pp)": _interval_cell(
+               f"Difference from {algorithm_label(r['reference'])} (pp)": format_interval(
                    r["difference"], r["difference_ci95_low"], r["difference_ci95_high"], unit="", signed=True),
                "p": format_p(r["p_value"]),
-               "Test": MISSING if _isnan(r["test"]) or not str(r["test"]) else str(r["test"]).split(" t-test")[0]}
+               "Test": MISSING if is_missing(r["test"]) or not str(r["test"]) else str(r["test"]).split(" t-test")[0]}
         rows.append(row)
     out["probe_vs_maml"] = to_html(format_table(pd.DataFrame(rows), labels=labels, rename=common))
     return out
