@@ -231,8 +231,9 @@ def test_tables_and_figures_of_the_ablations():
     rates = inner_steps_rates_table(layers)
     assert list(rates["layer"][:2]) == ["conv1", "logits"] and (rates["fraction_negative"] == 0.125).all()
     assert (rates["n_seeds"] == 2).all()
-    for fig in (ablation_figures.procedures(table), ablation_figures.convergence(grid, log),
-                ablation_figures.inner_steps(sweep, rates)):
+    for fig in (ablation_figures.draw_ablation_test_time(table),
+                ablation_figures.draw_ablation_convergence(grid, log),
+                ablation_figures.draw_ablation_inner_steps(sweep, rates)):
         assert fig.axes
 
 
@@ -258,7 +259,7 @@ def test_inner_steps_sweep_per_training_and_probe_dataset():
                            for d, f in (("glyphs", 0.2), ("omniglot", 0.6)) for k in (1, 3)])
     rates = inner_steps_rates_table(layers)
     assert rates.set_index(["dataset", "inner_steps"])["fraction_negative"][("omniglot", 3)] == pytest.approx(0.6)
-    fig = ablation_figures.inner_steps(sweep, rates)
+    fig = ablation_figures.draw_ablation_inner_steps(sweep, rates)
     labels = [line.get_label() for line in fig.axes[0].get_lines() if not line.get_label().startswith("_")]
     assert labels == ["Meta-SGD, glyphs", "Meta-SGD, glyphs → digits", "Meta-SGD, omniglot"]
     assert [line.get_label() for line in fig.axes[1].get_lines()] == ["conv1, glyphs", "conv1, omniglot"]
@@ -295,10 +296,10 @@ def test_the_report_shows_the_ablations_section(tmp_path):
                          "iterations_run": [3, 20]})
     log = pd.DataFrame({"method": "alpha_maml", "alpha0": 0.1, "beta0": 0.1, "iteration": [1, 2],
                         "alpha": [0.1, 0.11], "beta": [0.1, 0.1]})
-    paths = {"ablation_rate_signs": ablation_figures.rate_ablation(rates),
-             "ablation_test_time": ablation_figures.procedures(test_time),
-             "ablation_inner_steps": ablation_figures.inner_steps(probe, pd.DataFrame()),
-             "ablation_convergence": ablation_figures.convergence(grid, log)}
+    paths = {"ablation_rate_signs": ablation_figures.draw_ablation_rate_signs(rates),
+             "ablation_test_time": ablation_figures.draw_ablation_test_time(test_time),
+             "ablation_inner_steps": ablation_figures.draw_ablation_inner_steps(probe, pd.DataFrame()),
+             "ablation_convergence": ablation_figures.draw_ablation_convergence(grid, log)}
     ctx["figures"].update({k: save_figure(fig, tmp_path / "figures" / k)[0] for k, fig in paths.items()})
     assert set(paths) == set(FIGURES)
     config = {"ablations": {"test_time_tasks": 3, "inner_steps": {"algorithms": ["maml"], "steps": [1, 3],

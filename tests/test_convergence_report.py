@@ -10,7 +10,7 @@ import torch
 from innerloop.convergence import (CONVERGED, DIVERGED, NOT_META_TRAINED, RUN_COLUMNS, STILL_IMPROVING, PlateauRule,
                                    convergence_runs, convergence_summary, unconverged)
 from innerloop.reporting import render as R
-from innerloop.reporting.convergence import MARK, convergence_context, learning_curves
+from innerloop.reporting.convergence import MARK, convergence_context, draw_learning_curves
 from innerloop.reporting.figures import save_figure
 from innerloop.stats import meta_test_summary, meta_test_table
 from innerloop.stats.summaries import meta_test_runs
@@ -70,7 +70,7 @@ def test_summary_counts_statuses_and_medians():
 
 
 def test_learning_curves_mark_stop_and_best_points(tmp_path):
-    fig = learning_curves(validation_of(RUNS), RUNS)
+    fig = draw_learning_curves(validation_of(RUNS), RUNS)
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in axes] == ["MAML", "Meta-SGD"]  # scratch is not meta-trained
     maml = axes[0]
@@ -96,7 +96,7 @@ def test_report_marks_unconverged_statistics_and_states_the_rule(tmp_path):
     assert MARK in maml_row and MARK not in metasgd_row
 
     figs = R.make_figures(frames, tmp_path / "figures")
-    figs["learning_curves"] = save_figure(learning_curves(validation_of(RUNS), RUNS), tmp_path / "lc")[0]
+    figs["learning_curves"] = save_figure(draw_learning_curves(validation_of(RUNS), RUNS), tmp_path / "lc")[0]
     ctx = R.build_context(frames=frames, setup=synthetic_setup(), provenance=synthetic_provenance(),
                           figures={**figs, "rulegraph": None}, caption_dir=CAPTION_DIR)
     plain = R.render_html(copy.deepcopy(ctx), TEMPLATE_DIR, tmp_path / "plain.html").read_text()

@@ -139,7 +139,7 @@ def test_diverged_runs_table_and_report_section(runs, tmp_path):
 
     from innerloop.reporting import figures as F
 
-    png = F.save_figure(F.meta_test_accuracy(synthetic_frames()["meta_test"]), tmp_path / "fig")[0]
+    png = F.save_figure(F.draw_meta_test_accuracy(synthetic_frames()["meta_test"]), tmp_path / "fig")[0]
     context = R.build_context(frames=synthetic_frames(), setup=synthetic_setup(), provenance=synthetic_provenance(),
                               figures=dict.fromkeys(R.FIGURE_KEYS, png), caption_dir=CAPTION_DIR)
     plain = R.render_html(context, TEMPLATE_DIR, tmp_path / "plain.html").read_text()

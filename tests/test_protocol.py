@@ -107,7 +107,7 @@ def test_protocol_table_is_in_the_reports_comparison_section(tmp_path):
     config["algorithms"] = ["maml"]
     runs = pd.DataFrame({"algorithm": ["maml"], "setting": "5w1s", "seed": [0], "accuracy": [0.61]})
     table = protocol_table(config, load_schema(), runs, runs.assign(accuracy=[0.33]))
-    png = F.save_figure(F.meta_test_accuracy(synthetic_frames()["meta_test"]), tmp_path / "fig")[0]
+    png = F.save_figure(F.draw_meta_test_accuracy(synthetic_frames()["meta_test"]), tmp_path / "fig")[0]
     context = R.build_context(frames=synthetic_frames(), setup=synthetic_setup(), provenance=synthetic_provenance(),
                               figures=dict.fromkeys(R.FIGURE_KEYS, png), caption_dir=CAPTION_DIR)
     context["tables"]["protocol"] = protocol_html(table)

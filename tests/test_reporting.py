@@ -225,7 +225,7 @@ def rendered(frames, tmp_path_factory):
     """Figures, context and HTML rendered once for the module."""
     out = tmp_path_factory.mktemp("report")
     figs = R.make_figures(frames, out / "figures")
-    rulegraph = F.save_figure(F.meta_test_accuracy(frames["meta_test"]), out / "figures" / "rulegraph")[0]
+    rulegraph = F.save_figure(F.draw_meta_test_accuracy(frames["meta_test"]), out / "figures" / "rulegraph")[0]
     ctx = R.build_context(frames=frames, setup=synthetic_setup(), provenance=synthetic_provenance(),
                           figures={**figs, "rulegraph": rulegraph}, caption_dir=CAPTION_DIR,
                           generated="2026-01-01T07:00:00+00:00")
@@ -242,11 +242,11 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 FIGURE_FUNCTIONS = {
-    "training_curves": lambda f: F.training_curves(f["train_log"], f["validation"]),
-    "lr_histograms": lambda f: F.lr_histograms(f["lr_values"]),
-    "feature_probe": lambda f: F.feature_probe(f["probe_summary"], f["probe_changes"]),
-    "meta_test_accuracy": lambda f: F.meta_test_accuracy(f["meta_test"]),
-    "running_time": lambda f: F.running_time(f["run_times"], f["meta_test"]),
+    "training_curves": lambda f: F.draw_training_curves(f["train_log"], f["validation"]),
+    "lr_histograms": lambda f: F.draw_lr_histograms(f["lr_values"]),
+    "feature_probe": lambda f: F.draw_feature_probe(f["probe_summary"], f["probe_changes"]),
+    "meta_test_accuracy": lambda f: F.draw_meta_test_accuracy(f["meta_test"]),
+    "running_time": lambda f: F.draw_running_time(f["run_times"], f["meta_test"]),
 }
 
 
@@ -276,7 +276,7 @@ def test_figure_files(rendered, name):
 
 
 def test_feature_probe_without_changes_and_zoom(frames):
-    fig = F.feature_probe(frames["probe_summary"])
+    fig = F.draw_feature_probe(frames["probe_summary"])
     ax = fig.axes[0]
     lo, hi = ax.get_xlim()
     data = frames["probe_summary"]
@@ -287,7 +287,7 @@ def test_feature_probe_without_changes_and_zoom(frames):
 
 
 def test_lr_histogram_titles_show_fraction_negative(frames):
-    fig = F.lr_histograms(frames["lr_values"])
+    fig = F.draw_lr_histograms(frames["lr_values"])
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert len(titles) == 5
     lr = frames["lr_values"]
@@ -297,11 +297,11 @@ def test_lr_histogram_titles_show_fraction_negative(frames):
 
 def test_lr_histograms_one_row_per_rate_learning_algorithm_or_none():
     raw = raw_run_frames(("maml", "metasgd", "turtle"), seeds=(0,))
-    fig = F.lr_histograms(raw["lr_values"])
+    fig = F.draw_lr_histograms(raw["lr_values"])
     assert len([ax for ax in fig.axes if ax.get_title()]) == 10  # 2 algorithms x 5 layers
     assert [ax.get_ylabel().split("\n")[0] for ax in fig.axes[::5]] == ["Meta-SGD", "TURTLE"]
     draw(fig)
-    none = F.lr_histograms(raw_run_frames(("maml",), seeds=(0,))["lr_values"])
+    none = F.draw_lr_histograms(raw_run_frames(("maml",), seeds=(0,))["lr_values"])
     assert F.NO_RATES in [t.get_text() for t in none.axes[0].texts]
     draw(none)
 
@@ -310,7 +310,7 @@ def test_no_global_matplotlib_state_leaks(frames, tmp_path):
     import matplotlib as mpl
 
     before = dict(mpl.rcParams)
-    F.save_figure(F.feature_probe(frames["probe_summary"], frames["probe_changes"]), tmp_path / "f")
+    F.save_figure(F.draw_feature_probe(frames["probe_summary"], frames["probe_changes"]), tmp_path / "f")
     assert dict(mpl.rcParams) == before
     if "matplotlib.pyplot" in __import__("sys").modules:
         import matplotlib.pyplot as plt
@@ -330,10 +330,10 @@ def test_one_seed_and_two_settings(frames):
     one["validation"] = pd.concat([frames["validation"].assign(setting="5w1s"),
                                    frames["validation"].assign(setting="5w5s")])
     one["train_log"] = frames["train_log"].assign(setting="5w1s")
-    fig = F.meta_test_accuracy(one["meta_test"])
+    fig = F.draw_meta_test_accuracy(one["meta_test"])
     assert [ax.get_title() for ax in fig.axes] == ["5-way 1-shot", "5-way 5-shot"]
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["MAML", "Meta-SGD"]
-    curves = F.training_curves(one["train_log"], one["validation"])
+    curves = F.draw_training_curves(one["train_log"], one["validation"])
     assert len(curves.axes) == 4  # a row of two panels per setting
     for f in (fig, curves):
         assert draw(f) > 1000
@@ -362,26 +362,27 @@ def test_colours_and_markers_are_stable_and_distinct():
 
 def test_missing_column_is_an_error(frames):
     with pytest.raises(ValueError, match="ci95"):
-        F.training_curves(frames["train_log"], frames["validation"].drop(columns="ci95"))
+        F.draw_training_curves(frames["train_log"], frames["validation"].drop(columns="ci95"))
     with pytest.raises(ValueError, match="empty"):
-        F.meta_test_accuracy(frames["meta_test"].iloc[:0])
+        F.draw_meta_test_accuracy(frames["meta_test"].iloc[:0])
     with pytest.raises(ValueError, match="alpha"):
-        F.lr_trajectories(frames["train_log"].assign(alpha=np.nan, beta=np.nan))
+        F.draw_lr_trajectories(frames["train_log"].assign(alpha=np.nan, beta=np.nan))
 
 
 def test_not_meta_trained_baseline_and_alpha_maml_trajectories():
     raw = raw_run_frames(("scratch", "maml", "alpha_maml"))
-    fig = F.training_curves(raw["train_log"], raw["validation"])
+    fig = F.draw_training_curves(raw["train_log"], raw["validation"])
     ax_val = fig.axes[0]
     flat = [line for line in ax_val.get_lines() if line.get_linestyle() == ":"]
     assert len(flat) == 1 and flat[0].get_ydata()[0] == pytest.approx(30.0)  # scratch: its accuracy, all along
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == ["TrainFromScratch (not meta-trained)", "MAML", DISPLAY_NAMES["alpha_maml"]]
     draw(fig)
-    only_scratch = F.training_curves(raw["train_log"].iloc[:0], raw["validation"].query("algorithm == 'scratch'"))
+    only_scratch = F.draw_training_curves(raw["train_log"].iloc[:0],
+                                          raw["validation"].query("algorithm == 'scratch'"))
     draw(only_scratch)
 
-    trajectories = F.lr_trajectories(raw["train_log"])
+    trajectories = F.draw_lr_trajectories(raw["train_log"])
     alpha_ax, beta_ax = trajectories.axes
     assert len(alpha_ax.get_lines()) == 2  # one line per seed
     assert alpha_ax.get_lines()[1].get_ydata()[-1] == pytest.approx(0.01 + 1e-5 * 100 * 2)
@@ -391,7 +392,7 @@ def test_not_meta_trained_baseline_and_alpha_maml_trajectories():
 
 
 def test_running_time_figure_rows_and_scatter(frames):
-    fig = F.running_time(frames["run_times"], frames["meta_test"])
+    fig = F.draw_running_time(frames["run_times"], frames["meta_test"])
     strip, scatter = fig.axes
     assert [t.get_text() for t in strip.get_yticklabels()] == ["MAML", "Meta-SGD"]
     assert strip.get_xscale() == "linear"  # 600 s vs 1200 s: no log axis needed
@@ -399,8 +400,8 @@ def test_running_time_figure_rows_and_scatter(frames):
     m = frames["run_times"].groupby("algorithm")["train_s"].median()
     assert [x for x, _y in medians] == pytest.approx([m["maml"], m["metasgd"]])
     wide = frames["run_times"].assign(train_s=lambda d: np.where(d["algorithm"] == "maml", 2.0, 900.0))
-    assert F.running_time(wide, frames["meta_test"]).axes[0].get_xscale() == "log"
-    assert len(F.running_time(frames["run_times"]).axes) == 1  # no accuracies: the time panel alone
+    assert F.draw_running_time(wide, frames["meta_test"]).axes[0].get_xscale() == "log"
+    assert len(F.draw_running_time(frames["run_times"]).axes) == 1  # no accuracies: the time panel alone
 
 
 # --------------------------------------------------------------------------
@@ -584,7 +585,7 @@ def test_report_for_other_configurations(name, rendered, tmp_path):
         assert draw(draw_figure(frames)) > 1000
     figures = dict(rendered["figures"], rulegraph=None)  # any PNG will do: these tests are about the text
     if R.has_lr_trajectories(frames["train_log"]):
-        assert draw(F.lr_trajectories(frames["train_log"])) > 1000
+        assert draw(F.draw_lr_trajectories(frames["train_log"])) > 1000
         figures["lr_trajectories"] = rendered["figures"]["training_curves"]
     ctx = R.build_context(frames=frames, setup=synthetic_setup(), provenance=synthetic_provenance(), figures=figures,
                           caption_dir=CAPTION_DIR, generated="2026-01-01T07:00:00+00:00")

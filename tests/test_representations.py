@@ -181,7 +181,7 @@ def test_visualisation_figures_have_one_panel_per_algorithm(tiny_store):
     filters = {a: first_layer_filters(l.init) for a, l in learners.items()}
     assert filters["maml"].shape == (4, 1, 3, 3)
     assert filter_grid(filters["maml"]).shape == (7, 7)
-    fig = R.first_layer_filters(filters)
+    fig = R.draw_first_layer_filters(filters)
     assert [ax.get_title() for ax in fig.axes] == [f"{R.F.algorithm_label(a)} (4 filters)" for a in algorithms]
 
     points = []
@@ -195,13 +195,13 @@ def test_visualisation_figures_have_one_panel_per_algorithm(tiny_store):
                                         "y": xy[:, 1]}))
     points = pd.concat(points)
     for method in ("pca", "tsne"):
-        fig = R.embedding_maps(points, method)
+        fig = R.draw_embeddings(points, method)
         assert len(fig.axes) == 3
         assert all(len(ax.collections[0].get_offsets()) == 16 for ax in fig.axes)
 
     extremes = pd.concat([unit_extremes(l, l.init, images, layers=["conv4"], units=2, top_k=2).assign(algorithm=a)
                           for a, l in learners.items()])
-    fig = R.max_activating_images({a: images.numpy() for a in algorithms}, extremes)
+    fig = R.draw_max_activating_images({a: images.numpy() for a in algorithms}, extremes)
     assert len(fig.axes) == 3
     assert all(len(ax.get_yticklabels()) == 2 for ax in fig.axes)  # one row per unit
 
@@ -210,7 +210,7 @@ def test_representation_change_figure_has_a_panel_per_algorithm():
     rows = [{"algorithm": a, "split": s, "layer": layer, "mean": 0.9, "ci95_low": 0.85, "ci95_high": 0.95, "n_seeds": 3}
             for a in ("maml", "metasgd", "anil") for s in ("on_task", "off_task") for layer in LAYERS]
     summary = pd.DataFrame(rows)
-    fig = R.representation_change(summary, columns=2)
+    fig = R.draw_representation_change(summary, columns=2)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 3
     assert all(len(ax.get_lines()) == 2 for ax in visible)
@@ -228,7 +228,7 @@ def test_report_section_shows_the_cka_text_table_and_figures(tmp_path):
              "ci95_low": np.nan, "ci95_high": np.nan, "n_seeds": 1}
             for a in ("maml", "metasgd") for s in ("on_task", "off_task") for layer in LAYERS]
     summary = pd.DataFrame(rows)
-    png = save_figure(R.representation_change(summary), tmp_path / "representation_change")[0]
+    png = save_figure(R.draw_representation_change(summary), tmp_path / "representation_change")[0]
     frames = synthetic_frames(iterations=20, lr_per_layer=10)
     base = {key: png for key in render.FIGURE_KEYS}
     context = render.build_context(frames=frames, setup=synthetic_setup(), provenance=synthetic_provenance(),

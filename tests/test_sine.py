@@ -411,18 +411,18 @@ def test_one_seed_and_a_small_grid_still_draw(tables):
     _, runs, _ = tables["comparison"]
     summary = RS.summary_table(runs[runs["seed"] == 0])
     assert (summary["n_seeds"] == 1).all() and summary["ci95_low"].isna().all()
-    RS.comparison_figure(summary).clear()  # points without error bars
+    RS.draw_sine_comparison(summary).clear()  # points without error bars
     _, runs, _ = tables["turtle_study"]
     small = runs[(runs["seed"] == 0) & (runs["inner_steps"] == 1) & (runs["hidden_layers"].isna()
                                                                       | (runs["hidden_layers"] == 3))]
-    fig = RS.turtle_study_figure(RS.summary_table(small))
+    fig = RS.draw_sine_turtle_study(RS.summary_table(small))
     assert len(fig.axes) == 2 and all(len(ax.containers) == 1 for ax in fig.axes)
     fig.clear()
 
 
 def test_comparison_figure(tables, tmp_path):
     _, runs, summary = tables["comparison"]
-    fig = RS.comparison_figure(summary, runs)
+    fig = RS.draw_sine_comparison(summary, runs)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["MAML", "FO-MAML", "Meta-learner\nLSTM", "TURTLE"]
     assert "meta-test" in ax.get_ylabel()
@@ -438,7 +438,7 @@ def test_comparison_figure(tables, tmp_path):
 
 def test_turtle_study_figure(tables, tmp_path):
     _, _, summary = tables["turtle_study"]
-    fig = RS.turtle_study_figure(summary)
+    fig = RS.draw_sine_turtle_study(summary)
     first, second = fig.axes
     assert first.get_title().startswith("First order") and second.get_title().startswith("Second order")
     for ax, order in ((first, "first"), (second, "second")):
@@ -452,7 +452,7 @@ def test_turtle_study_figure(tables, tmp_path):
     assert paths[0].stat().st_size > 5000
     ET.parse(paths[1])
     with pytest.raises(ValueError, match="TURTLE"):
-        RS.turtle_study_figure(summary[summary["role"] == "reference"])
+        RS.draw_sine_turtle_study(summary[summary["role"] == "reference"])
 
 
 def test_report_tables(tables):
@@ -467,6 +467,6 @@ def test_report_tables(tables):
 def test_missing_column_is_an_error(tables):
     _, runs, summary = tables["comparison"]
     with pytest.raises(ValueError, match="median"):
-        RS.comparison_figure(summary.drop(columns=["median"]))
+        RS.draw_sine_comparison(summary.drop(columns=["median"]))
     with pytest.raises(ValueError, match="mse"):
         RS.run_table(runs.drop(columns=["mse"]))

@@ -21,4 +21,4 @@ log = pd.concat([pd.read_csv(p) for p in snakemake.input.logs], ignore_index=Tru
 write_csv(grid, Path(snakemake.output.grid))
 write_table(convergence_display(grid), Path(snakemake.output.table).with_suffix(""),
             caption="Iterations until the smoothed training loss is below the threshold")
-save_figure(ablation_figures.convergence(grid, log), Path(snakemake.output.png).with_suffix(""))
+save_figure(ablation_figures.draw_ablation_convergence(grid, log), Path(snakemake.output.png).with_suffix(""))

@@ -37,4 +37,4 @@ rates = (inner_steps_rates_table(read_runs(snakemake.input.layers, read)) if sna
                                     "fraction_negative", "n_seeds"]))
 write_csv(probe, Path(snakemake.output.probe))
 write_csv(rates, Path(snakemake.output.rates))
-save_figure(ablation_figures.inner_steps(probe, rates), Path(snakemake.output.png).with_suffix(""))
+save_figure(ablation_figures.draw_ablation_inner_steps(probe, rates), Path(snakemake.output.png).with_suffix(""))

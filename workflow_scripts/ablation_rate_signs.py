@@ -21,7 +21,7 @@ if snakemake.input.variants:
     variants = read_runs(snakemake.input.variants, pd.read_csv)
     positive = read_runs(snakemake.input.positive, pd.read_csv) if snakemake.input.positive else None
     table = rate_ablation_table(variants, positive)
-    fig = ablation_figures.rate_ablation(table)
+    fig = ablation_figures.draw_ablation_rate_signs(table)
 else:
     print("Meta-SGD is not configured: no rate-sign ablation", file=sys.stderr)
     table = pd.DataFrame(columns=["setting", "variant", "reference", *PAIRED_COLUMNS])

@@ -22,4 +22,4 @@ write_csv(tasks, Path(snakemake.output.tasks))
 table = procedure_table(tasks)
 write_table(table, Path(snakemake.output.table).with_suffix(""),
             caption="Meta-test accuracy per test-time procedure, paired with adaptation to the task")
-save_figure(ablation_figures.procedures(table), Path(snakemake.output.png).with_suffix(""))
+save_figure(ablation_figures.draw_ablation_test_time(table), Path(snakemake.output.png).with_suffix(""))

@@ -10,8 +10,8 @@ sys.stderr = open_job_log(snakemake)
 import pandas as pd
 
 from innerloop.reporting.figures import save_figure
-from innerloop.reporting.representations import embedding_maps
+from innerloop.reporting.representations import draw_embeddings
 
 points = pd.read_csv(snakemake.input.embeddings)
-save_figure(embedding_maps(points, "pca"), Path(snakemake.output.pca).with_suffix(""))
-save_figure(embedding_maps(points, "tsne"), Path(snakemake.output.tsne).with_suffix(""))
+save_figure(draw_embeddings(points, "pca"), Path(snakemake.output.pca).with_suffix(""))
+save_figure(draw_embeddings(points, "tsne"), Path(snakemake.output.tsne).with_suffix(""))

@@ -9,7 +9,7 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
-from innerloop.reporting.figures import feature_probe, save_figure
+from innerloop.reporting.figures import draw_feature_probe, save_figure
 
-fig = feature_probe(pd.read_csv(snakemake.input.summary), pd.read_csv(snakemake.input.changes))
+fig = draw_feature_probe(pd.read_csv(snakemake.input.summary), pd.read_csv(snakemake.input.changes))
 save_figure(fig, Path(snakemake.output.png).with_suffix(""))

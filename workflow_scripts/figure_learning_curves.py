@@ -9,8 +9,8 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
-from innerloop.reporting.convergence import learning_curves
+from innerloop.reporting.convergence import draw_learning_curves
 from innerloop.reporting.figures import save_figure
 
-fig = learning_curves(pd.read_csv(snakemake.input.validation), pd.read_csv(snakemake.input.convergence))
+fig = draw_learning_curves(pd.read_csv(snakemake.input.validation), pd.read_csv(snakemake.input.convergence))
 save_figure(fig, Path(snakemake.output.png).with_suffix(""))

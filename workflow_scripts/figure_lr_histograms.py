@@ -10,6 +10,6 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
-from innerloop.reporting.figures import lr_histograms, save_figure
+from innerloop.reporting.figures import draw_lr_histograms, save_figure
 
-save_figure(lr_histograms(pd.read_csv(snakemake.input.values)), Path(snakemake.output.png).with_suffix(""))
+save_figure(draw_lr_histograms(pd.read_csv(snakemake.input.values)), Path(snakemake.output.png).with_suffix(""))

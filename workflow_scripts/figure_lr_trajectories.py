@@ -10,6 +10,6 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
-from innerloop.reporting.figures import lr_trajectories, save_figure
+from innerloop.reporting.figures import draw_lr_trajectories, save_figure
 
-save_figure(lr_trajectories(pd.read_csv(snakemake.input.train_log)), Path(snakemake.output.png).with_suffix(""))
+save_figure(draw_lr_trajectories(pd.read_csv(snakemake.input.train_log)), Path(snakemake.output.png).with_suffix(""))

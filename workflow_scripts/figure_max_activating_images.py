@@ -13,7 +13,7 @@ import pandas as pd
 
 from innerloop.data.store import load_store
 from innerloop.reporting.figures import save_figure
-from innerloop.reporting.representations import max_activating_images
+from innerloop.reporting.representations import draw_max_activating_images
 
 extremes = pd.read_csv(snakemake.input.extremes)
 store = load_store(Path(snakemake.input.store).parent)
@@ -21,5 +21,5 @@ store = load_store(Path(snakemake.input.store).parent)
 order = np.unique(extremes["store_index"].to_numpy())
 pool = store.images[order] / np.float32(255)
 extremes["image"] = np.searchsorted(order, extremes["store_index"].to_numpy())
-fig = max_activating_images({a: pool for a in extremes["algorithm"].unique()}, extremes)
+fig = draw_max_activating_images({a: pool for a in extremes["algorithm"].unique()}, extremes)
 save_figure(fig, Path(snakemake.output.png).with_suffix(""))

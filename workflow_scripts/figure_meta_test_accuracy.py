@@ -9,6 +9,6 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
-from innerloop.reporting.figures import meta_test_accuracy, save_figure
+from innerloop.reporting.figures import draw_meta_test_accuracy, save_figure
 
-save_figure(meta_test_accuracy(pd.read_csv(snakemake.input.runs)), Path(snakemake.output.png).with_suffix(""))
+save_figure(draw_meta_test_accuracy(pd.read_csv(snakemake.input.runs)), Path(snakemake.output.png).with_suffix(""))

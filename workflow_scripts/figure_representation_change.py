@@ -10,7 +10,7 @@ sys.stderr = open_job_log(snakemake)
 import pandas as pd
 
 from innerloop.reporting.figures import save_figure
-from innerloop.reporting.representations import representation_change
+from innerloop.reporting.representations import draw_representation_change
 
-fig = representation_change(pd.read_csv(snakemake.input.summary))
+fig = draw_representation_change(pd.read_csv(snakemake.input.summary))
 save_figure(fig, Path(snakemake.output.png).with_suffix(""))

@@ -9,7 +9,7 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
-from innerloop.reporting.figures import running_time, save_figure
+from innerloop.reporting.figures import draw_running_time, save_figure
 
-fig = running_time(pd.read_csv(snakemake.input.runs), pd.read_csv(snakemake.input.meta_test_runs))
+fig = draw_running_time(pd.read_csv(snakemake.input.runs), pd.read_csv(snakemake.input.meta_test_runs))
 save_figure(fig, Path(snakemake.output.png).with_suffix(""))

@@ -9,7 +9,7 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
-from innerloop.reporting.figures import save_figure, training_curves
+from innerloop.reporting.figures import draw_training_curves, save_figure
 
-fig = training_curves(pd.read_csv(snakemake.input.train_log), pd.read_csv(snakemake.input.validation))
+fig = draw_training_curves(pd.read_csv(snakemake.input.train_log), pd.read_csv(snakemake.input.validation))
 save_figure(fig, Path(snakemake.output.png).with_suffix(""))

@@ -45,7 +45,7 @@ def _errorbar(ax, x, y, low, high, *, horizontal: bool, **kwargs) -> None:
         ax.errorbar(x, y, yerr=err, capsize=2, lw=1.1, **kwargs)
 
 
-def rate_ablation(table: pd.DataFrame) -> Figure:
+def draw_ablation_rate_signs(table: pd.DataFrame) -> Figure:
     """Left: off-task minus on-task probe change per rate variant (mean, 95% CI); right:
     its paired difference from the rates as trained. ``table``: rows of
     :func:`~innerloop.stats.ablations.rate_ablation_table`."""
@@ -71,7 +71,7 @@ def rate_ablation(table: pd.DataFrame) -> Figure:
     return fig
 
 
-def procedures(table: pd.DataFrame) -> Figure:
+def draw_ablation_test_time(table: pd.DataFrame) -> Figure:
     """Meta-test accuracy (mean, 95% CI over seeds and tasks) per algorithm under each
     test-time procedure. ``table``: rows of :func:`~innerloop.stats.ablations.procedure_table`."""
     # One row per algorithm, or per (algorithm, setting) when the table has several settings.
@@ -138,7 +138,7 @@ def _style_index(df: pd.DataFrame, variants: list[str]) -> dict:
     return {key: i for i, key in enumerate(df[variants].drop_duplicates().itertuples(index=False, name=None))}
 
 
-def inner_steps(probe: pd.DataFrame, rates: pd.DataFrame) -> Figure:
+def draw_ablation_inner_steps(probe: pd.DataFrame, rates: pd.DataFrame) -> Figure:
     """Left: off-task minus on-task probe change against the number of inner steps, per
     algorithm (mean, 95% CI); one line style per training dataset, probe dataset and
     setting where the sweep has several. Right: the fraction of negative learned rates
@@ -177,7 +177,7 @@ def inner_steps(probe: pd.DataFrame, rates: pd.DataFrame) -> Figure:
     return fig
 
 
-def convergence(grid: pd.DataFrame, log: pd.DataFrame) -> Figure:
+def draw_ablation_convergence(grid: pd.DataFrame, log: pd.DataFrame) -> Figure:
     """Top: iterations to the loss threshold over the grid of initial alpha (rows) and beta
     (columns), per method (blank: not reached; "div": diverged). Bottom: Alpha-MAML's
     alpha and beta over the iterations of every grid cell."""

@@ -33,7 +33,7 @@ STOP_MARKERS = {CONVERGED: "s", STILL_IMPROVING: ">", DIVERGED: "X"}
 BEST_MARKER = "*"
 
 
-def learning_curves(validation: pd.DataFrame, runs: pd.DataFrame, *, columns: int = 3) -> Figure:
+def draw_learning_curves(validation: pd.DataFrame, runs: pd.DataFrame, *, columns: int = 3) -> Figure:
     """Validation accuracy against iteration, one panel per meta-trained algorithm (and
     setting), one line per seed; each run's stop point is marked by its status (square:
     converged at the plateau; triangle: budget reached still improving; cross: diverged) and

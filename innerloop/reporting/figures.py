@@ -1,8 +1,10 @@
 """Figures for the report (paper Figs. 5-7, thesis Fig. 3.4, the meta-test accuracies).
 
-Every function takes the workflow's tidy pandas frames (columns documented on
-each function), returns a :class:`matplotlib.figure.Figure` and touches no
-global matplotlib state: figures are built with ``Figure()`` directly (no
+``draw_<key>`` draws the figure the workflow writes as ``results/figures/<key>.png``
+(rule ``figure_<key>``, script ``workflow_scripts/figure_<key>.py``; the cross-domain
+probe is :func:`draw_feature_probe` of other tables). Every function takes the
+workflow's tidy pandas frames (columns documented on each function), returns a
+:class:`matplotlib.figure.Figure` and touches no global matplotlib state: figures are built with ``Figure()`` directly (no
 pyplot, no backend switch) inside a local ``rc_context``. :func:`save_figure`
 writes PNG + SVG atomically.
 
@@ -53,12 +55,12 @@ __all__ = [
     "algorithm_label",
     "ordered_algorithms",
     "setting_label",
-    "training_curves",
-    "lr_histograms",
-    "lr_trajectories",
-    "feature_probe",
-    "meta_test_accuracy",
-    "running_time",
+    "draw_training_curves",
+    "draw_lr_histograms",
+    "draw_lr_trajectories",
+    "draw_feature_probe",
+    "draw_meta_test_accuracy",
+    "draw_running_time",
     "placeholder",
     "save_figure",
 ]
@@ -223,7 +225,7 @@ def placeholder(text: str, *, title: str | None = None) -> Figure:
 # Fig. 5: training curves
 # --------------------------------------------------------------------------
 
-def training_curves(
+def draw_training_curves(
     train_log: pd.DataFrame,
     validation: pd.DataFrame,
     *,
@@ -330,7 +332,7 @@ def training_curves(
 # Alpha-MAML: learning-rate trajectories
 # --------------------------------------------------------------------------
 
-def lr_trajectories(
+def draw_lr_trajectories(
     train_log: pd.DataFrame,
     *,
     algorithm: str = "alpha_maml",
@@ -380,7 +382,7 @@ def lr_trajectories(
 NO_RATES = "No configured algorithm learns per-element inner-loop learning rates."
 
 
-def lr_histograms(
+def draw_lr_histograms(
     lr_values: pd.DataFrame,
     *,
     bins: int = 50,
@@ -470,7 +472,7 @@ def _dot_rows(ax, frame: pd.DataFrame, rows: Sequence[Series], key: str, order: 
     return bounds
 
 
-def feature_probe(
+def draw_feature_probe(
     probe_summary: pd.DataFrame,
     probe_changes: pd.DataFrame | None = None,
     *,
@@ -527,7 +529,7 @@ def feature_probe(
 # Meta-test accuracy per run
 # --------------------------------------------------------------------------
 
-def meta_test_accuracy(meta_test: pd.DataFrame) -> Figure:
+def draw_meta_test_accuracy(meta_test: pd.DataFrame) -> Figure:
     """Per-run meta-test accuracy with its 95% CI over tasks: one panel per setting,
     one row per algorithm, one point per seed; a dark tick marks the median over seeds.
 
@@ -570,7 +572,7 @@ def meta_test_accuracy(meta_test: pd.DataFrame) -> Figure:
 # Thesis Fig. 3.4: running time
 # --------------------------------------------------------------------------
 
-def running_time(times: pd.DataFrame, meta_test: pd.DataFrame | None = None) -> Figure:
+def draw_running_time(times: pd.DataFrame, meta_test: pd.DataFrame | None = None) -> Figure:
     """Huisman Fig. 3.4: training time per algorithm, and meta-test accuracy against it.
 
     ``times``: one row per run, ``algorithm, setting, seed, train_s``; ``meta_test``:

@@ -450,14 +450,14 @@ def make_figures(frames: Mapping[str, pd.DataFrame], out_dir: Path | str) -> dic
     """
     out_dir = Path(out_dir)
     made = {
-        "training_curves": lambda: F.training_curves(frames["train_log"], frames["validation"]),
-        "meta_test_accuracy": lambda: F.meta_test_accuracy(frames["meta_test"]),
-        "running_time": lambda: F.running_time(frames["run_times"], frames["meta_test"]),
-        "lr_histograms": lambda: F.lr_histograms(frames["lr_values"]),
-        "feature_probe": lambda: F.feature_probe(frames["probe_summary"], frames["probe_changes"]),
+        "training_curves": lambda: F.draw_training_curves(frames["train_log"], frames["validation"]),
+        "meta_test_accuracy": lambda: F.draw_meta_test_accuracy(frames["meta_test"]),
+        "running_time": lambda: F.draw_running_time(frames["run_times"], frames["meta_test"]),
+        "lr_histograms": lambda: F.draw_lr_histograms(frames["lr_values"]),
+        "feature_probe": lambda: F.draw_feature_probe(frames["probe_summary"], frames["probe_changes"]),
     }
     if has_lr_trajectories(frames["train_log"]):
-        made["lr_trajectories"] = lambda: F.lr_trajectories(frames["train_log"])
+        made["lr_trajectories"] = lambda: F.draw_lr_trajectories(frames["train_log"])
     return {k: F.save_figure(draw(), out_dir / k)[0] for k, draw in made.items()}
 
 

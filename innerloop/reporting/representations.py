@@ -24,14 +24,14 @@ from innerloop.evaluation.representations import LAYERS, SPLITS, filter_grid
 from . import figures as F
 from .style import RC_PARAMS, TEXT_WIDTH, algorithm_color
 
-__all__ = ["SPLIT_LABELS", "representation_change", "first_layer_filters", "embedding_maps",
-           "max_activating_images"]
+__all__ = ["SPLIT_LABELS", "draw_representation_change", "draw_first_layer_filters", "draw_embeddings",
+           "draw_max_activating_images"]
 
 SPLIT_LABELS = {"on_task": "On-task (adapted task's images)", "off_task": "Off-task (another task's images)"}
 _SPLIT_STYLE = {"on_task": ("#2b6cb0", "s", "-"), "off_task": ("#dd6b20", "^", "--")}
 
 
-def representation_change(summary: pd.DataFrame, *, columns: int = 6) -> Figure:
+def draw_representation_change(summary: pd.DataFrame, *, columns: int = 6) -> Figure:
     """CKA between the meta-initialisation's and the adapted network's activations per layer:
     one small panel per algorithm (and setting), on-task and off-task as two lines with
     95% intervals over seeds (the seed range where the interval is undefined).
@@ -82,11 +82,11 @@ def _side_by_side(n: int, height: float) -> tuple[Figure, np.ndarray]:
     return fig, np.atleast_1d(fig.subplots(1, n, squeeze=False)).ravel()
 
 
-def first_layer_filters(filters: Mapping[str, np.ndarray]) -> Figure:
+def draw_first_layer_filters(filters: Mapping[str, np.ndarray]) -> Figure:
     """The first convolution's filters of each algorithm as a grid (each filter scaled to
     its own range, dark = negative; channels averaged), one panel per algorithm."""
     if not filters:
-        raise ValueError("first_layer_filters needs at least one algorithm")
+        raise ValueError("draw_first_layer_filters needs at least one algorithm")
     with mpl.rc_context({**RC_PARAMS, "axes.grid": False}):
         fig, axes = _side_by_side(len(filters), TEXT_WIDTH / len(filters) + 0.5)
         for ax, (alg, f) in zip(axes, filters.items()):
@@ -98,8 +98,9 @@ def first_layer_filters(filters: Mapping[str, np.ndarray]) -> Figure:
     return fig
 
 
-def embedding_maps(points: pd.DataFrame, method: str) -> Figure:
-    """2-D maps of the embeddings of meta-test images coloured by class, one panel per algorithm.
+def draw_embeddings(points: pd.DataFrame, method: str) -> Figure:
+    """2-D maps of the embeddings of meta-test images coloured by class, one panel per algorithm
+    (the figures ``embeddings_pca`` and ``embeddings_tsne`` of the rule ``figure_embeddings``).
 
     ``points``: ``algorithm, method, x, y, class`` (one row per image and map); the panels
     show the rows whose ``method`` is ``method`` (``pca`` or ``tsne``), algorithms in the
@@ -128,7 +129,7 @@ def embedding_maps(points: pd.DataFrame, method: str) -> Figure:
     return fig
 
 
-def max_activating_images(images: Mapping[str, np.ndarray], extremes: pd.DataFrame) -> Figure:
+def draw_max_activating_images(images: Mapping[str, np.ndarray], extremes: pd.DataFrame) -> Figure:
     """Per algorithm (one panel each): for every chosen unit (a row, labelled layer/unit)
     the meta-test images that activate it least (left, weakest at the edge) and most
     (right, strongest at the edge).

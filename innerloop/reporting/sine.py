@@ -8,9 +8,9 @@ hidden_layers, seed, split``) and ``task, mse``. From it:
   t-interval over tasks;
 * :func:`summary_table`: per variant, over seeds of the per-run MSE: median, mean and the
   95% t-interval of the mean (``n_seeds``);
-* :func:`comparison_figure` (thesis Fig. 3.3): per algorithm the median over seeds, the
+* :func:`draw_sine_comparison` (thesis Fig. 3.3): per algorithm the median over seeds, the
   mean with its interval, and every seed;
-* :func:`turtle_study_figure` (thesis Fig. 3.2): one panel per order, MSE against the
+* :func:`draw_sine_turtle_study` (thesis Fig. 3.2): one panel per order, MSE against the
   hidden layers of TURTLE's update network, one line per T, mean over seeds with its
   interval; MAML of the same order and T as a dashed reference line with its band;
 * :func:`sine_report_tables`: both summaries as HTML for the report.
@@ -47,8 +47,8 @@ __all__ = [
     "run_table",
     "summary_table",
     "sine_label",
-    "comparison_figure",
-    "turtle_study_figure",
+    "draw_sine_comparison",
+    "draw_sine_turtle_study",
     "sine_report_tables",
     "sine_setup",
 ]
@@ -122,7 +122,7 @@ def _finite(values: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(values), values, fallback)
 
 
-def comparison_figure(summary: pd.DataFrame, runs: pd.DataFrame | None = None) -> Figure:
+def draw_sine_comparison(summary: pd.DataFrame, runs: pd.DataFrame | None = None) -> Figure:
     """Thesis Fig. 3.3: MSE after adaptation on the fixed test tasks, per algorithm.
 
     ``summary``: :data:`SUMMARY_COLUMNS` (one row per variant, in the order drawn); a
@@ -181,7 +181,7 @@ def _split_name(df: pd.DataFrame) -> str:
     return {"test": "meta-test", "val": "meta-validation"}.get(splits[0], splits[0]) if len(splits) == 1 else "fixed"
 
 
-def turtle_study_figure(summary: pd.DataFrame) -> Figure:
+def draw_sine_turtle_study(summary: pd.DataFrame) -> Figure:
     """Thesis Fig. 3.2: TURTLE's MSE against the hidden layers of its update network.
 
     ``summary``: :data:`SUMMARY_COLUMNS` of the study; rows with ``role == "turtle"`` are
