@@ -15,7 +15,8 @@ from innerloop.reporting.figures import save_figure
 from innerloop.stats import meta_test_summary, meta_test_table
 from innerloop.stats.summaries import meta_test_runs
 from innerloop.training import RunSpec, train
-from test_reporting import CAPTION_DIR, TEMPLATE_DIR, synthetic_frames, synthetic_provenance, synthetic_setup
+from test_reporting import (CAPTION_DIR, TEMPLATE_DIR, save_figures, synthetic_frames, synthetic_provenance,
+                            synthetic_setup)
 
 RUNS = pd.DataFrame([
     # algorithm, seed, status, iterations, best_iteration, best accuracy, slope, seconds
@@ -95,7 +96,7 @@ def test_report_marks_unconverged_statistics_and_states_the_rule(tmp_path):
     metasgd_row = next(line for line in html.splitlines() if ">Meta-SGD<" in line)
     assert MARK in maml_row and MARK not in metasgd_row
 
-    figs = R.make_figures(frames, tmp_path / "figures")
+    figs = save_figures(frames, tmp_path / "figures")
     figs["learning_curves"] = save_figure(draw_learning_curves(validation_of(RUNS), RUNS), tmp_path / "lc")[0]
     ctx = R.build_context(frames=frames, setup=synthetic_setup(), provenance=synthetic_provenance(),
                           figures={**figs, "rulegraph": None}, caption_dir=CAPTION_DIR)

@@ -224,7 +224,7 @@ def frames() -> dict[str, pd.DataFrame]:
 def rendered(frames, tmp_path_factory):
     """Figures, context and HTML rendered once for the module."""
     out = tmp_path_factory.mktemp("report")
-    figs = R.make_figures(frames, out / "figures")
+    figs = save_figures(frames, out / "figures")
     rulegraph = F.save_figure(F.draw_meta_test_accuracy(frames["meta_test"]), out / "figures" / "rulegraph")[0]
     ctx = R.build_context(frames=frames, setup=synthetic_setup(), provenance=synthetic_provenance(),
                           figures={**figs, "rulegraph": rulegraph}, caption_dir=CAPTION_DIR,
@@ -241,6 +241,7 @@ def rendered(frames, tmp_path_factory):
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+#: Figure key -> its drawing function on the report's frames, as workflow_scripts/figure_<key>.py calls it.
 FIGURE_FUNCTIONS = {
     "training_curves": lambda f: F.draw_training_curves(f["train_log"], f["validation"]),
     "lr_histograms": lambda f: F.draw_lr_histograms(f["lr_values"]),
@@ -248,6 +249,16 @@ FIGURE_FUNCTIONS = {
     "meta_test_accuracy": lambda f: F.draw_meta_test_accuracy(f["meta_test"]),
     "running_time": lambda f: F.draw_running_time(f["run_times"], f["meta_test"]),
 }
+
+
+def save_figures(frames: dict[str, pd.DataFrame], out_dir: Path) -> dict[str, Path]:
+    """The report's data figures as the figure rules write them: each key's drawing function,
+    saved with save_figure as ``out_dir/<key>.png`` and ``.svg``; Alpha-MAML's learning-rate
+    trajectories too when the training log has them. ``{key: png}``."""
+    draws = dict(FIGURE_FUNCTIONS)
+    if R.has_lr_trajectories(frames["train_log"]):
+        draws["lr_trajectories"] = lambda f: F.draw_lr_trajectories(f["train_log"])
+    return {key: F.save_figure(draw(frames), out_dir / key)[0] for key, draw in draws.items()}
 
 
 def draw(fig) -> int:
@@ -260,7 +271,7 @@ def draw(fig) -> int:
 
 @pytest.mark.parametrize("name", list(FIGURE_FUNCTIONS))
 def test_figure_files(rendered, name):
-    """The files make_figures wrote (with save_figure) for the module's report."""
+    """The files save_figure wrote for the module's report, one per figure key."""
     png = rendered["figures"][name]
     svg = png.with_suffix(".svg")
     assert png.name == f"{name}.png" and svg.is_file()
@@ -273,6 +284,19 @@ def test_figure_files(rendered, name):
     assert len(list(root.iter())) > 50  # it has drawn content
     assert not [p for p in png.parent.iterdir() if p.name.startswith(".")]  # no temp files left
     assert png.stat().st_mode & 0o044, "output must be readable by others (mkstemp makes 0600)"
+
+
+def test_figure_scripts_draw_with_the_function_named_after_their_figure():
+    """A figure's key, file stem, rule, script and drawing function share one name:
+    workflow_scripts/figure_<key>.py (and ablation_<key>.py) draws with draw_<key>; the sine
+    rule draws both its figures."""
+    scripts = REPO / "workflow_scripts"
+    keys = {p: [p.stem.removeprefix("figure_")] for p in [*scripts.glob("figure_*.py"), *scripts.glob("ablation_*.py")]}
+    keys[scripts / "sine_figures.py"] = ["sine_comparison", "sine_turtle_study"]
+    assert len(keys) >= 10
+    for script, names in keys.items():
+        for key in names:
+            assert re.search(rf"\bdraw_{key}\(", script.read_text(encoding="utf-8")), f"{script.name} lacks draw_{key}"
 
 
 def test_feature_probe_without_changes_and_zoom(frames):

@@ -28,7 +28,6 @@ from .render import (
     headline_findings,
     html_to_pdf,
     load_captions,
-    make_figures,
     render_html,
     ttest_info,
 )
@@ -64,7 +63,6 @@ __all__ = [
     "load_captions",
     "headline_findings",
     "ttest_info",
-    "make_figures",
     "build_context",
     "render_html",
     "html_to_pdf",

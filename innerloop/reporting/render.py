@@ -9,14 +9,16 @@ Tables arrive as HTML strings from :func:`innerloop.reporting.tables.to_html`
 (see :func:`~innerloop.reporting.tables.report_tables`), figures as PNG paths
 (an SVG beside the PNG, same stem, is linked from the HTML page).
 
-Typical use (what the workflow's report rule does)::
+The figures are drawn before, one rule each (``figure_<key>``: ``draw_<key>`` and
+:func:`~innerloop.reporting.figures.save_figure`); the report rule
+(``workflow_scripts/report_html.py``) then does::
 
-    figs = make_figures(frames, out_dir / "figures")
     ctx = build_context(frames=frames, setup=setup, provenance=prov,
-                        figures={**figs, "rulegraph": rulegraph_png},
+                        figures={"rulegraph": rulegraph_png, **figure_pngs},
                         caption_dir=Path("report/captions"))
-    html = render_html(ctx, Path("report/templates"), out_dir / "report.html")
-    html_to_pdf(html, out_dir / "report.pdf")
+    html = render_html(ctx, Path("report/templates"), Path("results/report/report.html"))
+
+and ``workflow_scripts/report_pdf.py`` prints it with :func:`html_to_pdf`.
 """
 
 from __future__ import annotations
@@ -66,7 +68,6 @@ __all__ = [
     "headline_findings",
     "ttest_info",
     "has_lr_trajectories",
-    "make_figures",
     "build_context",
     "render_html",
     "html_to_pdf",
@@ -83,7 +84,7 @@ OPTIONAL_FIGURE_KEYS = ("lr_trajectories", "sine_comparison", "sine_turtle_study
 #: Table keys the template uses (values: HTML from ``tables.report_tables``).
 TABLE_KEYS = ("meta_test_table", "meta_test_runs", "meta_test_summary", "running_time", "lr_table",
               "probe_summary", "probe_changes", "probe_vs_maml")
-#: Frames :func:`make_figures` / :func:`build_context` read, with their columns.
+#: The report's frames with their columns: those the figure rules draw and those :func:`build_context` reads.
 FRAME_KEYS: dict[str, tuple[str, ...]] = {
     "train_log": ("algorithm", "seed", "iteration", "loss", "accuracy"),
     "validation": ("algorithm", "seed", "iteration", "accuracy", "ci95"),
@@ -439,26 +440,6 @@ def has_lr_trajectories(train_log: pd.DataFrame) -> bool:
     """Whether the training log has Alpha-MAML's logged learning rates."""
     return ("alpha" in train_log.columns and "beta" in train_log.columns
             and train_log.loc[train_log["algorithm"].astype(str) == "alpha_maml", "alpha"].notna().any())
-
-
-def make_figures(frames: Mapping[str, pd.DataFrame], out_dir: Path | str) -> dict[str, Path]:
-    """Draw and save the data figures; returns ``{key: png_path}`` (SVG beside each).
-
-    ``frames`` needs ``train_log, validation, meta_test, lr_values, probe_summary,
-    probe_changes, run_times``; ``lr_trajectories`` is drawn when the training log has
-    Alpha-MAML's ``alpha`` and ``beta``.
-    """
-    out_dir = Path(out_dir)
-    made = {
-        "training_curves": lambda: F.draw_training_curves(frames["train_log"], frames["validation"]),
-        "meta_test_accuracy": lambda: F.draw_meta_test_accuracy(frames["meta_test"]),
-        "running_time": lambda: F.draw_running_time(frames["run_times"], frames["meta_test"]),
-        "lr_histograms": lambda: F.draw_lr_histograms(frames["lr_values"]),
-        "feature_probe": lambda: F.draw_feature_probe(frames["probe_summary"], frames["probe_changes"]),
-    }
-    if has_lr_trajectories(frames["train_log"]):
-        made["lr_trajectories"] = lambda: F.draw_lr_trajectories(frames["train_log"])
-    return {k: F.save_figure(draw(), out_dir / k)[0] for k, draw in made.items()}
 
 
 def build_context(
