@@ -1,8 +1,10 @@
 """Reporting layer: figures (paper Figs. 5-7, thesis Fig. 3.4), tables, and the HTML/PDF report.
 
-- :mod:`.figures` — matplotlib figures from the workflow's result frames, :func:`save_figure`;
+- :mod:`.figures` — matplotlib figures from the workflow's result frames (``draw_<key>`` draws
+  ``results/figures/<key>.png``; the other figure modules name theirs alike), :func:`save_figure`;
 - :mod:`.style` — what every figure shares: matplotlib settings, widths, one colour and
   marker per algorithm;
+- :mod:`.format` — how a number is printed in a table cell or a sentence;
 - :mod:`.tables` — display formatting, HTML/CSV/LaTeX tables (the paper's reported values
   are in :mod:`innerloop.reference`);
 - :mod:`.render` — the report context (:class:`ReportContext`), HTML rendering and the PDF.
