@@ -4,8 +4,9 @@
 (rule ``figure_<key>``, script ``workflow_scripts/figure_<key>.py``; the cross-domain
 probe is :func:`draw_feature_probe` of other tables). Every function takes the
 workflow's tidy pandas frames (columns documented on each function), returns a
-:class:`matplotlib.figure.Figure` and touches no global matplotlib state: figures are built with ``Figure()`` directly (no
-pyplot, no backend switch) inside a local ``rc_context``. :func:`save_figure`
+:class:`matplotlib.figure.Figure` and touches no global matplotlib state: figures
+are built with ``Figure()`` directly (no pyplot, no backend switch) inside a local
+``rc_context`` of :data:`~innerloop.reporting.style.RC_PARAMS`. :func:`save_figure`
 writes PNG + SVG atomically.
 
 Accuracies arrive as fractions in [0, 1] and are shown as percentages. Figures
