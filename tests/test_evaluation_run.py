@@ -108,11 +108,17 @@ def test_the_untrained_reference_is_the_runs_own_options_untrained(models, tiny_
 def test_a_diverged_run_gets_marked_nan_tables_and_a_real_untrained_reference(models, tiny_store):
     run = load_run(models["diverged"], tiny_store.path, SETTINGS.seed, CPU)
     assert run.diverged
-    tables = evaluate_run(run, SETTINGS, ["meta_test", "untrained_reference", "probe"])
+    tables = evaluate_run(run, SETTINGS, ANALYSES)
     for name, rows in (("meta_test", SETTINGS.meta_test_tasks), ("probe", SETTINGS.probe_iterations)):
         table = tables[name]
         assert len(table) == rows and (table[STATUS_COLUMN] == "diverged").all(), name
         assert table.drop(columns=[STATUS_COLUMN, table.columns[0]]).isna().all().all(), name
+    # CKA and the test-time procedures: NaN in the layout of a run that trained (not the
+    # chance-level accuracies and NaN CKA that a NaN network would give)
+    healthy = evaluate_run(load_run(models["maml"], tiny_store.path, SETTINGS.seed, CPU), SETTINGS, ["cka", "test_time"])
+    for name, score in (("cka", "cka"), ("test_time", "accuracy")):
+        pd.testing.assert_frame_equal(tables[name].drop(columns=score), healthy[name].drop(columns=score), obj=name)
+        assert tables[name][score].isna().all(), name
     reference = tables["untrained_reference"]
     assert STATUS_COLUMN not in reference and np.isfinite(reference["accuracy"]).all()
 

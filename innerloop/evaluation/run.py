@@ -9,9 +9,10 @@ learner or the sampler (tasks are drawn by index), so each table is the one a jo
 would write (tests/test_evaluation_run.py).
 
 Each analysis is a function of the loaded run (:class:`LoadedRun`) and the evaluation's
-settings (:class:`Settings`). A run that diverged in training gets the marked NaN tables of
-:mod:`innerloop.divergence` for the analyses of the trained network; its untrained
-reference does not depend on the training and is computed as for any run.
+settings (:class:`Settings`). A run that diverged in training gets NaN in place of every
+score of the trained network (the marked tables of :mod:`innerloop.divergence` for the
+meta-test and the probe), never numbers computed from NaN weights; its untrained reference
+does not depend on the training and is computed as for any run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -28,11 +30,11 @@ from innerloop.algorithms import MetaLearner
 from innerloop.data.sampler import TaskSampler
 from innerloop.data.store import Store, load_store
 from innerloop.divergence import diverged_meta_test, diverged_probe, is_diverged, read_status
-from innerloop.evaluation.ablations import procedure_accuracies
+from innerloop.evaluation.ablations import TEST_TIME_PROCEDURES, procedure_accuracies
 from innerloop.evaluation.loading import load_for_evaluation
 from innerloop.evaluation.probe import feature_probe
 from innerloop.evaluation.reference import untrained_reference
-from innerloop.evaluation.representations import representation_change
+from innerloop.evaluation.representations import LAYERS, representation_change
 from innerloop.scoring import evaluate
 from innerloop.training import RunSpec
 
@@ -87,10 +89,18 @@ def _probe(run: LoadedRun, settings: Settings) -> pd.DataFrame:
 
 
 def _cka(run: LoadedRun, settings: Settings) -> pd.DataFrame:
+    if run.diverged:
+        return pd.DataFrame([{"task": i, "split": split, "layer": layer, "cka": np.nan} for i in range(settings.cka_tasks)
+                             for split in ("on_task", "off_task") for layer in LAYERS])
     return representation_change(run.learner, run.sampler, settings.cka_tasks, run.device, steps=settings.inner_steps)
 
 
 def _test_time(run: LoadedRun, settings: Settings) -> pd.DataFrame:
+    if run.diverged:
+        n = settings.test_time_tasks
+        support = {"none": lambda i: -1, "task": lambda i: i, "other_task": lambda i: n + i}
+        return pd.DataFrame([{"task": i, "procedure": procedure, "support_task": support[procedure](i),
+                              "accuracy": np.nan} for i in range(n) for procedure in TEST_TIME_PROCEDURES])
     return procedure_accuracies(run.learner, run.sampler, settings.test_time_tasks, run.device,
                                 steps=settings.inner_steps)
 
