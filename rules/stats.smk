@@ -50,6 +50,7 @@ rule protocol_table:
     input:
         meta_test_runs="results/tables/meta_test_runs.csv",
         untrained=runs("untrained_reference.csv"),
+        chosen=tuning_choices(),
     output:
         table="results/tables/protocol.csv",
     params:
