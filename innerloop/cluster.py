@@ -14,9 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 #: Rules that run a network: they request the GPU when the workflow computes on one.
-NETWORK_RULES = ("train", "meta_test", "feature_probe", "cross_domain_meta_test", "cross_domain_probe", "cka",
-                 "ablation_train", "ablation_probe", "ablation_cross_probe", "rate_sign_probe", "test_time_procedures",
-                 "convergence_grid", "tune_run", "untrained_reference")
+NETWORK_RULES = ("train", "evaluate_run", "cross_domain_evaluation", "ablation_train", "ablation_probe",
+                 "ablation_cross_probe", "rate_sign_probe", "convergence_grid", "tune_run")
 #: Rules whose resources ``resources.rules`` in the config may set (config/schema.yaml).
 CONFIGURABLE_RULES = (*NETWORK_RULES, "sine_run")
 

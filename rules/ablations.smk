@@ -124,30 +124,6 @@ rule rate_sign_probe:
         "../workflow_scripts/rate_sign_probe.py"
 
 
-rule test_time_procedures:
-    input:
-        **store("{dataset}"),
-        model=f"{RUN}/model.pt",
-    output:
-        tasks=f"results/ablations/test_time/runs/{RUN_ID}/test_time.csv",
-    params:
-        n_tasks=ABLATIONS["test_time_tasks"],
-        seed=config["evaluation"]["seed"],
-        inner_steps=eval_inner_steps(),
-        device=config["train"]["device"],
-    resources:
-        **rule_resources("test_time_procedures"),
-    threads: rule_threads("test_time_procedures")
-    log:
-        f"results/logs/test_time_procedures/{RUN_ID}.log",
-    benchmark:
-        f"results/benchmarks/test_time_procedures/{RUN_ID}.tsv"
-    conda:
-        ENV
-    script:
-        "../workflow_scripts/test_time_procedures.py"
-
-
 rule convergence_grid:
     input:
         **store(config["dataset"]),
@@ -191,6 +167,7 @@ rule ablation_rate_signs:
         "../workflow_scripts/ablation_rate_signs.py"
 
 
+# The per-run test-time tables come from rule evaluate_run (rules/evaluate.smk).
 rule ablation_test_time:
     input:
         runs=expand_runs(f"results/ablations/test_time/runs/{RUN_ID}/test_time.csv"),

@@ -203,10 +203,9 @@ def all_benchmarks():
     from innerloop.sine import EXPERIMENTS, run_files
 
     bench = "results/benchmarks"
-    files = [f for stage in ("train", "meta_test", "untrained_reference", "feature_probe", "cka", "test_time_procedures")
-             for f in expand_runs(f"{bench}/{stage}/{RUN_ID}.tsv")]
-    files += [f for stage in ("cross_domain_meta_test", "cross_domain_probe") for target in cross_domain_targets()
-              for f in expand_runs(f"{bench}/{stage}/{RUN_ID}/{target}.tsv")]
+    files = [f for stage in ("train", "evaluate_run") for f in expand_runs(f"{bench}/{stage}/{RUN_ID}.tsv")]
+    files += [f for target in cross_domain_targets()
+              for f in expand_runs(f"{bench}/cross_domain_evaluation/{RUN_ID}/{target}.tsv")]
     if "metasgd" in config["algorithms"]:
         files += expand_runs(f"{bench}/rate_sign_probe/{RUN_ID}.tsv", ["metasgd"])
     # Ablation runs: results/ablations/<study>/runs/<run>/... -> benchmarks/<rule>/<study>/<run>.tsv

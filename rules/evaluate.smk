@@ -1,55 +1,46 @@
-# What each trained run is measured by: meta-test accuracy on the fixed test task set,
-# its learned inner-loop learning rates (Meta-SGD), and the feature probe.
+# What each trained run is measured by: its meta-test accuracy on the fixed test task set,
+# the untrained reference under the same protocol, the feature probe, the representation
+# change (CKA) and the test-time procedures, all in one job per run (rule evaluate_run;
+# innerloop.evaluation.run), and the same run's meta-test and probe on each cross-domain
+# dataset (rule cross_domain_evaluation); its learned inner-loop learning rates (Meta-SGD).
 
 
-rule meta_test:
+def evaluation_settings():
+    """The sizes and the fixed task set of every analysis of a run (innerloop.evaluation.run.Settings)."""
+    evaluation = config["evaluation"]
+    return dict(seed=evaluation["seed"], inner_steps=eval_inner_steps(), meta_test_tasks=evaluation["meta_test_tasks"],
+                probe_iterations=evaluation["probe_iterations"], centroid_shots=evaluation["probe_centroid_shots"],
+                cka_tasks=config["representations"]["cka_tasks"], test_time_tasks=config["ablations"]["test_time_tasks"])
+
+
+# The untrained reference is the seed's initialisation with the run's own (tuned) options,
+# as the model file records them, evaluated as the trained run is, on the same tasks: the
+# reference the protocol table puts beside the accuracy.
+rule evaluate_run:
     input:
         **store("{dataset}"),
         model=f"{RUN}/model.pt",
     output:
-        tasks=f"{RUN}/meta_test.csv",
+        meta_test=f"{RUN}/meta_test.csv",
+        untrained_reference=f"{RUN}/untrained_reference.csv",
+        probe=f"{RUN}/probe.csv",
+        cka=f"{RUN}/cka.csv",
+        test_time=f"results/ablations/test_time/runs/{RUN_ID}/test_time.csv",
+        seconds=f"{RUN}/evaluation_seconds.csv",
     params:
-        n_tasks=config["evaluation"]["meta_test_tasks"],
-        seed=config["evaluation"]["seed"],
-        inner_steps=eval_inner_steps(),
+        settings=evaluation_settings(),
         device=config["train"]["device"],
     resources:
-        **rule_resources("meta_test"),
-    threads: rule_threads("meta_test")
+        **rule_resources("evaluate_run"),
+    threads: rule_threads("evaluate_run")
     log:
-        f"results/logs/meta_test/{RUN_ID}.log",
+        f"results/logs/evaluate_run/{RUN_ID}.log",
     benchmark:
-        f"results/benchmarks/meta_test/{RUN_ID}.tsv"
+        f"results/benchmarks/evaluate_run/{RUN_ID}.tsv"
     conda:
         ENV
     script:
-        "../workflow_scripts/meta_test.py"
-
-
-# The same run's untrained network (the seed's initialisation) under the run's own evaluation
-# protocol, on the same meta-test tasks: the reference the protocol table puts beside the accuracy.
-rule untrained_reference:
-    input:
-        **store("{dataset}"),
-    output:
-        tasks=f"{RUN}/untrained_reference.csv",
-    params:
-        spec=run_spec,
-        n_tasks=config["evaluation"]["meta_test_tasks"],
-        seed=config["evaluation"]["seed"],
-        inner_steps=eval_inner_steps(),
-        device=config["train"]["device"],
-    resources:
-        **rule_resources("untrained_reference"),
-    threads: rule_threads("untrained_reference")
-    log:
-        f"results/logs/untrained_reference/{RUN_ID}.log",
-    benchmark:
-        f"results/benchmarks/untrained_reference/{RUN_ID}.tsv"
-    conda:
-        ENV
-    script:
-        "../workflow_scripts/untrained_reference.py"
+        "../workflow_scripts/evaluate_run.py"
 
 
 rule lr_distribution:
@@ -66,80 +57,30 @@ rule lr_distribution:
         "../workflow_scripts/lr_distribution.py"
 
 
-rule feature_probe:
-    input:
-        **store("{dataset}"),
-        model=f"{RUN}/model.pt",
-    output:
-        probe=f"{RUN}/probe.csv",
-    params:
-        iterations=config["evaluation"]["probe_iterations"],
-        seed=config["evaluation"]["seed"],
-        inner_steps=eval_inner_steps(),
-        centroid_shots=config["evaluation"]["probe_centroid_shots"],
-        device=config["train"]["device"],
-    resources:
-        **rule_resources("feature_probe"),
-    threads: rule_threads("feature_probe")
-    log:
-        f"results/logs/feature_probe/{RUN_ID}.log",
-    benchmark:
-        f"results/benchmarks/feature_probe/{RUN_ID}.tsv"
-    conda:
-        ENV
-    script:
-        "../workflow_scripts/feature_probe.py"
-
-
 # Cross-domain: a run trained on {dataset} is meta-tested and probed on the meta-test
 # split of {target}, with {target}'s images converted to the network's input shape.
 CROSS = f"{RUN}/cross_domain/{{target}}"
 
 
-rule cross_domain_meta_test:
+rule cross_domain_evaluation:
     input:
         **store("{target}"),
         model=f"{RUN}/model.pt",
     output:
-        tasks=f"{CROSS}/meta_test.csv",
-    params:
-        n_tasks=config["evaluation"]["meta_test_tasks"],
-        seed=config["evaluation"]["seed"],
-        inner_steps=eval_inner_steps(),
-        device=config["train"]["device"],
-    resources:
-        **rule_resources("cross_domain_meta_test"),
-    threads: rule_threads("cross_domain_meta_test")
-    log:
-        f"results/logs/cross_domain_meta_test/{RUN_ID}/{{target}}.log",
-    benchmark:
-        f"results/benchmarks/cross_domain_meta_test/{RUN_ID}/{{target}}.tsv"
-    conda:
-        ENV
-    script:
-        "../workflow_scripts/meta_test.py"
-
-
-rule cross_domain_probe:
-    input:
-        **store("{target}"),
-        model=f"{RUN}/model.pt",
-    output:
+        meta_test=f"{CROSS}/meta_test.csv",
         probe=f"{CROSS}/probe.csv",
+        seconds=f"{CROSS}/evaluation_seconds.csv",
     params:
-        iterations=config["evaluation"]["probe_iterations"],
-        seed=config["evaluation"]["seed"],
-        inner_steps=eval_inner_steps(),
-        centroid_shots=config["evaluation"]["probe_centroid_shots"],
+        settings=evaluation_settings(),
         device=config["train"]["device"],
     resources:
-        **rule_resources("cross_domain_probe"),
-    threads: rule_threads("cross_domain_probe")
+        **rule_resources("cross_domain_evaluation"),
+    threads: rule_threads("cross_domain_evaluation")
     log:
-        f"results/logs/cross_domain_probe/{RUN_ID}/{{target}}.log",
+        f"results/logs/cross_domain_evaluation/{RUN_ID}/{{target}}.log",
     benchmark:
-        f"results/benchmarks/cross_domain_probe/{RUN_ID}/{{target}}.tsv"
+        f"results/benchmarks/cross_domain_evaluation/{RUN_ID}/{{target}}.tsv"
     conda:
         ENV
     script:
-        "../workflow_scripts/feature_probe.py"
+        "../workflow_scripts/evaluate_run.py"

@@ -1,33 +1,10 @@
 # Representation change during adaptation (linear CKA per layer, on-task and off-task, every
-# run) and feature visualisation of MAML, Meta-SGD and the standard-trained baseline.
+# run, computed by rule evaluate_run) and feature visualisation of MAML, Meta-SGD and the standard-trained baseline.
 
 include: "representation_targets.smk"
 
 
-rule cka:
-    input:
-        **store("{dataset}"),
-        model=f"{RUN}/model.pt",
-    output:
-        cka=f"{RUN}/cka.csv",
-    params:
-        tasks=REPRESENTATIONS["cka_tasks"],
-        seed=config["evaluation"]["seed"],
-        inner_steps=eval_inner_steps(),
-        device=config["train"]["device"],
-    resources:
-        **rule_resources("cka"),
-    threads: rule_threads("cka")
-    log:
-        f"results/logs/cka/{RUN_ID}.log",
-    benchmark:
-        f"results/benchmarks/cka/{RUN_ID}.tsv"
-    conda:
-        ENV
-    script:
-        "../workflow_scripts/cka.py"
-
-
+# The per-run CKA tables come from rule evaluate_run (rules/evaluate.smk).
 rule cka_stats:
     input:
         runs("cka.csv"),

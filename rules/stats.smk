@@ -50,6 +50,7 @@ rule protocol_table:
     input:
         meta_test_runs="results/tables/meta_test_runs.csv",
         untrained=runs("untrained_reference.csv"),
+        chosen=tuning_choices(),
     output:
         table="results/tables/protocol.csv",
     params:
@@ -98,12 +99,12 @@ rule probe_stats:
         "../workflow_scripts/probe_stats.py"
 
 
-# Wall-clock seconds of every run's jobs, from the benchmark files Snakemake writes for them.
+# Wall-clock seconds of every run's stages: training from the benchmark files Snakemake writes,
+# meta-test and probe from the evaluation job's seconds per analysis.
 rule running_time_stats:
     input:
         train=train_benchmarks(),
-        meta_test=expand_runs(f"results/benchmarks/meta_test/{RUN_ID}.tsv"),
-        feature_probe=expand_runs(f"results/benchmarks/feature_probe/{RUN_ID}.tsv"),
+        evaluation=runs("evaluation_seconds.csv"),
         meta_test_runs="results/tables/meta_test_runs.csv",
     output:
         runs="results/tables/running_time_runs.csv",

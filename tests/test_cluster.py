@@ -37,8 +37,8 @@ def test_runtime_memory_and_cpus_come_from_the_config():
     assert rule_resources(config, "train", gpu=False) == {"runtime": 90, "mem_mb": 1234, "gpu": 0}
     assert rule_threads(config, "train", default=1) == 3
     # Rules left out request nothing themselves (the profile's default-resources apply).
-    assert rule_resources(config, "meta_test", gpu=False) == {"gpu": 0}
-    assert rule_threads(config, "meta_test", default=2) == 2
+    assert rule_resources(config, "evaluate_run", gpu=False) == {"gpu": 0}
+    assert rule_threads(config, "evaluate_run", default=2) == 2
     assert rule_resources(config, "sine_run", gpu=True) == {}
 
 

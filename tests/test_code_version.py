@@ -64,17 +64,17 @@ def test_every_workflow_script_writes_its_code_record_first():
 
 def test_job_record_names_the_script_commit_and_source(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys.modules["__main__"], "__file__", "/x/.snakemake/scripts/tmpab12.meta_test.py",
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", "/x/.snakemake/scripts/tmpab12.evaluate_run.py",
                         raising=False)
     monkeypatch.setattr(sys, "stderr", sys.stderr)  # open_job_log replaces it
-    job = types.SimpleNamespace(scriptdir=str(ROOT / "workflow_scripts"), rule="cross_domain_meta_test",
+    job = types.SimpleNamespace(scriptdir=str(ROOT / "workflow_scripts"), rule="cross_domain_evaluation",
                                 output=["results/runs/r/meta_test.csv"], log=[str(tmp_path / "job.log")],
                                 resources={}, params={})
     with code_version.open_job_log(job) as log:
         print("body", file=log)
     record = json.loads((tmp_path / record_path("results/runs/r/meta_test.csv")).read_text())
-    assert record["script"] == "meta_test.py" and record["rule"] == "cross_domain_meta_test"
-    assert record["source_hash"] == source_hash(ROOT / "workflow_scripts/meta_test.py", ROOT)
+    assert record["script"] == "evaluate_run.py" and record["rule"] == "cross_domain_evaluation"
+    assert record["source_hash"] == source_hash(ROOT / "workflow_scripts/evaluate_run.py", ROOT)
     commit, dirty = code_version.git_state(ROOT)
     assert (record["commit"], record["dirty"]) == (commit, dirty)
     assert (tmp_path / "job.log").read_text().startswith(f"code: commit {commit}")
@@ -83,15 +83,15 @@ def test_job_record_names_the_script_commit_and_source(tmp_path, monkeypatch):
 def test_report_flags_mixed_dirty_stale_and_unrecorded_results(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     scripts = ROOT / "workflow_scripts"
-    good = source_hash(scripts / "meta_test.py", ROOT)
+    good = source_hash(scripts / "evaluate_run.py", ROOT)
     for name, commit, dirty, hash_ in [("a", "c1", False, good), ("b", "c2", True, good), ("c", "c1", False, "old")]:
         write(tmp_path / record_path(f"results/{name}.csv"),
-              json.dumps({"rule": "meta_test", "script": "meta_test.py", "commit": commit, "dirty": dirty,
+              json.dumps({"rule": "evaluate_run", "script": "evaluate_run.py", "commit": commit, "dirty": dirty,
                           "source_hash": hash_}))
     found = code_versions(["results/a.csv", "results/b.csv", "results/none.csv"], scripts, optional=["results/c.csv"])
     assert found["mixed"] and found["dirty"]
     assert [(v["commit"], v["dirty"], v["n"]) for v in found["versions"]] == [("c1", False, 2), ("c2", True, 1)]
-    assert found["stale"] == [{"path": "results/c.csv", "rule": "meta_test"}]
+    assert found["stale"] == [{"path": "results/c.csv", "rule": "evaluate_run"}]
     assert found["unrecorded"] == ["results/none.csv"]
     clean = code_versions(["results/a.csv"], scripts)
     assert not (clean["mixed"] or clean["dirty"] or clean["stale"] or clean["unrecorded"])
@@ -106,7 +106,7 @@ TARGETS = ["results/tables/meta_test_runs.csv", "results/figures/training_curves
 FEW = "seeds: [0]\nalgorithms: [maml, metasgd]\n"
 STORE = "results/data/glyphs/content.sha256"
 #: What follows the glyph store (or a change to what every run imports) for TARGETS.
-DOWNSTREAM = {"tune_run": 2, "tune_choose": 1, "train": 2, "meta_test": 2, "collect_training": 1, "meta_test_stats": 1,
+DOWNSTREAM = {"tune_run": 2, "tune_choose": 1, "train": 2, "evaluate_run": 2, "collect_training": 1, "meta_test_stats": 1,
               "figure_training_curves": 1}
 
 

@@ -177,7 +177,7 @@ def test_the_paper_preset_plans_on_miniimagenet_with_cub_once_its_roots_are_give
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout, flags=re.M))
     config = load_config(ROOT / "config/config.yaml", ROOT / "config/presets/paper.yaml", sources=False)
     runs = len(config["algorithms"]) * len(config["seeds"])  # every algorithm and seed, 1 target
-    assert counts["train"] == counts["cross_domain_meta_test"] == str(runs)
+    assert counts["train"] == counts["cross_domain_evaluation"] == str(runs)
     runs = set(re.findall(r"results/runs/(\w+)/", result.stdout))
     assert runs == {"miniimagenet"}
     assert "results/runs/miniimagenet/maml/5w1s/seed0/cross_domain/cub/meta_test.csv" in result.stdout

@@ -96,6 +96,19 @@ def test_protocol_table_puts_the_untrained_reference_beside_the_accuracy():
     assert set(table.index) <= set(ALGORITHMS)
 
 
+def test_protocol_table_gives_the_tuned_rate_the_runs_trained_with():
+    """The tuning stage's choice is on top of the configured options, as in training: the
+    table names the chosen rate and says it was tuned, per setting."""
+    config = default_config()
+    config["algorithms"] = ["maml"]
+    runs = pd.DataFrame({"algorithm": "maml", "setting": ["5w1s", "5w5s"], "seed": 0, "accuracy": [0.6, 0.8]})
+    chosen = {("maml", "5w1s"): {"options": {"inner_lr": 0.1}, "candidates": [{}, {}, {}]}}
+    table = protocol_table(config, load_schema(), runs, runs.assign(accuracy=0.3), chosen).set_index("setting")
+    assert "inner_lr 0.1 (tuned on meta-validation, best of 3)" in table.loc["5w1s", "rates"]
+    configured = config["algorithm_options"]["maml"]["inner_lr"]
+    assert f"inner_lr {configured:g} (" in table.loc["5w5s", "rates"] and "tuned" not in table.loc["5w5s", "rates"]
+
+
 def test_protocol_table_is_in_the_reports_comparison_section(tmp_path):
     from test_reporting import CAPTION_DIR, TEMPLATE_DIR, synthetic_frames, synthetic_provenance, synthetic_setup
 

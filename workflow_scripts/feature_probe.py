@@ -1,4 +1,5 @@
-"""Rule feature_probe: the study's pre-adaptation / on-task / off-task probe of one run."""
+"""Rules ablation_probe and ablation_cross_probe: the study's pre-adaptation / on-task /
+off-task probe of one ablation run (a main run's probe is rule evaluate_run's)."""
 
 import sys
 from pathlib import Path

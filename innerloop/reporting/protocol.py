@@ -6,13 +6,16 @@ it was chosen, and the meta-test accuracy (mean over seeds) next to the untraine
 reference (the same seeds' initialisations under the same evaluation,
 :mod:`innerloop.evaluation.reference`) and the difference of the two.
 
-A rate is ``published`` when it equals the value a source gives (:data:`innerloop.reference.PUBLISHED_RATES`, cited),
-``default`` when it is the schema's default, and ``config`` otherwise (set in the
-configuration or a preset).
+A rate is ``tuned`` when the tuning stage chose it on meta-validation (its choice,
+``results/tuning/.../chosen.json``, is on top of the configured options, as the runs train
+with it), ``published`` when it equals the value a source gives
+(:data:`innerloop.reference.PUBLISHED_RATES`, cited), ``default`` when it is the schema's
+default, and ``config`` otherwise (set in the configuration or a preset).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -42,13 +45,16 @@ def _schema_defaults(schema: dict, algorithm: str) -> dict[str, Any]:
     return {k: v.get("default") for k, v in properties.items()}
 
 
-def describe_protocol(config: dict, schema: dict, algorithm: str) -> dict[str, Any]:
+def describe_protocol(config: dict, schema: dict, algorithm: str, chosen: Mapping[str, Any] | None = None
+                      ) -> dict[str, Any]:
     """Training, inner steps, evaluation steps and rates of ``algorithm`` in ``config``
-    (validated, defaults filled), read off the learner the workflow builds for it."""
+    (validated, defaults filled), with the tuning stage's choice ``chosen`` (a ``chosen.json``
+    record) on top where it was tuned, read off the learner the workflow builds for it."""
     from innerloop.training import RunSpec, build_run
 
     train, evaluation = config["train"], config["evaluation"]
-    options = dict(config["algorithm_options"].get(algorithm, {}))
+    tuned = dict(chosen["options"]) if chosen else {}
+    options = {**config["algorithm_options"].get(algorithm, {}), **tuned}
     spec = RunSpec(dataset=config["dataset"], algorithm=algorithm, seed=config["seeds"][0], ways=config["task"]["ways"],
                    shots=config["task"]["shots"][0], queries=config["task"]["queries"], filters=1,
                    iterations=train["iterations"], meta_batch=train["meta_batch"], inner_steps=train["inner_steps"],
@@ -68,8 +74,12 @@ def describe_protocol(config: dict, schema: dict, algorithm: str) -> dict[str, A
         train_steps = learner.inner_steps
     eval_steps = learner.eval_steps if evaluation["inner_steps"] is None else evaluation["inner_steps"]
     defaults = _schema_defaults(schema, algorithm)
-    rates = [f"{key} {options[key]:g} ({rate_origin(algorithm, key, options[key], defaults.get(key))})"
-             for key in RATE_KEYS if options.get(key) is not None]
+    def origin(key: str) -> str:
+        if key in tuned:
+            return f"tuned on meta-validation, best of {len(chosen['candidates'])}"
+        return rate_origin(algorithm, key, options[key], defaults.get(key))
+
+    rates = [f"{key} {options[key]:g} ({origin(key)})" for key in RATE_KEYS if options.get(key) is not None]
     if learner.meta_trained and algorithm not in OWN_OUTER_STEP:
         origin = rate_origin("train", "outer_lr", train["outer_lr"], schema["properties"]["train"]["properties"]
                              ["outer_lr"].get("default"))
@@ -78,18 +88,20 @@ def describe_protocol(config: dict, schema: dict, algorithm: str) -> dict[str, A
             "train_inner_steps": train_steps, "eval_steps": eval_steps, "rates": "; ".join(rates)}
 
 
-def protocol_table(config: dict, schema: dict, meta_test_runs: pd.DataFrame,
-                   untrained_runs: pd.DataFrame) -> pd.DataFrame:
-    """Per algorithm and setting: :func:`describe_protocol`, the meta-test accuracy and the
-    untrained reference (means over seeds of the per-run means; ``*_runs``: algorithm,
-    setting, seed, accuracy) and ``margin`` = accuracy - untrained."""
+def protocol_table(config: dict, schema: dict, meta_test_runs: pd.DataFrame, untrained_runs: pd.DataFrame,
+                   chosen: Mapping[tuple[str, str], Mapping[str, Any]] | None = None) -> pd.DataFrame:
+    """Per algorithm and setting: :func:`describe_protocol` with the tuning choice of that
+    algorithm and setting (``chosen``: (algorithm, setting) -> ``chosen.json`` record), the
+    meta-test accuracy and the untrained reference (means over seeds of the per-run means;
+    ``*_runs``: algorithm, setting, seed, accuracy) and ``margin`` = accuracy - untrained."""
+    chosen = chosen or {}
     trained = meta_test_runs.groupby(["algorithm", "setting"], sort=False)["accuracy"].agg(["mean", "size"])
     untrained = untrained_runs.groupby(["algorithm", "setting"], sort=False)["accuracy"].mean()
     rows = []
     for algorithm in config["algorithms"]:
-        protocol = describe_protocol(config, schema, algorithm)
         settings = [s for a, s in untrained.index if a == algorithm]
         for setting in settings:
+            protocol = describe_protocol(config, schema, algorithm, chosen.get((algorithm, setting)))
             accuracy, n_seeds = trained.loc[(algorithm, setting)] if (algorithm, setting) in trained.index else (
                 float("nan"), 0)
             reference = float(untrained.loc[(algorithm, setting)])

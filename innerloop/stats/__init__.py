@@ -12,7 +12,8 @@ from innerloop.stats.order import TRANSFER_BASELINES, algorithm_group, algorithm
 _LAZY = {
     **dict.fromkeys(["lr_table", "meta_test_summary", "meta_test_table", "probe_changes", "probe_summary",
                      "probe_ttest", "probe_vs_reference"], "innerloop.stats.summaries"),
-    **dict.fromkeys(["read_benchmarks", "rule_times", "run_times", "running_time_summary"], "innerloop.stats.timing"),
+    **dict.fromkeys(["read_benchmarks", "read_evaluation_seconds", "rule_times", "run_times", "running_time_summary"],
+                   "innerloop.stats.timing"),
 }
 
 
@@ -24,4 +25,4 @@ def __getattr__(name: str):
 
 __all__ = ["MeanCI", "TRANSFER_BASELINES", "algorithm_group", "algorithm_order", "lr_table", "mean_ci",
            "meta_test_summary", "meta_test_table", "probe_changes", "probe_summary", "probe_ttest",
-           "probe_vs_reference", "read_benchmarks", "rule_times", "run_times", "running_time_summary", "setting_order"]
+           "probe_vs_reference", "read_benchmarks", "read_evaluation_seconds", "rule_times", "run_times", "running_time_summary", "setting_order"]

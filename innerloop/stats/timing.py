@@ -1,9 +1,13 @@
-"""Running time per algorithm (Huisman Fig. 3.4) from Snakemake's benchmark files.
+"""Running time per algorithm (Huisman Fig. 3.4) from Snakemake's benchmark files and the
+evaluation jobs' own seconds.
 
-Each run's rules ``train``, ``meta_test`` and ``feature_probe`` write a benchmark TSV at
-``results/benchmarks/{stage}/{dataset}/{algorithm}/{ways}w{shots}s/seed{seed}.tsv``
+Each run's rule ``train`` writes a benchmark TSV at
+``results/benchmarks/train/{dataset}/{algorithm}/{ways}w{shots}s/seed{seed}.tsv``
 with the wall-clock seconds ``s``, the peak resident memory ``max_rss`` (MB) and the CPU
-seconds ``cpu_time`` of the job (one row per repetition; repetitions are averaged).
+seconds ``cpu_time`` of the job (one row per repetition; repetitions are averaged). Its
+evaluation job (rule evaluate_run) computes several analyses and writes the seconds of each,
+with the run's identity (``evaluation_seconds.csv``, innerloop.evaluation.run): the stages
+``meta_test`` and ``feature_probe`` are its meta-test and probe.
 """
 
 from __future__ import annotations
@@ -54,6 +58,25 @@ def read_benchmarks(paths: Iterable[str | Path]) -> pd.DataFrame:
                      "cpu_seconds": float(tsv["cpu_time"].mean()) if "cpu_time" in tsv else np.nan})
     return pd.DataFrame(rows, columns=["stage", "dataset", "algorithm", "setting", "ways", "shots", "seed",
                                        "seconds", "max_rss_mb", "cpu_seconds"])
+
+
+#: Stage of the running time -> the analysis of an evaluation job that it is.
+EVALUATION_STAGES = {"meta_test": "meta_test", "feature_probe": "probe"}
+
+
+def read_evaluation_seconds(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """The stages :data:`EVALUATION_STAGES` of each run from its evaluation job's table of
+    seconds, in the rows of :func:`read_benchmarks` (no memory measured: NaN)."""
+    frames = [pd.read_csv(path) for path in paths]
+    columns = ["stage", "dataset", "algorithm", "setting", "ways", "shots", "seed", "seconds", "max_rss_mb",
+               "cpu_seconds"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    seconds = pd.concat(frames, ignore_index=True)
+    stage = {analysis: stage for stage, analysis in EVALUATION_STAGES.items()}
+    seconds = seconds[seconds["analysis"].isin(stage)].assign(stage=lambda d: d["analysis"].map(stage),
+                                                               max_rss_mb=np.nan)
+    return seconds[columns].reset_index(drop=True)
 
 
 def run_times(benchmarks: pd.DataFrame) -> pd.DataFrame:
