@@ -18,6 +18,7 @@ uninterrupted run makes.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import json
 import math
@@ -364,6 +365,13 @@ def fit(
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """``df`` as CSV at ``path``, written atomically; gzipped when ``path`` ends in ``.gz``,
+    with neither a timestamp nor a file name in the gzip header (pandas writes both, the name
+    being the temporary file's), so that the same table is the same bytes."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False)
+        if path.suffix == ".gz":
+            Path(tmp).write_bytes(gzip.compress(df.to_csv(index=False).encode(), mtime=0))
+        else:
+            df.to_csv(tmp, index=False)

@@ -56,3 +56,21 @@ def test_checkpoint_of_another_configuration_is_not_resumed(tmp_path, tiny_store
         run(tmp_path, spec("maml"), tiny_store, stop_after=3)
     paths = run(tmp_path, spec("maml", outer_lr=0.02), tiny_store)
     assert load_model(paths["model_path"])[2]["resumed_from"] == 0
+
+
+def test_a_gzipped_table_is_the_same_bytes_whenever_it_is_written(tmp_path, monkeypatch):
+    """The gzip header carries no timestamp and no (temporary) file name: the workflow's
+    .csv.gz tables are byte-deterministic, whatever their name and time of writing."""
+    import gzip
+    import time
+
+    import pandas as pd
+
+    from innerloop.training import write_csv
+
+    table = pd.DataFrame({"task": [0, 1], "accuracy": [0.5, 0.75]})
+    write_csv(table, tmp_path / "a.csv.gz")
+    monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)
+    write_csv(table, tmp_path / "b.csv.gz")
+    assert (tmp_path / "a.csv.gz").read_bytes() == (tmp_path / "b.csv.gz").read_bytes()
+    assert gzip.decompress((tmp_path / "a.csv.gz").read_bytes()).decode() == "task,accuracy\n0,0.5\n1,0.75\n"
