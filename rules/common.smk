@@ -191,6 +191,13 @@ def eval_inner_steps():
     return config["evaluation"]["inner_steps"]
 
 
+def evaluation_settings():
+    """The sizes and the fixed task set of every analysis of a run (innerloop.evaluation.run.Settings)."""
+    evaluation = config["evaluation"]
+    return dict(seed=evaluation["seed"], inner_steps=eval_inner_steps(), meta_test_tasks=evaluation["meta_test_tasks"],
+                probe_iterations=evaluation["probe_iterations"], centroid_shots=evaluation["probe_centroid_shots"],
+                cka_tasks=config["representations"]["cka_tasks"], test_time_tasks=config["ablations"]["test_time_tasks"])
+
 
 def train_benchmarks():
     """Benchmark files of every training run (wall time per run, for the report)."""

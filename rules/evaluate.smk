@@ -5,14 +5,6 @@
 # dataset (rule cross_domain_evaluation); its learned inner-loop learning rates (Meta-SGD).
 
 
-def evaluation_settings():
-    """The sizes and the fixed task set of every analysis of a run (innerloop.evaluation.run.Settings)."""
-    evaluation = config["evaluation"]
-    return dict(seed=evaluation["seed"], inner_steps=eval_inner_steps(), meta_test_tasks=evaluation["meta_test_tasks"],
-                probe_iterations=evaluation["probe_iterations"], centroid_shots=evaluation["probe_centroid_shots"],
-                cka_tasks=config["representations"]["cka_tasks"], test_time_tasks=config["ablations"]["test_time_tasks"])
-
-
 # The untrained reference is the seed's initialisation with the run's own (tuned) options,
 # as the model file records them, evaluated as the trained run is, on the same tasks: the
 # reference the protocol table puts beside the accuracy.
