@@ -370,8 +370,8 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     being the temporary file's), so that the same table is the same bytes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = df.to_csv(index=False).encode()
+    if path.suffix == ".gz":
+        data = gzip.compress(data, mtime=0)
     with atomic_path(path) as tmp:
-        if path.suffix == ".gz":
-            Path(tmp).write_bytes(gzip.compress(df.to_csv(index=False).encode(), mtime=0))
-        else:
-            df.to_csv(tmp, index=False)
+        Path(tmp).write_bytes(data)
