@@ -45,9 +45,9 @@ smoke: setup
 test: setup-python system-packages-test
 	$(VENV)/bin/pytest -ra --durations=15; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; [ $$rc -eq 0 ]
 
-# The unit and algorithm tests only: no end-to-end Snakemake run, no SLURM cluster.
-test-fast: setup
-	$(VENV)/bin/pytest -ra --durations=15 -m "not workflow and not slurm"; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; [ $$rc -eq 0 ]
+# The unit and algorithm suites only (tests/unit, tests/algorithms): no Snakemake run, no SLURM cluster.
+test-fast: setup-python
+	$(VENV)/bin/pytest -ra --durations=15 tests/unit tests/algorithms; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; [ $$rc -eq 0 ]
 
 lint: setup
 	$(SMK) --lint

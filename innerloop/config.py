@@ -15,7 +15,7 @@ the algorithms' options (:func:`_check_tuning_grid`); the on-disk datasets' root
 inspected last (:func:`check_dataset_sources`).
 
 Since it checks what the library knows (dataset loaders, tuning grids), this module sits
-in the library's top layer, with nothing importing it (tests/test_import_graph.py).
+in the library's top layer, with nothing importing it (tests/unit/test_import_graph.py).
 """
 
 from __future__ import annotations

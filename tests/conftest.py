@@ -1,4 +1,11 @@
-"""Shared fixtures.
+"""Shared fixtures, and the three suites.
+
+The tests are in three folders, each a marker: ``tests/unit/`` (the library, a file per
+module), ``tests/algorithms/`` (every registered algorithm: gradients against references,
+learning with its default settings, saving and loading, CUDA where present) and
+``tests/workflow/`` (Snakemake end to end: smoke DAG, resume, SLURM, the Omniglot preset,
+installation). ``make test-fast`` runs the first two. Helpers shared between them are
+modules beside this file (``learning``, ``algorithm_cases``, ``workflow_copy`` ...).
 
 ``tiny_store`` and ``glyph_store`` (session): small image stores (innerloop.data.store.Store)
 for tests that need data without running the workflow.
@@ -9,8 +16,8 @@ gpu=1 --configfile config/presets/smoke.yaml``, target ``all``). Its outputs are
 ``smoke_run / "results"``: ``runs/glyphs/<algorithm>/5w1s/seed0/`` per run (the layout that
 test_recomputation's ``results`` fixture writes), ``tables/``, ``figures/``, ``report/``
 (report.html, report.pdf), ``data/``, ``logs/``. It runs once per session, and every
-end-to-end test of the smoke preset reads it (tests/test_workflow.py, the local side of
-tests/test_slurm.py). A test may add files of its own beside the outputs (a screenshot,
+end-to-end test of the smoke preset reads it (tests/workflow/test_smoke.py, the local side of
+tests/workflow/test_slurm.py). A test may add files of its own beside the outputs (a screenshot,
 rendered pages, Snakemake's report) but must not change or remove any output.
 
 When a collected test asks for ``smoke_run``, the smoke DAG starts in the background as the
@@ -19,7 +26,7 @@ keep only one core busy; the first test that asks for ``smoke_run`` waits for it
 The modules with such tests run last (``pytest_collection_modifyitems``) to leave it the time.
 Its Snakemake output is in ``smoke_run.parent / "snakemake.log"``.
 
-Likewise, when a test of tests/test_slurm.py is collected, ``_slurm_background`` installs and
+Likewise, when a test of tests/workflow/test_slurm.py is collected, ``_slurm_background`` installs and
 starts the one-node SLURM cluster and runs its target through it in a background thread from
 the session's start (apt, the daemons' start-up and sbatch's status polling mostly wait), and
 stops the cluster at the session's end; ``slurm_run`` waits for it.
@@ -43,8 +50,18 @@ from workflow_copy import SMOKE_ARGS, SNAKEMAKE, copy_workflow, die_with_parent
 torch.set_num_threads(1)
 
 
+#: The three suites, one folder each; a test is marked with its folder's name (``-m unit``).
+SUITES = ("unit", "algorithms", "workflow")
+
+
 def pytest_collection_modifyitems(items):
-    """Modules with a test that reads the smoke DAG run after the others, in their order."""
+    """Mark each test with its suite; modules with a test that reads the smoke DAG run after
+    the others, in their order. A test file outside the three suites is an error."""
+    outside = sorted({str(item.path) for item in items if item.path.parent.name not in SUITES})
+    if outside:
+        raise pytest.UsageError(f"test files outside tests/{{{','.join(SUITES)}}}/: {', '.join(outside)}")
+    for item in items:
+        item.add_marker(item.path.parent.name)
     waiting = {item.path for item in items if "smoke_run" in item.fixturenames}
     items.sort(key=lambda item: item.path in waiting)
 

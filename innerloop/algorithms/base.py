@@ -8,7 +8,7 @@ lists offer it (``sine_comparison``, ``inner_steps_sweep``) and ``Options``, a f
 dataclass of its config options (``algorithm_options.<name>`` in config/schema.yaml) with
 their defaults. :meth:`MetaLearner.from_config` fills a config's options from ``Options``;
 the registry of :mod:`innerloop.algorithms` derives its tables from these declarations and
-tests/test_algorithm_declarations.py holds the schema to them.
+tests/algorithms/test_declarations.py holds the schema to them.
 
 A learner holds the meta-initialisation ``theta`` (``self.init``) plus whatever else the
 outer loop learns, in named groups in ``self.extra`` (Meta-SGD's rates, TURTLE's update
@@ -78,7 +78,7 @@ class MetaLearner:
     """Base class: a meta-initialisation adapted by the shared inner-loop engine."""
 
     # -- the declaration: every registered learner states its own name, label, family, color
-    # and Options (tests/test_algorithm_declarations.py); the flags may be inherited ------
+    # and Options (tests/algorithms/test_declarations.py); the flags may be inherited ------
     #: Config name: the algorithm enum and the ``algorithm_options`` key of config/schema.yaml.
     name = "base"
     #: Display name in figures and tables.

@@ -6,7 +6,7 @@ job, each analysis paid for its own interpreter, torch import, store and model, 
 the CPU cost as much as a small analysis itself; :func:`evaluate_run` loads them once and
 runs the analyses asked for, in the order of :data:`ANALYSES`. No analysis changes the
 learner or the sampler (tasks are drawn by index), so each table is the one a job of its own
-would write (tests/test_evaluation_run.py).
+would write (tests/unit/test_evaluation_run.py).
 
 Each analysis is a function of the loaded run (:class:`LoadedRun`) and the evaluation's
 settings (:class:`Settings`). A run that diverged in training gets NaN in place of every

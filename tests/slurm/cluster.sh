@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A one-node SLURM cluster on this machine, for tests/test_slurm.py (and by hand: README).
+# A one-node SLURM cluster on this machine, for tests/workflow/test_slurm.py (and by hand: README).
 #
 #   tests/slurm/cluster.sh install       # apt: slurmctld slurmd slurm-client munge (root)
 #   tests/slurm/cluster.sh start DIR     # generate DIR/slurm.conf + gres.conf, start munged, slurmctld, slurmd

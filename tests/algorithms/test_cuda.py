@@ -3,7 +3,7 @@ evaluated and probed on it, and the second-order meta-gradient computed on CUDA 
 CPU one in float64.
 
 Skipped where there is no CUDA device (CI has none). On a GPU machine:
-``pytest tests/test_cuda.py``.
+``pytest tests/algorithms/test_cuda.py``.
 """
 
 from pathlib import Path
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA d
 
 CUDA = torch.device("cuda")
 #: The default experiment's options per algorithm, the schema's defaults filled in.
-OPTIONS = load_config(Path(__file__).resolve().parent.parent / "config/config.yaml")["algorithm_options"]
+OPTIONS = load_config(Path(__file__).resolve().parents[2] / "config/config.yaml")["algorithm_options"]
 
 
 def test_auto_picks_cuda():

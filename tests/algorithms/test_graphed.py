@@ -3,7 +3,7 @@
 On the CPU (CI, this machine) :func:`capture` must decline, say why, and leave the learner
 and its optimiser exactly as they were, so the caller's eager step is the run's step; the
 eager step is the one :func:`innerloop.training.fit` takes. Capture itself, and that its
-replayed steps equal the eager ones, is checked on a GPU in ``tests/test_cuda.py``.
+replayed steps equal the eager ones, is checked on a GPU in ``tests/algorithms/test_cuda.py``.
 """
 
 import torch

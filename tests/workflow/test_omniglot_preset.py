@@ -10,13 +10,12 @@ The targets are what the preset changes: the Omniglot store, the meta-test and c
 tables of its three algorithms in its two settings, and the config as run. The report's text
 about them is rendered from those tables by the functions the report rule calls (its setup
 section and its cross-domain table); the rest of the report (figures, sine study, ablations,
-PDF) does not depend on the preset and is the smoke test's (tests/test_workflow.py).
+PDF) does not depend on the preset and is the smoke test's (tests/workflow/test_smoke.py).
 """
 
 import json
 
 import pandas as pd
-import pytest
 import yaml
 
 from omniglot_layout import write_full_omniglot
@@ -26,8 +25,6 @@ from innerloop.reference import PUBLISHED_META_TEST
 from innerloop.reporting.convergence import marked_meta_test_table
 from innerloop.reporting.provenance import setup_info
 from innerloop.reporting.tables import cross_domain_tables
-
-pytestmark = pytest.mark.workflow
 
 TARGETS = ["results/data/omniglot/manifest.json", "results/tables/meta_test_table.csv",
            "results/tables/cross_domain_table.csv", "results/tables/cross_domain_probe_changes.csv",

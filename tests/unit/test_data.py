@@ -323,7 +323,7 @@ def test_tasks_do_not_depend_on_python_hash_seed(tmp_path):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         result = subprocess.run(
             [sys.executable, "-c", script, str(store.path)],
-            env=env, cwd=Path(__file__).parents[1], capture_output=True, text=True, check=True,
+            env=env, cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, check=True,
         )
         outputs.add(result.stdout)
     assert outputs == {fingerprint(TaskSampler(store, "train", 3, 2, 3, seed=4).task(9))}

@@ -1,7 +1,6 @@
 """A trained model is loaded only after its checksum is checked, and only with one."""
 
 import pytest
-import torch
 
 from innerloop.checkpoints import CheckpointCorruptError, checksum_path
 from innerloop.training import RunSpec, build_run, load_model, save_model

@@ -17,7 +17,7 @@ from innerloop.scoring import evaluate
 import innerloop.stats.summaries  # noqa: F401  (test_reporting.synthetic_frames reads it as an attribute)
 from innerloop.training import RunSpec, build_run, load_model, train
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CPU = torch.device("cpu")
 
 

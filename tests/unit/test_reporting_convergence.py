@@ -4,7 +4,6 @@ algorithm, the learning-curve figure, the marks on the meta-test table and the m
 import copy
 
 import pandas as pd
-import pytest
 import torch
 
 from innerloop.convergence import (CONVERGED, DIVERGED, NOT_META_TRAINED, RUN_COLUMNS, STILL_IMPROVING, PlateauRule,

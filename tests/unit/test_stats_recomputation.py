@@ -27,7 +27,7 @@ from scipy import stats as sps
 from innerloop.evaluation.learning_rates import layer_statistics
 from innerloop.models.conv4 import LAYER_NAMES
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "workflow_scripts"
+SCRIPTS = Path(__file__).resolve().parents[2] / "workflow_scripts"
 ALGORITHMS = ("maml", "metasgd")
 SEEDS = (0, 1, 2)
 REL = 1e-12  # equal up to floating-point summation order

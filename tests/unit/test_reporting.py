@@ -32,7 +32,7 @@ from innerloop.reporting import style
 from innerloop.reporting import tables as T
 from innerloop.reporting.format import format_number
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = REPO / "report" / "templates"
 CAPTION_DIR = REPO / "report" / "captions"
 SECTION_IDS = ("summary", "setup", "training", "learning-rates", "feature-probe", "comparison", "methods",

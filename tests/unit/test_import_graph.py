@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "innerloop"
+PACKAGE = Path(__file__).resolve().parents[2] / "innerloop"
 
 #: The layers, lowest first. A module may import its own layer and those below it.
 LAYERS = (

@@ -26,8 +26,6 @@ FIGURES = ["training_curves", "lr_histograms", "feature_probe", "cross_domain_pr
            "first_layer_filters", "embeddings_pca", "embeddings_tsne", "max_activating_images"]
 SMOKE = load_config(ROOT / "config/config.yaml", ROOT / "config/presets/smoke.yaml")
 
-pytestmark = pytest.mark.workflow
-
 
 def test_smoke_report_has_every_section_and_figure(smoke_run):
     html = (smoke_run / "results/report/report.html").read_text()

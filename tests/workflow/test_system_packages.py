@@ -6,9 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def bare_path(tmp_path: Path) -> str:
@@ -45,7 +43,6 @@ def test_make_report_installs_no_browser():
     assert "chromium" not in (ROOT / "tools/system_packages.sh").read_text().split('if [ "$part" = test ]')[0]
 
 
-@pytest.mark.workflow
 def test_without_graphviz_the_rule_graph_is_skipped_and_said_so(tmp_path):
     for name in ("Snakefile", "rules", "workflow_scripts", "innerloop", "config", "report", "environment.yml"):
         (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, tmp_path / name)

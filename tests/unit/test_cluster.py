@@ -10,7 +10,7 @@ from snakemake_executor_plugin_slurm.utils import set_gres_string
 from innerloop.cluster import CONFIGURABLE_RULES, NETWORK_RULES, requests_gpu, rule_resources, rule_threads
 from innerloop.config import ConfigError, load_config, validate_config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = load_config(ROOT / "config/config.yaml")
 
 

@@ -31,9 +31,9 @@ from innerloop.cluster import NETWORK_RULES
 
 from workflow_copy import SNAKEMAKE, copy_workflow
 
-pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
+pytestmark = pytest.mark.slurm
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = ROOT / "tests/slurm/cluster.sh"
 #: The SLURM run also asks for a GPU per network job (the cluster's stand-in gres), which
 #: changes what is requested, not what is computed (the jobs still run on the CPU).

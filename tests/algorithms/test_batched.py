@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from algorithm_cases import gradient_cases
+
 from innerloop.algorithms import ALGORITHMS, build_learner
 from innerloop.algorithms.base import stack_tasks
 from innerloop.data.sampler import Batch
@@ -19,37 +21,13 @@ from innerloop.scoring import evaluate
 
 WAYS, SHOTS, QUERIES, SIZE, STEPS, TASKS = 3, 2, 2, 16, 2, 3
 
-#: Every registered algorithm with options that make its learned parts matter.
-CASES = {
-    "maml": {"inner_lr": 0.5},
-    "fomaml": {"inner_lr": 0.5},
-    "maml_fd": {"inner_lr": 0.5, "epsilon": 1e-4},
-    "negmaml": {"inner_lr": -0.3, "eval_inner_lr": 0.3},
-    "metasgd": {"lr_init_low": 0.05, "lr_init_high": 0.5},
-    "metasgd_first_order": {"lr_init_low": 0.05, "lr_init_high": 0.5, "first_order": True},
-    "metasgd_positive": {"lr_init_low": 0.05, "lr_init_high": 0.5, "positive": True},
-    "alpha_maml": {"inner_lr": 0.5},
-    "alpha_maml_first_order": {"inner_lr": 0.5, "first_order": True},
-    "anil": {"inner_lr": 0.5},
-    "boil": {"inner_lr": 0.5},
-    "multitask": {"finetune_steps": 3, "finetune_lr": 0.5},
-    "protonet": {},
-    "reptile": {"inner_lr": 0.5},
-    "turtle": {"hidden_layers": 2, "hidden_units": 6, "inputs": ["gradient", "loss", "step", "moving_average"],
-               "lr_init": 0.3},
-    "fo_turtle": {"hidden_layers": 1, "hidden_units": 4, "lr_init": 0.3},
-    "lstm_meta": {"hidden_size": 4},
-    "lstm_meta_plus": {"hidden_size": 4, "inner_steps": STEPS},
-    "finetune": {"finetune_steps": 3, "finetune_lr": 0.5},
-    "baselinepp": {"finetune_steps": 3, "finetune_lr": 0.5},
-    "scratch": {"finetune_steps": 3, "finetune_lr": 0.5},
-}
-#: Learners whose adaptation keeps the per-task loop (they say why).
-LOOP_ONLY = {"finetune", "baselinepp", "multitask"}
-
-
-def test_every_algorithm_is_covered():
-    assert {case.split("_first_order")[0].split("_positive")[0] for case in CASES} == set(ALGORITHMS)
+#: Every registered algorithm with options that make its learned parts matter, and its
+#: variants: case id -> (algorithm, options) (tests/algorithm_cases.py).
+CASES = gradient_cases()
+#: Learners whose adaptation keeps the per-task loop (they say why: ``no_batched_adaptation``).
+LOOP_ONLY = {case for case, (name, _) in CASES.items() if ALGORITHMS[name].no_batched_adaptation}
+#: Learners with no meta-gradient (``meta_trained = False``: nothing is meta-trained).
+NOT_META_TRAINED = {case for case, (name, _) in CASES.items() if not ALGORITHMS[name].meta_trained}
 
 
 def problem(smooth: bool, seed: int = 0):
@@ -69,9 +47,8 @@ def problem(smooth: bool, seed: int = 0):
 
 
 def learner_for(case: str, model, init):
-    name = case.replace("_first_order", "").replace("_positive", "") if case.startswith(("metasgd", "alpha")) \
-        else case
-    learner = build_learner(name, dict(CASES[case]), model=model, init=init, inner_steps=STEPS,
+    name, options = CASES[case]
+    learner = build_learner(name, dict(options), model=model, init=init, inner_steps=STEPS,
                             generator=torch.Generator().manual_seed(3), n_classes=10)
     for group, tensors in learner.extra.items():  # move every learned part off its special initial value
         gen = torch.Generator().manual_seed(4)
@@ -104,7 +81,7 @@ def relative(a: dict, b: dict, group: str) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize("smooth", [True, False], ids=["smooth", "relu_maxpool"])
-@pytest.mark.parametrize("case", [c for c in CASES if c not in LOOP_ONLY and c != "scratch"])
+@pytest.mark.parametrize("case", [c for c in CASES if c not in LOOP_ONLY | NOT_META_TRAINED])
 def test_batched_meta_gradient_equals_the_loop(case, smooth):
     model, init, tasks = problem(smooth)
     learner = learner_for(case, model, init)

@@ -12,7 +12,7 @@ import yaml
 
 from innerloop.config import ConfigError, load_config, load_schema, read_config_file, validate_config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 
 

@@ -8,7 +8,7 @@ import pytest
 import innerloop
 from innerloop.training import RunSpec, train
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def readme_example() -> str:

@@ -327,7 +327,7 @@ def test_every_writer_goes_through_a_temporary_name():
     import re
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     writer = re.compile(r"\.to_csv\(|\.savefig\(|torch\.save\(|np\.save[z_a-z]*\(|\.write_pdf\(|\.write_(text|bytes)\("
                         r"|open\([^)]*[\"'][wa]b?[\"']")
     in_memory = re.compile(r"to_csv\((index|lineterminator)|np\.save\(buffer|savefig\(buffer|sys\.stderr = open\(snakemake\.log")

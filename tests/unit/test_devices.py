@@ -52,7 +52,7 @@ def test_a_job_that_asks_for_a_gpu_takes_one(tmp_path, monkeypatch, resources, d
 
     from innerloop.code_version import open_job_log
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(devices, "SLOT_DIR", tmp_path / "slots")
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")

@@ -20,7 +20,6 @@ from innerloop.algorithms.alpha_maml import AlphaMAML, HypergradientSGD
 from innerloop.algorithms.reptile import Reptile
 from innerloop.models import Conv4, init_params
 from innerloop.training import Interrupted, RunSpec, load_model, train
-from learning import CHANCE, MARGIN, short_run_accuracy
 
 WAYS, SHOTS, QUERIES, SIZE = 3, 2, 2, 16
 
@@ -286,14 +285,3 @@ def test_reptile_options():
     for bad in ({"inner_lr": 0.0}, {"outer_stepsize": -0.1}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             Reptile(SimpleNamespace(), {"w": torch.zeros(1)}, inner_steps=1, **bad)
-
-
-# -- learning -----------------------------------------------------------------------------
-
-@pytest.mark.parametrize("algorithm, options", [
-    ("alpha_maml", {}),  # the default experiment's options (tests/learning.py): alpha_0 0.01, beta_0 0.1
-    ("reptile", {}),
-])
-def test_short_training_beats_chance(tmp_path, glyph_store, algorithm, options):
-    accuracy = short_run_accuracy(glyph_store, tmp_path, algorithm, options)
-    assert accuracy > CHANCE + MARGIN, f"{algorithm} {options}: {accuracy:.3f} on held-out tasks"

@@ -21,8 +21,6 @@ import torch
 
 from workflow_copy import SNAKEMAKE, copy_workflow, die_with_parent
 
-pytestmark = pytest.mark.workflow
-
 CONFIG = """\
 algorithms: [maml]
 seeds: [0]
