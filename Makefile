@@ -45,9 +45,11 @@ smoke: setup
 test: setup-python system-packages-test
 	$(VENV)/bin/pytest -ra --durations=15; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; [ $$rc -eq 0 ]
 
-# The unit and algorithm suites only (tests/unit, tests/algorithms): no Snakemake run, no SLURM cluster.
+# The unit and algorithm suites only (tests/unit, tests/algorithms): no Snakemake run, no SLURM
+# cluster, so their tests can share the cores (pytest-xdist, one worker per core). `make test`
+# stays one process: its smoke DAG is a session fixture that must run once, beside the tests.
 test-fast: setup-python
-	$(VENV)/bin/pytest -ra --durations=15 tests/unit tests/algorithms; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; [ $$rc -eq 0 ]
+	$(VENV)/bin/pytest -ra --durations=15 -n $(CORES) --dist worksteal tests/unit tests/algorithms; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; [ $$rc -eq 0 ]
 
 lint: setup
 	$(SMK) --lint

@@ -18,7 +18,6 @@ import unicodedata
 import numpy as np
 import pandas as pd
 from PIL import Image
-from sklearn.datasets import load_digits
 
 ALPHABET = "digits"
 MAX_PIXEL = 16
@@ -28,6 +27,10 @@ def load_digits_dataset(image_size: int = 28) -> tuple[np.ndarray, np.ndarray, p
     """Return ``images`` uint8 (1797, 1, image_size, image_size), ``labels`` int64, ``classes``."""
     if image_size < 8:
         raise ValueError(f"image_size must be at least 8 (the source is 8x8), got {image_size}")
+    # Imported here: scikit-learn (with scipy.stats) takes about 3 s to import, and the registry
+    # that lists this builder is read by every Snakemake start.
+    from sklearn.datasets import load_digits
+
     digits = load_digits()
     source = np.rint(digits.images * (255 / MAX_PIXEL)).astype(np.uint8)
     images = np.stack(
