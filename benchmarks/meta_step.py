@@ -48,8 +48,8 @@ def setting(config_path: Path) -> dict:
 def measure(name: str, size: int, filters: int, steps: int, device: torch.device, config_path: Path,
             loop: bool = False) -> dict:
     """Median and minimum seconds of ``steps`` timed meta-training steps after one warm-up step."""
-    from innerloop.algorithms import build_learner
-    from innerloop.data.sampler import Task
+    from innerloop.algorithms import MetaLearner, build_learner
+    from innerloop.data.sampler import Batch, Task
     from innerloop.models import Conv4, init_params
 
     s = setting(config_path)
@@ -71,6 +71,17 @@ def measure(name: str, size: int, filters: int, steps: int, device: torch.device
                   torch.arange(ways).repeat_interleave(queries),
                   tuple(torch.randperm(N_CLASSES, generator=generator)[:ways].tolist())).to(device)
              for _ in range(s["meta_batch"])]
+    if type(learner).training_data is not MetaLearner.training_data:
+        # Learners that pre-train draw labelled batches over the training classes, not episodes
+        # (their training_data): finetune and Baseline++ one mini-batch of batch_size images per
+        # step, multitask each task's images under their global labels.
+        if hasattr(learner, "batch_size"):
+            tasks = [Batch(torch.rand(learner.batch_size, 1, size, size, generator=generator),
+                           torch.randint(N_CLASSES, (learner.batch_size,), generator=generator)).to(device)]
+        else:
+            tasks = [Batch(torch.cat([t.support_x, t.query_x]),
+                           torch.tensor(t.classes, device=device)[torch.cat([t.support_y, t.query_y])])
+                     for t in tasks]
     result["note"] = "batched" if learner.batches(tasks) else "per-task loop"
 
     def step():
