@@ -10,12 +10,15 @@
   fine-tuning of an untrained network. A learner that is not meta-trained has no reference
   apart from itself; it must beat chance.
 - A trained model saved by ``train`` reloads to the same meta-parameters and the same scores.
+- The meta-step benchmark (benchmarks/meta_step.py) times its meta-training step, on the
+  data its training draws (episodes, or labelled batches for the learners that pre-train).
 
 The batched meta-gradient against the per-task loop in float64 is
 tests/algorithms/test_batched.py, over the same registry, and CUDA is tests/algorithms/test_cuda.py.
 """
 
 import ast
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +34,7 @@ from innerloop.scoring import evaluate
 from innerloop.training import RunSpec, load_model, train
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 
 
 def test_the_cases_are_the_registry():
@@ -75,3 +79,15 @@ def test_a_saved_model_reloads_to_the_same_scores(tmp_path, tiny_store, name):
     tasks = fixed_tasks(tiny_store, "test", 3, 1, 2, seed=5, n=4)
     np.testing.assert_array_equal(evaluate(loaded, tasks, torch.device("cpu")),
                                   evaluate(learner, tasks, torch.device("cpu")))
+
+
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_the_step_benchmark_times_its_meta_training_step(name):
+    spec = importlib.util.spec_from_file_location("meta_step", ROOT / "benchmarks/meta_step.py")
+    meta_step = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(meta_step)
+    result = meta_step.measure(name, 16, 4, 1, torch.device("cpu"), ROOT / "config/config.yaml")
+    if not ALGORITHMS[name].meta_trained:
+        assert result["note"].startswith("not meta-trained")
+    else:
+        assert result["median_step_s"] > 0, result
