@@ -14,7 +14,7 @@ for tests that need data without running the workflow.
 in which the whole smoke DAG has finished without a failed job (``snakemake --cores 2 --resources
 gpu=1 --configfile config/presets/smoke.yaml``, target ``all``). Its outputs are under
 ``smoke_run / "results"``: ``runs/glyphs/<algorithm>/5w1s/seed0/`` per run (the layout that
-test_recomputation's ``results`` fixture writes), ``tables/``, ``figures/``, ``report/``
+tests/unit/test_stats_recomputation.py's ``results`` fixture writes), ``tables/``, ``figures/``, ``report/``
 (report.html, report.pdf), ``data/``, ``logs/``. It runs once per session, and every
 end-to-end test of the smoke preset reads it (tests/workflow/test_smoke.py, the local side of
 tests/workflow/test_slurm.py). A test may add files of its own beside the outputs (a screenshot,

@@ -74,12 +74,12 @@ def describe_protocol(config: dict, schema: dict, algorithm: str, chosen: Mappin
         train_steps = learner.inner_steps
     eval_steps = learner.eval_steps if evaluation["inner_steps"] is None else evaluation["inner_steps"]
     defaults = _schema_defaults(schema, algorithm)
-    def origin(key: str) -> str:
+    def how_chosen(key: str) -> str:
         if key in tuned:
             return f"tuned on meta-validation, best of {len(chosen['candidates'])}"
         return rate_origin(algorithm, key, options[key], defaults.get(key))
 
-    rates = [f"{key} {options[key]:g} ({origin(key)})" for key in RATE_KEYS if options.get(key) is not None]
+    rates = [f"{key} {options[key]:g} ({how_chosen(key)})" for key in RATE_KEYS if options.get(key) is not None]
     if learner.meta_trained and algorithm not in OWN_OUTER_STEP:
         origin = rate_origin("train", "outer_lr", train["outer_lr"], schema["properties"]["train"]["properties"]
                              ["outer_lr"].get("default"))
