@@ -42,7 +42,11 @@ class Case:
 MAML_FAMILY = "test_maml_family.py"
 CASES: dict[str, Case] = {
     "maml": Case(f"{MAML_FAMILY}::test_maml_second_order_matches_reference", {"inner_lr": 0.5}),
-    "fomaml": Case(f"{MAML_FAMILY}::test_first_order_drops_the_hessian_term", {"inner_lr": 0.5}),
+    # First order learns more slowly than second order at the default rate: 0.351 held-out after
+    # 60 iterations, 0.381 after 80, 0.413 after 100, against 0.303 untrained. At 60 the gain sits
+    # on the 0.05 margin, where a CPU's rounding decides the test.
+    "fomaml": Case(f"{MAML_FAMILY}::test_first_order_drops_the_hessian_term", {"inner_lr": 0.5},
+                   learning_overrides={"iterations": 100}),
     "maml_fd": Case(f"{MAML_FAMILY}::test_finite_difference_hessian_matches_exact_second_order",
                     {"inner_lr": 0.5, "epsilon": 1e-4}),
     "metasgd": Case(f"{MAML_FAMILY}::test_metasgd_matches_reference_and_rates_get_gradients",
