@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
-from innerloop.checkpoints import load_checked
+# torch is imported by the functions that need it: the statistics that only mark and drop
+# diverged rows run without it.
 from innerloop.paths import parse_run_path
 
 DIVERGED = "diverged"
@@ -46,6 +46,8 @@ def all_finite(tensors) -> bool:
     one synchronisation for all tensors; a sum that overflows although every element is
     finite (elements near 1e34) also counts as diverged.
     """
+    import torch
+
     sums = [t.detach().sum() for t in tensors]
     return not sums or bool(torch.isfinite(torch.stack(sums)).all())
 
@@ -54,6 +56,8 @@ def learning_rate_summary(learner) -> dict[str, float]:
     """The learner's learning rates as plain floats: its logged rates (Alpha-MAML's alpha
     and beta) and, for learners with per-element rates (Meta-SGD, TURTLE), their mean,
     minimum and maximum over all elements. Empty for learners with fixed rates."""
+    import torch
+
     summary = {k: float(v) for k, v in learner.log_values().items()}
     rates = learner.learning_rates()
     if rates is not None and not summary:
@@ -104,6 +108,8 @@ def drop_diverged(df: pd.DataFrame) -> pd.DataFrame:
 
 def read_status(model_path: Path | str) -> dict:
     """The ``status`` dict saved in a trained run's ``model.pt``."""
+    from innerloop.checkpoints import load_checked
+
     return load_checked(Path(model_path), what="model")["status"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import os
 from collections.abc import Iterator
@@ -51,3 +52,16 @@ def sha256_file(path: Path | str) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def write_csv(df, path: Path | str) -> None:
+    """``df`` as CSV at ``path``, written atomically; gzipped when ``path`` ends in ``.gz``,
+    with neither a timestamp nor a file name in the gzip header (pandas writes both, the name
+    being the temporary file's), so that the same table is the same bytes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = df.to_csv(index=False).encode()
+    if path.suffix == ".gz":
+        data = gzip.compress(data, mtime=0)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(data)

@@ -18,7 +18,6 @@ uninterrupted run makes.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import json
 import math
@@ -40,7 +39,7 @@ from innerloop.data.sampler import fixed_tasks
 from innerloop.data.store import Store
 from innerloop.divergence import all_finite, divergence_status, learning_rate_summary
 from innerloop.intervals import mean_ci
-from innerloop.io import atomic_path
+from innerloop.io import write_csv
 from innerloop.models import Conv4, init_params
 from innerloop.progress import progress as progress_bar
 from innerloop.scoring import evaluate
@@ -362,16 +361,3 @@ def fit(
                                "device": str(device), "seconds_this_session": round(elapsed, 3),
                                "resumed_from": start, **(diverged or {})}
     return learner
-
-
-def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """``df`` as CSV at ``path``, written atomically; gzipped when ``path`` ends in ``.gz``,
-    with neither a timestamp nor a file name in the gzip header (pandas writes both, the name
-    being the temporary file's), so that the same table is the same bytes."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = df.to_csv(index=False).encode()
-    if path.suffix == ".gz":
-        data = gzip.compress(data, mtime=0)
-    with atomic_path(path) as tmp:
-        Path(tmp).write_bytes(data)

@@ -10,7 +10,7 @@ from pathlib import Path
 from snakemake.logging import logger
 
 from innerloop import cluster
-from innerloop.algorithms import LEARNS_RATES
+from innerloop.catalog import LEARNS_RATES
 from innerloop.config import cross_domain_targets as config_targets
 from innerloop.config import sweep_datasets, validate_config
 

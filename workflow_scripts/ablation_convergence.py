@@ -10,11 +10,11 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
+from innerloop.io import write_csv
 from innerloop.reporting import ablation_figures
 from innerloop.reporting.figures import save_figure
 from innerloop.reporting.tables import write_table
 from innerloop.stats.ablations import convergence_display
-from innerloop.training import write_csv
 
 grid = pd.concat([pd.read_csv(p) for p in snakemake.input.grids], ignore_index=True)
 log = pd.concat([pd.read_csv(p) for p in snakemake.input.logs], ignore_index=True)

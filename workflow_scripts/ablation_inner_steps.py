@@ -11,11 +11,11 @@ sys.stderr = open_job_log(snakemake)
 import pandas as pd
 
 from innerloop.evaluation.ablations import inner_steps_of
+from innerloop.io import write_csv
 from innerloop.paths import parse_cross_domain_path, parse_run_path, read_runs
 from innerloop.reporting import ablation_figures
 from innerloop.reporting.figures import save_figure
 from innerloop.stats.ablations import inner_steps_probe_table, inner_steps_rates_table
-from innerloop.training import write_csv
 
 
 def read(path):

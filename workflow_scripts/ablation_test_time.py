@@ -10,12 +10,12 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
+from innerloop.io import write_csv
 from innerloop.paths import read_runs
 from innerloop.reporting import ablation_figures
 from innerloop.reporting.figures import save_figure
 from innerloop.reporting.tables import write_table
 from innerloop.stats.ablations import procedure_table
-from innerloop.training import write_csv
 
 tasks = read_runs(snakemake.input.runs, pd.read_csv)
 write_csv(tasks, Path(snakemake.output.tasks))

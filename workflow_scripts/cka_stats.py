@@ -11,8 +11,8 @@ sys.stderr = open_job_log(snakemake)
 import pandas as pd
 
 from innerloop.evaluation.representations import cka_summary
+from innerloop.io import write_csv
 from innerloop.paths import read_runs
-from innerloop.training import write_csv
 
 cka = read_runs(snakemake.input, pd.read_csv)
 write_csv(cka, Path(snakemake.output.runs))

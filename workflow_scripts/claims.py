@@ -13,11 +13,11 @@ sys.stderr = open_job_log(snakemake)
 import pandas as pd
 
 from innerloop.convergence import PlateauRule
+from innerloop.io import write_csv
 from innerloop.reporting.tables import write_table
 from innerloop.stats.claims import ClaimData, claims_table
 from innerloop.stats.rates import init_distributions, rates_vs_init
 from innerloop.stats.scale import run_convergence
-from innerloop.training import write_csv
 
 opts = snakemake.params.statistics
 inp, out = snakemake.input, snakemake.output

@@ -9,8 +9,8 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
+from innerloop.io import write_csv
 from innerloop.paths import read_runs
-from innerloop.training import write_csv
 
 write_csv(read_runs(snakemake.input.train_logs, pd.read_csv), Path(snakemake.output.train_log))
 write_csv(read_runs(snakemake.input.validation, pd.read_csv), Path(snakemake.output.validation))

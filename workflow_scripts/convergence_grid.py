@@ -12,7 +12,8 @@ import torch
 
 from innerloop.data.store import load_store
 from innerloop.evaluation.ablations import convergence_grid
-from innerloop.training import RunSpec, resolve_device, write_csv
+from innerloop.io import write_csv
+from innerloop.training import RunSpec, resolve_device
 
 torch.set_num_threads(snakemake.threads)
 device = resolve_device(snakemake.params.device)

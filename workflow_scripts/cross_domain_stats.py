@@ -10,10 +10,10 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
+from innerloop.io import write_csv
 from innerloop.paths import parse_cross_domain_path, read_runs
 from innerloop.stats import meta_test_summary, meta_test_table, probe_changes, probe_summary
 from innerloop.stats.summaries import meta_test_runs
-from innerloop.training import write_csv
 
 out = snakemake.output
 runs = meta_test_runs(read_runs(snakemake.input.meta_test, pd.read_csv, parse=parse_cross_domain_path))

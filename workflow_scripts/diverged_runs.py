@@ -8,7 +8,7 @@ from innerloop.code_version import open_job_log
 sys.stderr = open_job_log(snakemake)
 
 from innerloop.divergence import diverged_runs
-from innerloop.training import write_csv
+from innerloop.io import write_csv
 
 table = diverged_runs(snakemake.input.models)
 print(f"{len(table)} of {len(snakemake.input.models)} runs diverged", file=sys.stderr)

@@ -12,7 +12,8 @@ sys.stderr = open_job_log(snakemake)
 import torch
 
 from innerloop.evaluation.run import ANALYSES, Settings, evaluate_run, load_run
-from innerloop.training import resolve_device, write_csv
+from innerloop.io import write_csv
+from innerloop.training import resolve_device
 
 torch.set_num_threads(snakemake.threads)
 device = resolve_device(snakemake.params.device)

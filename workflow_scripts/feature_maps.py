@@ -14,8 +14,9 @@ import torch
 
 from innerloop.data.store import load_store
 from innerloop.evaluation.representations import embeddings, meta_test_images, project, unit_extremes
+from innerloop.io import write_csv
 from innerloop.paths import parse_run_path
-from innerloop.training import load_model, write_csv
+from innerloop.training import load_model
 
 torch.set_num_threads(snakemake.threads)
 p = snakemake.params

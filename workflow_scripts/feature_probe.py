@@ -13,7 +13,8 @@ import torch
 from innerloop.divergence import diverged_probe, is_diverged, read_status
 from innerloop.evaluation.loading import load_for_evaluation
 from innerloop.evaluation.probe import feature_probe
-from innerloop.training import resolve_device, write_csv
+from innerloop.io import write_csv
+from innerloop.training import resolve_device
 
 if is_diverged(read_status(snakemake.input.model)):
     print("the run diverged in training: its probe scores are written as NaN", file=sys.stderr)

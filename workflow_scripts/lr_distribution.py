@@ -12,7 +12,8 @@ import numpy as np
 from innerloop.divergence import diverged_lr_layers, is_diverged
 from innerloop.evaluation.learning_rates import LAYERS, layer_statistics, learning_rate_values
 from innerloop.io import atomic_path
-from innerloop.training import load_model, write_csv
+from innerloop.io import write_csv
+from innerloop.training import load_model
 
 learner, _, status = load_model(Path(snakemake.input.model))
 if is_diverged(status):

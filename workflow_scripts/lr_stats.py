@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from innerloop.evaluation.learning_rates import values_by_layer
+from innerloop.io import write_csv
 from innerloop.paths import read_runs
 from innerloop.stats import lr_table
 from innerloop.stats.summaries import LR_LAYER_COLUMNS, RUN_IDENTITY
-from innerloop.training import write_csv
 
 if snakemake.input.layers:
     per_seed = read_runs(snakemake.input.layers, pd.read_csv)

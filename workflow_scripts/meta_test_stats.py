@@ -10,10 +10,10 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
+from innerloop.io import write_csv
 from innerloop.paths import read_runs
 from innerloop.stats import meta_test_summary, meta_test_table
 from innerloop.stats.summaries import meta_test_runs
-from innerloop.training import write_csv
 
 runs = meta_test_runs(read_runs(snakemake.input, pd.read_csv))
 summary = meta_test_summary(runs)

@@ -11,10 +11,10 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
+from innerloop.io import write_csv
 from innerloop.paths import read_runs
 from innerloop.reporting.tables import write_table
 from innerloop.stats.paired import lr_below_zero, mixed_models, paired_meta_test, paired_probe
-from innerloop.training import write_csv
 
 opts = snakemake.params.statistics
 reference, alpha = opts["reference"], opts["alpha"]

@@ -12,9 +12,9 @@ sys.stderr = open_job_log(snakemake)
 import pandas as pd
 
 from innerloop.divergence import drop_diverged
+from innerloop.io import write_csv
 from innerloop.paths import read_runs
 from innerloop.stats import probe_changes, probe_summary, probe_ttest, probe_vs_reference
-from innerloop.training import write_csv
 
 probe = drop_diverged(read_runs(snakemake.input, pd.read_csv))  # diverged runs: NaN rows, listed in diverged_runs.csv
 write_csv(probe, Path(snakemake.output.iterations))

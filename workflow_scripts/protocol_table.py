@@ -12,10 +12,10 @@ sys.stderr = open_job_log(snakemake)
 import pandas as pd
 
 from innerloop.config import load_schema
+from innerloop.io import write_csv
 from innerloop.paths import read_runs
 from innerloop.reporting.protocol import protocol_table
 from innerloop.stats.summaries import meta_test_runs
-from innerloop.training import write_csv
 from innerloop.tuning import read_json
 
 untrained = meta_test_runs(read_runs(snakemake.input.untrained, pd.read_csv))

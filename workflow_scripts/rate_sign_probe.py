@@ -12,7 +12,8 @@ import torch
 
 from innerloop.evaluation.ablations import rate_ablation_probe
 from innerloop.evaluation.loading import load_for_evaluation
-from innerloop.training import resolve_device, write_csv
+from innerloop.io import write_csv
+from innerloop.training import resolve_device
 
 torch.set_num_threads(snakemake.threads)
 device = resolve_device(snakemake.params.device)

@@ -8,7 +8,7 @@ from innerloop.code_version import open_job_log
 
 sys.stderr = open_job_log(snakemake)
 
+from innerloop.io import write_csv
 from innerloop.stats import rule_times
-from innerloop.training import write_csv
 
 write_csv(rule_times(snakemake.input), Path(snakemake.output[0]))

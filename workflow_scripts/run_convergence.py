@@ -9,7 +9,7 @@ from innerloop.code_version import open_job_log
 sys.stderr = open_job_log(snakemake)
 
 from innerloop.convergence import convergence_runs
-from innerloop.training import write_csv
+from innerloop.io import write_csv
 
 table = convergence_runs(snakemake.input.models)
 print(table["status"].value_counts().to_string(), file=sys.stderr)

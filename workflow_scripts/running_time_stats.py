@@ -11,8 +11,8 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
+from innerloop.io import write_csv
 from innerloop.stats import read_benchmarks, read_evaluation_seconds, run_times, running_time_summary
-from innerloop.training import write_csv
 
 inp = snakemake.input
 times = run_times(pd.concat([read_benchmarks(inp.train), read_evaluation_seconds(inp.evaluation)], ignore_index=True))

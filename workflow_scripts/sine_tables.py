@@ -7,8 +7,8 @@ from innerloop.code_version import open_job_log
 
 sys.stderr = open_job_log(snakemake)
 
+from innerloop.io import write_csv
 from innerloop.reporting.sine import read_tasks, run_table, summary_table
-from innerloop.training import write_csv
 
 for experiment in ("comparison", "turtle_study"):
     runs = run_table(read_tasks(snakemake.input[experiment]))

@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from innerloop.algorithms import DISPLAY_NAMES
+from innerloop.catalog import DISPLAY_NAMES
 from innerloop.io import atomic_path
 from innerloop.stats.order import algorithm_group, algorithm_rank, parse_setting, setting_order
 

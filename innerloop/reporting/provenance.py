@@ -12,9 +12,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import torch
 
-from innerloop.algorithms import DISPLAY_NAMES
+from innerloop.catalog import DISPLAY_NAMES
 from innerloop.models import Conv4, embedding_size
 
 from .render import ProvenanceInfo, SetupInfo
@@ -112,6 +111,8 @@ def _cpu_name() -> str:
 
 def provenance_info(*, config_yaml: str, devices: list[str], command: str, started: str) -> ProvenanceInfo:
     """Commit, versions, hardware and timing of the run that made the report."""
+    import torch  # here, not above: the report's other parts need no torch
+
     gpu = (f", {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "")
     packages = {}
     for pkg in PACKAGES:

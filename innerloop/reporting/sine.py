@@ -31,6 +31,7 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from innerloop.catalog import DISPLAY_NAMES
 from innerloop.data.sine import TARGET_VARIANCE
 from innerloop.divergence import drop_diverged
 from innerloop.intervals import mean_ci
@@ -65,8 +66,6 @@ STEP_COLORS = ("#1f6fb4", "#d1495b", "#2a9d8f", "#e9a03b", "#7b5ea7")
 
 def sine_label(algorithm: object) -> str:
     """Display name of an algorithm (the registry's DISPLAY_NAMES, else the figures' labels)."""
-    from innerloop.algorithms import DISPLAY_NAMES
-
     return DISPLAY_NAMES.get(str(algorithm), F.algorithm_label(algorithm))
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import matplotlib as mpl
 
-from innerloop.algorithms import ALGORITHMS, DISPLAY_NAMES
+from innerloop.catalog import COLORS, DISPLAY_NAMES
 from innerloop.stats.order import algorithm_rank
 
 __all__ = [
@@ -70,7 +70,7 @@ CONFIG_NAMES: dict[str, str] = {canonical_name(k): k for k in DISPLAY_NAMES}
 
 #: One fixed colour per algorithm, so a colour never changes between figures; families
 #: share a hue (MAML blues, ANIL/BOIL teals, LSTM greens, transfer baselines muted).
-ALGORITHM_COLORS: dict[str, str] = {canonical_name(k): cls.color for k, cls in ALGORITHMS.items()}
+ALGORITHM_COLORS: dict[str, str] = {canonical_name(k): color for k, color in COLORS.items()}
 #: Other names get a stable colour from this list, chosen by a hash of their name.
 FALLBACK_COLORS: tuple[str, ...] = ("#5c946e", "#e9a03b", "#7b5ea7", "#3d405b", "#bc4749", "#6a994e")
 #: Marker shapes, cycled in table order, so that similar colours still differ in a scatter.

@@ -2,7 +2,7 @@
 
 Rows follow Huisman's Table 3.1: the transfer-learning baselines of Chen et al. (2019)
 first, then the meta-learners; within each block the order of
-:data:`innerloop.algorithms.DISPLAY_NAMES`; names it does not know come last, sorted.
+:data:`innerloop.catalog.DISPLAY_NAMES`; names it does not know come last, sorted.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import math
 import re
 from collections.abc import Iterable
 
-from innerloop.algorithms import ALGORITHMS, DISPLAY_NAMES
+from innerloop.catalog import DISPLAY_NAMES, FAMILIES
 
 #: Huisman Table 3.1's first block: TrainFromScratch, Finetuning, Baseline++ (the learners
 #: of family "transfer", in table order).
-TRANSFER_BASELINES: tuple[str, ...] = tuple(name for name, cls in ALGORITHMS.items() if cls.family == "transfer")
+TRANSFER_BASELINES: tuple[str, ...] = tuple(name for name, family in FAMILIES.items() if family == "transfer")
 #: Heading of each family's block.
 GROUP_LABELS: dict[str, str] = {"transfer": "Transfer baselines", "meta": "Meta-learners"}
 
@@ -23,8 +23,7 @@ GROUP_LABELS: dict[str, str] = {"transfer": "Transfer baselines", "meta": "Meta-
 def algorithm_group(name: str) -> str:
     """The learner's family: ``"transfer"`` for the transfer baselines, ``"meta"`` for every
     other algorithm (names the registry does not know included)."""
-    cls = ALGORITHMS.get(str(name))
-    return "meta" if cls is None else cls.family
+    return FAMILIES.get(str(name), "meta")
 
 
 def algorithm_rank(name: str) -> tuple[int, int, str]:

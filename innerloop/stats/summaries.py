@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from innerloop.algorithms import DISPLAY_NAMES
+from innerloop.catalog import DISPLAY_NAMES
 from innerloop.divergence import drop_diverged
 from innerloop.intervals import mean_ci
 from innerloop.stats.order import GROUP_LABELS, algorithm_group, algorithm_order, setting_order

@@ -1,5 +1,7 @@
 """Each learner's declaration (innerloop/algorithms/base.py) against config/schema.yaml and the
-tables derived from it: a schema that names, offers or defaults an algorithm differently fails."""
+tables derived from it: a schema that names, offers or defaults an algorithm differently fails.
+The declarations as innerloop.catalog reads them from the source (without torch) must be the
+classes' own."""
 
 import dataclasses
 import inspect
@@ -7,6 +9,7 @@ import re
 
 import pytest
 
+from innerloop import catalog
 from innerloop.algorithms import ALGORITHMS, DISPLAY_NAMES, LEARNERS, LEARNS_RATES
 from innerloop.config import load_schema
 from innerloop.reporting.style import ALGORITHM_COLORS, algorithm_color
@@ -113,3 +116,21 @@ def test_labels_and_colours_are_distinct():
 def test_transfer_baselines_are_chen_et_als():
     assert TRANSFER_BASELINES == ("scratch", "finetune", "baselinepp")
     assert LEARNS_RATES == {"metasgd", "alpha_maml", "turtle", "fo_turtle"}
+
+
+def test_the_catalog_reads_what_the_classes_declare():
+    assert [d.name for d in catalog.DECLARATIONS] == list(ALGORITHMS)
+    for declared, cls in zip(catalog.DECLARATIONS, LEARNERS):
+        assert declared == catalog.Declaration(**{field: getattr(cls, field) for field in catalog.FIELDS}), cls
+    assert catalog.DISPLAY_NAMES == DISPLAY_NAMES and catalog.LEARNS_RATES == LEARNS_RATES
+
+
+def test_the_catalog_fails_on_a_declaration_it_cannot_read(tmp_path, monkeypatch):
+    (tmp_path / "__init__.py").write_text("LEARNERS = (Odd,)\n")
+    (tmp_path / "odd.py").write_text("class Odd(Base):\n    label = 'o' + 'dd'\n")
+    monkeypatch.setattr(catalog, "PACKAGE", tmp_path)
+    with pytest.raises(ValueError, match="Odd.label is not a literal"):
+        catalog._declarations()
+    (tmp_path / "odd.py").write_text("class Odd(Base):\n    label = 'odd'\n")
+    with pytest.raises(ValueError, match="Odd declares no 'name'"):
+        catalog._declarations()

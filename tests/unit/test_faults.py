@@ -13,12 +13,13 @@ from innerloop.data import registry
 from innerloop.data.store import DatasetTooSmallError, StoreCorruptError, check_task_fits, load_store, write_store
 from innerloop.evaluation.learning_rates import LAYERS, values_by_layer
 from innerloop.io import write_text_atomic
+from innerloop.io import write_csv
 from innerloop.paths import read_runs
 from innerloop.reporting import render as R
 from innerloop.reporting import tables as T
 from innerloop.stats import lr_table, meta_test_summary, probe_changes, probe_summary, probe_vs_reference
 from innerloop.stats.summaries import meta_test_runs
-from innerloop.training import RunSpec, load_model, train, write_csv
+from innerloop.training import RunSpec, load_model, train
 
 
 def spec(algorithm, options, **overrides):

@@ -38,6 +38,7 @@ LAYERS = (
 #: Module or sub-package (covering its submodules) -> layer; the longest matching name wins.
 LAYER_OF = {
     "innerloop": "training",
+    "innerloop.catalog": "foundation",  # reads the algorithms' source; imports none of it
     "innerloop.checkpoints": "foundation",
     "innerloop.cluster": "foundation",
     "innerloop.code_version": "foundation",

@@ -66,7 +66,7 @@ def test_a_gzipped_table_is_the_same_bytes_whenever_it_is_written(tmp_path, monk
 
     import pandas as pd
 
-    from innerloop.training import write_csv
+    from innerloop.io import write_csv
 
     table = pd.DataFrame({"task": [0, 1], "accuracy": [0.5, 0.75]})
     write_csv(table, tmp_path / "a.csv.gz")
