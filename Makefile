@@ -41,13 +41,14 @@ report: setup
 smoke: setup
 	$(SMK) --cores 2 --resources gpu=1 --configfile config/presets/smoke.yaml
 
-# pytest exits 5 when it collects no test: that must fail, not pass silently.
+# The workflow suite and the unit and algorithm suites as two pytest processes at once
+# (tools/run_tests.sh says why); each fails when it collects no test (pytest's exit 5).
 test: setup-python system-packages-test
-	$(VENV)/bin/pytest -ra --durations=15; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; [ $$rc -eq 0 ]
+	PYTEST=$(VENV)/bin/pytest bash tools/run_tests.sh
 
 # The unit and algorithm suites only (tests/unit, tests/algorithms): no Snakemake run, no SLURM
-# cluster, so their tests can share the cores (pytest-xdist, one worker per core). `make test`
-# stays one process: its smoke DAG is a session fixture that must run once, beside the tests.
+# cluster, so their tests can share the cores (pytest-xdist, one worker per core). The workflow
+# suite stays one process: its smoke DAG is a session fixture that must run once.
 test-fast: setup-python
 	$(VENV)/bin/pytest -ra --durations=15 -n $(CORES) --dist worksteal tests/unit tests/algorithms; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests"; [ $$rc -eq 0 ]
 
