@@ -21,9 +21,11 @@ tests/workflow/test_slurm.py). A test may add files of its own beside the output
 rendered pages, Snakemake's report) but must not change or remove any output.
 
 When a collected test asks for ``smoke_run``, the smoke DAG starts in the background as the
-session's first test starts (``_smoke_dag``), so that it runs beside the unit tests, which
-keep only one core busy; the first test that asks for ``smoke_run`` waits for it to finish.
-The modules with such tests run last (``pytest_collection_modifyitems``) to leave it the time.
+session's first test starts (``_smoke_dag``), so that it runs beside the tests that do not
+need it (``make test`` runs the unit and algorithm suites in a second pytest process at the
+same time, tools/run_tests.sh); the first test that asks for ``smoke_run`` waits for it to
+finish. The modules with such tests run last (``pytest_collection_modifyitems``) to leave it
+the time.
 Its Snakemake output is in ``smoke_run.parent / "snakemake.log"``.
 
 Likewise, when a test of tests/workflow/test_slurm.py is collected, ``_slurm_background`` installs and
