@@ -50,7 +50,7 @@ def plateau_of(config: dict, args) -> dict:
 
 def spec_from_config(config: dict, algorithm: str, seed: int, args) -> "RunSpec":
     """The workflow's RunSpec of ``algorithm`` (rules/common.smk run_spec) with the overrides of ``args``."""
-    from innerloop.training import RunSpec
+    from innerloop.runs import RunSpec
 
     train, plateau = config["train"], plateau_of(config, args)
     iterations = args.iterations or train["iterations"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -35,6 +36,20 @@ def visible_gpus() -> list[str]:
     except (OSError, subprocess.SubprocessError):
         return []
     return [str(i) for i, line in enumerate(line for line in listing.splitlines() if line.startswith("GPU "))]
+
+
+#: Where a GPU driver that torch can use shows itself on Linux: NVIDIA's (/proc, device nodes),
+#: AMD's ROCm (/dev/kfd, which torch's ROCm build reports as CUDA) and WSL's GPU (/dev/dxg).
+GPU_DRIVER_PATHS = ("/proc/driver/nvidia", "/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+
+
+def may_have_cuda() -> bool:
+    """Whether ``torch.cuda.is_available()`` could be True here, decided without importing
+    torch (about 1.5 s, which every Snakemake start would pay): False on Linux without any of
+    :data:`GPU_DRIVER_PATHS` and on macOS (no CUDA), True wherever else it cannot tell."""
+    if sys.platform.startswith("linux"):
+        return any(os.path.exists(path) for path in GPU_DRIVER_PATHS)
+    return sys.platform != "darwin"
 
 
 def claim_gpu(gpus: list[str] | None = None, slot_dir: Path | None = None) -> tuple[str, int] | None:

@@ -18,15 +18,12 @@ uninterrupted run makes.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import math
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,34 +39,8 @@ from innerloop.intervals import mean_ci
 from innerloop.io import write_csv
 from innerloop.models import Conv4, init_params
 from innerloop.progress import progress as progress_bar
+from innerloop.runs import RunSpec
 from innerloop.scoring import evaluate
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything that determines one training run (and nothing that does not)."""
-
-    dataset: str
-    algorithm: str
-    seed: int
-    ways: int
-    shots: int
-    queries: int
-    filters: int
-    iterations: int  # the budget: the most outer iterations, fewer when validation plateaus
-    meta_batch: int
-    inner_steps: int
-    outer_lr: float
-    val_every: int
-    val_tasks: int
-    val_seed: int
-    checkpoint_every: int
-    options: dict[str, Any] = field(default_factory=dict)
-    #: Keywords of the plateau rule (:class:`innerloop.convergence.PlateauRule`; {}: its defaults).
-    plateau: dict[str, Any] = field(default_factory=dict)
-
-    def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def resolve_device(requested: str = "auto") -> torch.device:

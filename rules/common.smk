@@ -9,7 +9,7 @@ from pathlib import Path
 
 from snakemake.logging import logger
 
-from innerloop import cluster
+from innerloop import cluster, devices
 from innerloop.catalog import LEARNS_RATES
 from innerloop.config import cross_domain_targets as config_targets
 from innerloop.config import sweep_datasets, validate_config
@@ -59,6 +59,8 @@ def store(dataset):
 def _runs_on_gpu():
     device = config["train"]["device"]
     if device == "auto":
+        if not devices.may_have_cuda():  # no GPU driver: no need to import torch to know
+            return False
         import torch
 
         return torch.cuda.is_available()
@@ -162,7 +164,7 @@ def rate_learning_algorithms():
 
 
 def run_spec(wildcards):
-    """The training run a set of wildcards names, as a dict for innerloop.training.RunSpec."""
+    """The training run a set of wildcards names, as a dict for innerloop.runs.RunSpec."""
     train, evaluation = config["train"], config["evaluation"]
     return dict(
         dataset=wildcards.dataset,
@@ -207,7 +209,7 @@ def train_benchmarks():
 def all_benchmarks():
     """Benchmark files of every benchmarked job in the DAG (the report's time per rule).
     Called at DAG time (rule rule_times), when the ablation rules' target functions exist."""
-    from innerloop.sine import EXPERIMENTS, run_files
+    from innerloop.runs import EXPERIMENTS, run_files
 
     bench = "results/benchmarks"
     files = [f for stage in ("train", "evaluate_run") for f in expand_runs(f"{bench}/{stage}/{RUN_ID}.tsv")]

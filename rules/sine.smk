@@ -1,13 +1,13 @@
 # Few-shot sine-wave regression (Finn et al. 2017; Huisman thesis Sec. 3.5), configured by
 # config["sine"]: the method comparison (thesis Fig. 3.3) and the TURTLE study (Fig. 3.2).
 # One job trains and scores one variant of one experiment with one seed (the MLP is tiny:
-# one thread, on the CPU); the variants of each experiment come from innerloop.sine.
+# one thread, on the CPU); the variants of each experiment come from innerloop.runs.
 #
 #   snakemake --cores 2 sine        # only the sine-wave part
 
 from dataclasses import asdict
 
-from innerloop.sine import EXPERIMENTS, RUN_DIR as SINE_RUN, evaluation_settings, run_files, run_identity, variant_spec
+from innerloop.runs import EXPERIMENTS, RUN_DIR as SINE_RUN, evaluation_settings, run_files, run_identity, variant_spec
 
 SINE_RUN_ID = SINE_RUN.removeprefix("results/sine/")
 SINE_CHECKPOINT = f"results/checkpoints/sine/{SINE_RUN_ID}/checkpoint.pt"

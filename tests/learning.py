@@ -18,8 +18,9 @@ import yaml
 from innerloop.config import validate_config
 from innerloop.data.sampler import fixed_tasks
 from innerloop.evaluation.reference import untrained_reference
+from innerloop.runs import RunSpec
 from innerloop.scoring import evaluate
-from innerloop.training import RunSpec, train
+from innerloop.training import train
 
 WAYS = 5
 CHANCE = 1 / WAYS

@@ -13,7 +13,8 @@ import torch
 from innerloop.data.store import load_store
 from innerloop.evaluation.ablations import convergence_grid
 from innerloop.io import write_csv
-from innerloop.training import RunSpec, resolve_device
+from innerloop.runs import RunSpec
+from innerloop.training import resolve_device
 
 torch.set_num_threads(snakemake.threads)
 device = resolve_device(snakemake.params.device)

@@ -10,8 +10,8 @@ sys.stderr = open_job_log(snakemake)
 import torch
 
 from innerloop.io import write_csv
+from innerloop.runs import RunSpec
 from innerloop.sine import score_run, train_sine
-from innerloop.training import RunSpec
 
 torch.set_num_threads(snakemake.threads)
 spec = RunSpec(**snakemake.params.spec)

@@ -11,7 +11,8 @@ sys.stderr = open_job_log(snakemake)
 import torch
 
 from innerloop.data.store import load_store
-from innerloop.training import RunSpec, resolve_device, train
+from innerloop.runs import RunSpec
+from innerloop.training import resolve_device, train
 from innerloop.tuning import read_json, with_chosen
 
 torch.set_num_threads(snakemake.threads)

@@ -13,7 +13,8 @@ import torch
 from innerloop.convergence import PlateauRule
 from innerloop.data.store import load_store
 from innerloop.divergence import is_diverged
-from innerloop.training import RunSpec, resolve_device, train
+from innerloop.runs import RunSpec
+from innerloop.training import resolve_device, train
 from innerloop.tuning import candidate_result, write_json
 
 torch.set_num_threads(snakemake.threads)

@@ -10,13 +10,19 @@
 
 import importlib
 
-from innerloop.data.sampler import Task, TaskSampler, fixed_tasks
-from innerloop.data.store import SPLITS, Store, StoreCorruptError, load_store, write_store
-
 #: Imported on first use: the builders pull in scikit-learn and matplotlib, which the jobs
-#: that only read a prepared store (training, evaluation) never need; importing them took
-#: a third of each such job's start-up.
+#: that only read a prepared store (training, evaluation) never need (importing them took a
+#: third of each such job's start-up), and the sampler pulls in torch, which Snakemake, when
+#: it reads the registry to plan, does not.
 _LAZY = {
+    "Task": "innerloop.data.sampler",
+    "TaskSampler": "innerloop.data.sampler",
+    "fixed_tasks": "innerloop.data.sampler",
+    "SPLITS": "innerloop.data.store",
+    "Store": "innerloop.data.store",
+    "StoreCorruptError": "innerloop.data.store",
+    "load_store": "innerloop.data.store",
+    "write_store": "innerloop.data.store",
     "load_digits_dataset": "innerloop.data.digits",
     "glyph_classes": "innerloop.data.glyphs",
     "render_glyphs": "innerloop.data.glyphs",

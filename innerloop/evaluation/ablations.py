@@ -147,7 +147,7 @@ def loss_curve(learner: MetaLearner, sampler: TaskSampler, *, iterations: int, m
 def convergence_grid(spec, store, *, alphas: Sequence[float], betas: Sequence[float], threshold: float,
                      window: int, alpha_hyperlr: float, beta_hyperlr: float, device: torch.device,
                      methods: Sequence[str] = CONVERGENCE_METHODS) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Short runs of ``spec`` (a :class:`~innerloop.training.RunSpec`: setting, seed, model
+    """Short runs of ``spec`` (a :class:`~innerloop.runs.RunSpec`: setting, seed, model
     size, iterations, meta-batch, inner steps) for every method, initial alpha and initial
     beta. ``maml`` is Alpha-MAML with both hyper-learning rates zero (alpha and beta
     fixed: MAML with plain SGD outer updates); ``alpha_maml`` adapts both. Returns the grid

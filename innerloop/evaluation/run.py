@@ -35,8 +35,8 @@ from innerloop.evaluation.loading import load_for_evaluation
 from innerloop.evaluation.probe import feature_probe
 from innerloop.evaluation.reference import untrained_reference
 from innerloop.evaluation.representations import LAYERS, representation_change
+from innerloop.runs import RunSpec
 from innerloop.scoring import evaluate
-from innerloop.training import RunSpec
 
 
 @dataclasses.dataclass(frozen=True)

@@ -50,7 +50,8 @@ def describe_protocol(config: dict, schema: dict, algorithm: str, chosen: Mappin
     """Training, inner steps, evaluation steps and rates of ``algorithm`` in ``config``
     (validated, defaults filled), with the tuning stage's choice ``chosen`` (a ``chosen.json``
     record) on top where it was tuned, read off the learner the workflow builds for it."""
-    from innerloop.training import RunSpec, build_run
+    from innerloop.runs import RunSpec
+    from innerloop.training import build_run
 
     train, evaluation = config["train"], config["evaluation"]
     tuned = dict(chosen["options"]) if chosen else {}

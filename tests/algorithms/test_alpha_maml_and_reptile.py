@@ -19,7 +19,8 @@ from innerloop.algorithms import ALGORITHMS, build_learner
 from innerloop.algorithms.alpha_maml import AlphaMAML, HypergradientSGD
 from innerloop.algorithms.reptile import Reptile
 from innerloop.models import Conv4, init_params
-from innerloop.training import Interrupted, RunSpec, load_model, train
+from innerloop.runs import RunSpec
+from innerloop.training import Interrupted, load_model, train
 
 WAYS, SHOTS, QUERIES, SIZE = 3, 2, 2, 16
 

@@ -17,8 +17,9 @@ from innerloop.algorithms.maml import MAML
 from innerloop.config import load_config
 from innerloop.data.sampler import TaskSampler, fixed_tasks
 from innerloop.evaluation.probe import feature_probe
+from innerloop.runs import RunSpec
 from innerloop.scoring import evaluate
-from innerloop.training import RunSpec, load_model, resolve_device, train
+from innerloop.training import load_model, resolve_device, train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 

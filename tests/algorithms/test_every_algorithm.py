@@ -30,8 +30,9 @@ from learning import CHANCE, MARGIN, short_run_accuracy, untrained_accuracy
 
 from innerloop.algorithms import ALGORITHMS
 from innerloop.data.sampler import fixed_tasks
+from innerloop.runs import RunSpec
 from innerloop.scoring import evaluate
-from innerloop.training import RunSpec, load_model, train
+from innerloop.training import load_model, train
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -25,8 +25,9 @@ from innerloop.algorithms.transfer import BaselinePlusPlus, Finetuning, cosine_l
 from innerloop.data.sampler import Batch, ClassBatchSampler, TaskImages, TaskSampler, fixed_tasks
 from innerloop.evaluation.probe import feature_probe
 from innerloop.models import Conv4, embed, forward, init_params, is_head
+from innerloop.runs import RunSpec
 from innerloop.scoring import evaluate
-from innerloop.training import Interrupted, RunSpec, build_run, load_model, train
+from innerloop.training import Interrupted, build_run, load_model, train
 from learning import CHANCE, MARGIN, short_run_accuracy
 
 

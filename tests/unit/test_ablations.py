@@ -30,7 +30,8 @@ from innerloop.stats.ablations import (
     procedure_table,
     rate_ablation_table,
 )
-from innerloop.training import RunSpec, build_run, train
+from innerloop.runs import RunSpec
+from innerloop.training import build_run, train
 
 CPU = torch.device("cpu")
 

@@ -63,3 +63,20 @@ def test_a_job_that_asks_for_a_gpu_takes_one(tmp_path, monkeypatch, resources, d
     open_job_log(job).close()
     assert os.environ["CUDA_VISIBLE_DEVICES"] == visible
     assert ("gpu: CUDA device 0 (slot 0)" in (tmp_path / "train.log").read_text()) == (visible == "0")
+
+
+def test_without_a_gpu_driver_cuda_is_ruled_out_without_torch(monkeypatch, tmp_path):
+    monkeypatch.setattr(devices.sys, "platform", "linux")
+    monkeypatch.setattr(devices, "GPU_DRIVER_PATHS", (str(tmp_path / "nvidia"), str(tmp_path / "kfd")))
+    assert not devices.may_have_cuda()
+    (tmp_path / "kfd").touch()
+    assert devices.may_have_cuda()
+    monkeypatch.setattr(devices.sys, "platform", "win32")  # no /proc to read: torch must decide
+    assert devices.may_have_cuda()
+
+
+def test_where_cuda_is_ruled_out_torch_sees_none():
+    import torch
+
+    assert devices.may_have_cuda() or not torch.cuda.is_available()
+

@@ -9,7 +9,8 @@ import torch
 import innerloop.training as training
 from innerloop.checkpoints import load_checked
 from innerloop.convergence import CONVERGED, NOT_META_TRAINED, STILL_IMPROVING
-from innerloop.training import Interrupted, RunSpec, load_model, train
+from innerloop.runs import RunSpec
+from innerloop.training import Interrupted, load_model, train
 
 
 def spec(**overrides):

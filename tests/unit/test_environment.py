@@ -8,6 +8,7 @@ can be checked is checked: the file's structure and channels, its names against
 pyproject.toml, and every pip name against the lock that pip resolved here.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -113,6 +114,21 @@ def test_the_lock_is_what_is_installed():
         if installed != pinned:
             wrong[pkg] = (pinned, installed)
     assert not wrong, f"locked vs installed: {wrong}"
+
+
+def test_snakemake_plans_and_the_statistics_run_without_torch():
+    """What the rule files import (every Snakemake start pays for it) and the statistics and
+    figure modules that most of a run's jobs import leave torch out: it is 1.5 s a process."""
+    rule_imports = sorted({line.strip() for smk in (ROOT / "rules").glob("*.smk")
+                           for line in smk.read_text().splitlines() if line.strip().startswith("from innerloop")})
+    assert rule_imports, "no innerloop import found in rules/*.smk"
+    statistics = ["innerloop.stats.claims", "innerloop.stats.paired", "innerloop.stats.summaries",
+                  "innerloop.reporting.figures", "innerloop.reporting.tables", "innerloop.reporting.convergence"]
+    code = "\n".join([*rule_imports, *(f"import {m}" for m in statistics), "import sys",
+                      "print('torch' in sys.modules)"])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    assert out.strip() == "False", rule_imports
 
 
 def test_importing_the_algorithms_pulls_in_no_workflow_or_report_package():

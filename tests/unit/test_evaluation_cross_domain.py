@@ -9,8 +9,9 @@ from innerloop.data.sampler import TaskSampler
 from innerloop.data.store import load_store, write_store
 from innerloop.evaluation.cross_domain import LUMA, ConvertedSampler, convert_images
 from innerloop.evaluation.loading import load_for_evaluation
+from innerloop.runs import RunSpec
 from innerloop.scoring import evaluate
-from innerloop.training import RunSpec, train
+from innerloop.training import train
 
 
 def test_grey_to_rgb_repeats_and_rgb_to_grey_is_luma():

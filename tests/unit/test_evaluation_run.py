@@ -15,9 +15,10 @@ from innerloop.evaluation.probe import feature_probe
 from innerloop.evaluation.reference import untrained_reference
 from innerloop.evaluation.representations import representation_change
 from innerloop.evaluation.run import ANALYSES, SECONDS_COLUMNS, Settings, evaluate_run, load_run
+from innerloop.runs import RunSpec
 from innerloop.scoring import evaluate
 from innerloop.stats.timing import read_evaluation_seconds, run_times
-from innerloop.training import RunSpec, build_run, train
+from innerloop.training import build_run, train
 
 CPU = torch.device("cpu")
 SETTINGS = Settings(seed=5, inner_steps=None, meta_test_tasks=6, probe_iterations=3, centroid_shots=1, cka_tasks=2,

@@ -17,9 +17,10 @@ from innerloop.io import write_csv
 from innerloop.paths import read_runs
 from innerloop.reporting import render as R
 from innerloop.reporting import tables as T
+from innerloop.runs import RunSpec
 from innerloop.stats import lr_table, meta_test_summary, probe_changes, probe_summary, probe_vs_reference
 from innerloop.stats.summaries import meta_test_runs
-from innerloop.training import RunSpec, load_model, train
+from innerloop.training import load_model, train
 
 
 def spec(algorithm, options, **overrides):

@@ -50,6 +50,7 @@ LAYER_OF = {
     "innerloop.paths": "foundation",
     "innerloop.progress": "foundation",
     "innerloop.reference": "foundation",
+    "innerloop.runs": "foundation",
     "innerloop.data": "data",
     "innerloop.models": "models",
     "innerloop.algorithms": "algorithms",

@@ -3,7 +3,8 @@
 import pytest
 
 from innerloop.checkpoints import CheckpointCorruptError, checksum_path
-from innerloop.training import RunSpec, build_run, load_model, save_model
+from innerloop.runs import RunSpec
+from innerloop.training import build_run, load_model, save_model
 
 SPEC = RunSpec(dataset="tiny", algorithm="maml", seed=0, ways=3, shots=1, queries=2, filters=4, iterations=1,
                meta_batch=1, inner_steps=1, outer_lr=1e-3, val_every=1, val_tasks=1, val_seed=0,

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 import innerloop
-from innerloop.training import RunSpec, train
+from innerloop.runs import RunSpec
+from innerloop.training import train
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,9 +11,10 @@ from innerloop.convergence import (CONVERGED, DIVERGED, NOT_META_TRAINED, RUN_CO
 from innerloop.reporting import render as R
 from innerloop.reporting.convergence import MARK, convergence_context, draw_learning_curves
 from innerloop.reporting.figures import save_figure
+from innerloop.runs import RunSpec
 from innerloop.stats import meta_test_summary, meta_test_table
 from innerloop.stats.summaries import meta_test_runs
-from innerloop.training import RunSpec, train
+from innerloop.training import train
 from test_reporting import (CAPTION_DIR, TEMPLATE_DIR, save_figures, synthetic_frames, synthetic_provenance,
                             synthetic_setup)
 

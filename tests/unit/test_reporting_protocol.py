@@ -15,7 +15,8 @@ from innerloop.evaluation.reference import untrained_reference
 from innerloop.reporting.protocol import describe_protocol, protocol_table
 from innerloop.scoring import evaluate
 import innerloop.stats.summaries  # noqa: F401  (test_reporting.synthetic_frames reads it as an attribute)
-from innerloop.training import RunSpec, build_run, load_model, train
+from innerloop.runs import RunSpec
+from innerloop.training import build_run, load_model, train
 
 ROOT = Path(__file__).resolve().parents[2]
 CPU = torch.device("cpu")

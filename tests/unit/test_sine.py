@@ -23,23 +23,9 @@ from innerloop.models import MLP, forward, init_mlp, is_head
 from innerloop.models.conv4 import embed
 from innerloop.reporting import sine as RS
 from innerloop.reporting.figures import save_figure
-from innerloop.sine import (
-    RUN_DIR,
-    TURTLE_STUDY_OPTIONS,
-    build_sine_run,
-    comparison_variants,
-    evaluate_sine,
-    evaluation_settings,
-    experiment_variants,
-    load_sine_model,
-    run_files,
-    run_identity,
-    score_run,
-    sine_spec,
-    train_sine,
-    turtle_study_variants,
-    variant_spec,
-)
+from innerloop.runs import (RUN_DIR, TURTLE_STUDY_OPTIONS, comparison_variants, evaluation_settings, experiment_variants,
+                            run_files, run_identity, sine_spec, turtle_study_variants, variant_spec)
+from innerloop.sine import build_sine_run, evaluate_sine, load_sine_model, score_run, train_sine
 from innerloop.training import Interrupted
 
 #: A small sine block with every key rules/sine.smk reads (the schema's defaults are tested

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 import torch
 
-from innerloop.training import Interrupted, RunSpec, load_model, train
+from innerloop.runs import RunSpec
+from innerloop.training import Interrupted, load_model, train
 
 
 def spec(algorithm, **overrides):
