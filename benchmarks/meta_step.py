@@ -45,12 +45,27 @@ def setting(config_path: Path) -> dict:
             "options": config["algorithm_options"]}
 
 
+def random_store(size: int, per_class: int):
+    """A training split of N_CLASSES classes of ``per_class`` random ``size`` x ``size``
+    images (speed does not depend on the pixels), for the learners' ``training_data``."""
+    import numpy as np
+    import pandas as pd
+
+    from innerloop.data.store import Store
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(N_CLASSES * per_class, 1, size, size), dtype=np.uint8)
+    classes = pd.DataFrame({"class_id": range(N_CLASSES), "name": [f"c{i}" for i in range(N_CLASSES)],
+                            "alphabet": "random", "split": "train"})
+    return Store(images, np.repeat(np.arange(N_CLASSES), per_class), classes, {"dataset": "random"}, ROOT)
+
+
 def measure(name: str, size: int, filters: int, steps: int, device: torch.device, config_path: Path,
             loop: bool = False) -> dict:
     """Median and minimum seconds of ``steps`` timed meta-training steps after one warm-up step."""
-    from innerloop.algorithms import MetaLearner, build_learner
-    from innerloop.data.sampler import Batch, Task
+    from innerloop.algorithms import build_learner
     from innerloop.models import Conv4, init_params
+    from innerloop.runs import RunSpec
 
     s = setting(config_path)
     ways, shots, queries = s["ways"], s["shots"], s["queries"]
@@ -65,23 +80,15 @@ def measure(name: str, size: int, filters: int, steps: int, device: torch.device
         return {**result, "note": "not meta-trained: no meta-training step"}
     learner.batch_tasks = not loop
     optimiser = learner.make_optimiser(s["outer_lr"])
-    tasks = [Task(torch.rand(ways * shots, 1, size, size, generator=generator),
-                  torch.arange(ways).repeat_interleave(shots),
-                  torch.rand(ways * queries, 1, size, size, generator=generator),
-                  torch.arange(ways).repeat_interleave(queries),
-                  tuple(torch.randperm(N_CLASSES, generator=generator)[:ways].tolist())).to(device)
-             for _ in range(s["meta_batch"])]
-    if type(learner).training_data is not MetaLearner.training_data:
-        # Learners that pre-train draw labelled batches over the training classes, not episodes
-        # (their training_data): finetune and Baseline++ one mini-batch of batch_size images per
-        # step, multitask each task's images under their global labels.
-        if hasattr(learner, "batch_size"):
-            tasks = [Batch(torch.rand(learner.batch_size, 1, size, size, generator=generator),
-                           torch.randint(N_CLASSES, (learner.batch_size,), generator=generator)).to(device)]
-        else:
-            tasks = [Batch(torch.cat([t.support_x, t.query_x]),
-                           torch.tensor(t.classes, device=device)[torch.cat([t.support_y, t.query_y])])
-                     for t in tasks]
+    # The meta-batch the learner's own training_data gives fit's first iteration: episodes for
+    # the meta-learners; labelled batches for those that pre-train (finetune and Baseline++ one
+    # mini-batch, multitask each task's images under their global labels).
+    spec = RunSpec(dataset="random", algorithm=name, seed=0, ways=ways, shots=shots, queries=queries,
+                   filters=filters, iterations=1, meta_batch=s["meta_batch"], inner_steps=s["inner_steps"],
+                   outer_lr=s["outer_lr"], val_every=1, val_tasks=1, val_seed=1, checkpoint_every=1,
+                   options=s["options"].get(name, {}))
+    source, spec = learner.training_data(random_store(size, shots + queries), spec)
+    tasks = [source.task(i).to(device) for i in range(spec.meta_batch)]
     result["note"] = "batched" if learner.batches(tasks) else "per-task loop"
 
     def step():
