@@ -178,19 +178,18 @@ RUN_COLUMNS = ["dataset", "algorithm", "setting", "seed", "status", "iterations"
 
 
 def convergence_runs(model_paths) -> "pd.DataFrame":
-    """One row per trained run (its ``model.pt`` in the run directory layout): identity,
+    """One row per trained run (its ``model.pt``): identity (from the spec the model saves),
     ``status``, ``iterations`` trained, ``budget``, ``best_iteration`` (the model that is
     evaluated), ``best_validation_accuracy``, ``last_window_slope`` (accuracy per 1,000
     iterations over the last window) and ``wall_seconds`` of training over all its sessions
     (the columns of :data:`RUN_COLUMNS`)."""
     import pandas as pd
 
-    from innerloop.divergence import read_status
-    from innerloop.paths import parse_run_path
+    from innerloop.divergence import read_saved
 
     rows = []
     for path in model_paths:
-        status, identity = read_status(path), parse_run_path(path)
+        identity, status = read_saved(path)
         rows.append({**{k: identity[k] for k in ("dataset", "algorithm", "setting", "seed")},
                      "status": status["status"], "iterations": status["iterations"], "budget": status["budget"],
                      "best_iteration": status["best_iteration"], "best_validation_accuracy": status["best_score"],

@@ -23,7 +23,7 @@ import pandas as pd
 
 # torch is imported by the functions that need it: the statistics that only mark and drop
 # diverged rows run without it.
-from innerloop.paths import parse_run_path
+from innerloop.runs import RunId
 
 DIVERGED = "diverged"
 STATUS_COLUMN = "status"
@@ -113,16 +113,24 @@ def read_status(model_path: Path | str) -> dict:
     return load_checked(Path(model_path), what="model")["status"]
 
 
+def read_saved(model_path: Path | str) -> tuple[dict, dict]:
+    """The identity columns (:meth:`innerloop.runs.RunId.columns`, from the spec the model
+    saves) and the ``status`` of a trained run's ``model.pt``."""
+    from innerloop.checkpoints import load_checked
+
+    saved = load_checked(Path(model_path), what="model")
+    return RunId.from_spec(saved["spec"]).columns(), saved["status"]
+
+
 def diverged_runs(model_paths) -> pd.DataFrame:
     """One row per diverged run among ``model_paths`` (run directory, identity, iteration
     it diverged at, last finite training loss, its learning rates, why); no rows when
     every run finished (the columns of :data:`DIVERGED_RUN_COLUMNS`)."""
     rows = []
     for path in model_paths:
-        status = read_status(path)
+        identity, status = read_saved(path)
         if not is_diverged(status):
             continue
-        identity = parse_run_path(path)
         rates = ", ".join(f"{k}={v:.4g}" for k, v in status.get("rates", {}).items())
         rows.append({"run": Path(path).parent.as_posix(), **{k: identity[k] for k in ("dataset", "algorithm",
                                                                                         "setting", "seed")},

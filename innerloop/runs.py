@@ -45,6 +45,127 @@ class RunSpec:
 
 
 # --------------------------------------------------------------------------------------
+# Which run made a file
+# --------------------------------------------------------------------------------------
+
+#: The study of the paper's runs; an ablation study's runs live under results/ablations/<study>/.
+MAIN = "main"
+#: A run's part of every path it writes: results/runs/<RUN_KEY>/..., logs/<rule>/<RUN_KEY>.log,
+#: benchmarks/<rule>/<RUN_KEY>.tsv (the Snakemake rules' wildcards, rules/common.smk).
+RUN_KEY = "{dataset}/{algorithm}/{ways}w{shots}s/seed{seed}"
+#: The columns that say which run a per-run table row belongs to, in front of every per-run
+#: table the workflow writes (:meth:`RunId.tag`), so collecting the tables parses no path.
+RUN_COLUMNS = ("dataset", "algorithm", "setting", "ways", "shots", "seed")
+
+
+def setting_name(ways: int, shots: int) -> str:
+    """The name of a task setting, ``"5w1s"``."""
+    return f"{ways}w{shots}s"
+
+
+def cross_domain_setting(train: str, test: str, setting: str) -> str:
+    """The setting key of runs trained on ``train`` and tested on ``test`` in ``setting`` ("5w1s")."""
+    return f"{train}_to_{test}_{setting}"
+
+
+@dataclass(frozen=True)
+class RunId:
+    """Which training run: dataset, algorithm, task setting and seed, in a study (:data:`MAIN`
+    or an ablation study, ``"positive_rates"``, ``"steps<K>"``).
+
+    It is made from what planned the run (a rule's wildcards, or the spec saved in its model)
+    and goes one way, to paths and to the columns of its tables; nothing reads it back out of
+    a path."""
+
+    dataset: str
+    algorithm: str
+    ways: int
+    shots: int
+    seed: int
+    study: str = MAIN
+
+    @classmethod
+    def from_wildcards(cls, wildcards, study: str | None = None) -> RunId:
+        """The run a job's wildcards name (its ``study`` wildcard, else ``study``, else :data:`MAIN`)."""
+        get = wildcards.get if hasattr(wildcards, "get") else lambda key, default=None: getattr(wildcards, key, default)
+        return cls(dataset=get("dataset"), algorithm=get("algorithm"), ways=int(get("ways")), shots=int(get("shots")),
+                   seed=int(get("seed")), study=get("study") or study or MAIN)
+
+    @classmethod
+    def from_spec(cls, spec, study: str = MAIN) -> RunId:
+        """The run a :class:`RunSpec` (or its dict, as a model file saves it) trains."""
+        get = spec.get if isinstance(spec, dict) else lambda key: getattr(spec, key)
+        return cls(dataset=get("dataset"), algorithm=get("algorithm"), ways=int(get("ways")),
+                   shots=int(get("shots")), seed=int(get("seed")), study=study)
+
+    @property
+    def setting(self) -> str:
+        return setting_name(self.ways, self.shots)
+
+    @property
+    def key(self) -> str:
+        """The run's part of its paths (:data:`RUN_KEY`), with the study in front when not main."""
+        key = RUN_KEY.format(dataset=self.dataset, algorithm=self.algorithm, ways=self.ways, shots=self.shots,
+                             seed=self.seed)
+        return key if self.study == MAIN else f"{self.study}/{key}"
+
+    @property
+    def directory(self) -> str:
+        """Where the run's files go: results/runs/<key>, or results/ablations/<study>/runs/<key>."""
+        key = RUN_KEY.format(dataset=self.dataset, algorithm=self.algorithm, ways=self.ways, shots=self.shots,
+                             seed=self.seed)
+        return f"results/runs/{key}" if self.study == MAIN else f"results/ablations/{self.study}/runs/{key}"
+
+    def benchmark(self, rule: str, target: str | None = None) -> str:
+        """The benchmark file of the run's job of ``rule`` (on cross-domain dataset ``target``)."""
+        return f"results/benchmarks/{rule}/{self.key}" + (f"/{target}.tsv" if target else ".tsv")
+
+    def columns(self, target: str | None = None) -> dict[str, Any]:
+        """The identity columns of the run's tables (:data:`RUN_COLUMNS`); for its evaluation on
+        cross-domain dataset ``target``, ``setting`` names the direction too and ``target``
+        follows. A run of an ablation study also has ``study`` last."""
+        setting = self.setting if target is None else cross_domain_setting(self.dataset, target, self.setting)
+        columns = {"dataset": self.dataset, "algorithm": self.algorithm, "setting": setting, "ways": self.ways,
+                   "shots": self.shots, "seed": self.seed}
+        if target is not None:
+            columns["target"] = target
+        if self.study != MAIN:
+            columns["study"] = self.study
+        return columns
+
+    def tag(self, table, target: str | None = None):
+        """``table`` (a DataFrame) with the run's identity :meth:`columns` in front."""
+        columns = self.columns(target)
+        clash = sorted(set(columns) & set(table.columns))
+        if clash:
+            raise ValueError(f"a table of run {self.key} already has identity columns {clash}")
+        tagged = table.copy()
+        for i, (name, value) in enumerate(columns.items()):
+            tagged.insert(i, name, value)
+        return tagged
+
+
+def read_runs(paths, reader=None):
+    """The per-run tables at ``paths`` in one table. Each carries its run's identity
+    (:meth:`RunId.tag`); a table without it is an error that names the file. ``reader``:
+    path -> DataFrame (default ``pandas.read_csv``)."""
+    import pandas as pd
+
+    reader = reader or pd.read_csv
+    frames = []
+    for path in paths:
+        df = reader(path)
+        missing = [c for c in RUN_COLUMNS if c not in df.columns]
+        if missing:
+            raise ValueError(f"{path} lacks the run identity columns {missing}: it was not written by the workflow's "
+                             "jobs (innerloop.runs.RunId.tag), or by an older version of them; rerun its rule")
+        frames.append(df)
+    if not frames:
+        raise ValueError("no per-run tables to collect")
+    return pd.concat(frames, ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------
 # The sine-wave study's runs
 # --------------------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ from innerloop.intervals import mean_ci
 from innerloop.io import write_csv
 from innerloop.models import Conv4, init_params
 from innerloop.progress import progress as progress_bar
-from innerloop.runs import RunSpec
+from innerloop.runs import RunId, RunSpec
 from innerloop.scoring import evaluate
 
 
@@ -126,6 +126,7 @@ def train(
     device: torch.device,
     progress: bool = True,
     stop_after: int | None = None,
+    run: RunId | None = None,
 ) -> MetaLearner:
     """Meta-train ``spec`` on ``store``, resuming from ``checkpoint_path`` if it is there.
 
@@ -141,14 +142,15 @@ def train(
     is measured once. A checkpoint is written every ``checkpoint_every`` iterations and when
     the run is interrupted (SIGTERM, Ctrl-C). ``stop_after`` ends the run early at that
     iteration, as an interruption would (used by the resume test). A run that diverges
-    (see :func:`fit`) still writes ``model_path``, with status ``diverged``.
+    (see :func:`fit`) still writes ``model_path``, with status ``diverged``. ``run``: the
+    identity put in front of the logs (:meth:`innerloop.runs.RunId.tag`), none by default.
     """
     n_classes = len(store.class_ids("train"))
     learner = build_run(spec, store.image_shape, n_classes).to(device)
     sampler, schedule = learner.training_data(store, spec)
     val_tasks = fixed_tasks(store, "val", spec.ways, spec.shots, spec.queries, seed=spec.val_seed, n=spec.val_tasks)
     fit(learner, schedule, sampler, val_tasks, log_path=log_path, validation_path=validation_path,
-        checkpoint_path=checkpoint_path, device=device, progress=progress, stop_after=stop_after)
+        checkpoint_path=checkpoint_path, device=device, progress=progress, stop_after=stop_after, run=run)
     save_model(model_path, learner, spec, store.image_shape, n_classes, learner.training_status)
     return learner
 
@@ -197,13 +199,14 @@ def fit(
     progress: bool = True,
     stop_after: int | None = None,
     cuda_graph: bool = True,
+    run: RunId | None = None,
 ) -> MetaLearner:
     """The outer loop of ``learner`` (already on ``device``) on tasks ``sampler.task(i)``.
 
     Meta-training task ``b`` of iteration ``t`` is ``sampler.task(t * meta_batch + b)``;
     validation scores ``learner.metric`` on ``val_tasks``. Resumes from, and writes,
-    ``checkpoint_path``; writes the logs at the end and leaves a status dict in
-    ``learner.training_status``. Used by :func:`train` (images) and by the sine-wave
+    ``checkpoint_path``; writes the logs at the end (with ``run``'s identity columns in
+    front, when given) and leaves a status dict in ``learner.training_status``. Used by :func:`train` (images) and by the sine-wave
     experiments with their own sampler.
 
     The loop stops after the first validation at which the plateau rule ``spec.plateau``
@@ -323,8 +326,9 @@ def fit(
         learner.load_state_dict(best["state"])  # the best-validation meta-parameters are the model
     elapsed = time.perf_counter() - started
     columns = ["iteration", "loss", metric, *learner.log_values()]
-    write_csv(pd.DataFrame(log, columns=columns), log_path)
-    write_csv(pd.DataFrame(validation, columns=["iteration", metric, "ci95"]), validation_path)
+    tag = run.tag if run is not None else lambda table: table
+    write_csv(tag(pd.DataFrame(log, columns=columns)), log_path)
+    write_csv(tag(pd.DataFrame(validation, columns=["iteration", metric, "ci95"])), validation_path)
     convergence = run_status([v["iteration"] for v in validation], val_scores(), rule,
                              diverged=diverged is not None, higher_is_better=higher)
     learner.training_status = {**convergence, "iterations": trained, "budget": iterations, "metric": metric,

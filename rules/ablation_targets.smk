@@ -10,6 +10,10 @@ ABLATION_RUN = f"results/ablations/{{study}}/runs/{RUN_ID}"
 ABLATION_RUN_ID = f"{{study}}/{RUN_ID}"
 
 
+#: The inner-steps sweep's studies: "steps<K>" -> K inner steps (training and probe).
+SWEEP_STUDIES = {f"steps{steps}": steps for steps in SWEEP["steps"]}
+
+
 wildcard_constraints:
     study=r"positive_rates|steps\d+",
     method=r"maml|alpha_maml",
@@ -21,28 +25,37 @@ def ablation_spec(wildcards):
     if wildcards.study == "positive_rates":
         spec["options"] = {**spec["options"], "positive": True}
     else:
-        spec["inner_steps"] = int(wildcards.study.removeprefix("steps"))
+        spec["inner_steps"] = SWEEP_STUDIES[wildcards.study]
         spec["iterations"] = SWEEP["iterations"]
         spec["val_every"] = spec["checkpoint_every"] = SWEEP["iterations"]
     return spec
 
 
-def positive_runs(filename):
+def positive_run_ids():
+    """The Meta-SGD runs trained with positive rates (innerloop.runs.RunId), if configured."""
     if not (ABLATIONS["rate_signs"]["positive_trained"] and "metasgd" in config["algorithms"]):
         return []
-    return expand_runs(f"results/ablations/positive_rates/runs/{RUN_ID}/{filename}", ["metasgd"])
+    return run_ids(["metasgd"], study="positive_rates")
+
+
+def positive_runs(filename):
+    return [f"{run.directory}/{filename}" for run in positive_run_ids()]
 
 
 #: Datasets the sweep trains on (ablations.inner_steps.datasets, else the main dataset).
 SWEEP_DATASETS = sweep_datasets(config)
 
 
+def sweep_run_ids(algorithms=None, datasets=None):
+    """Every inner-steps sweep run (innerloop.runs.RunId): study x dataset x algorithm x setting x seed."""
+    return [run for study in SWEEP_STUDIES
+            for run in run_ids(SWEEP["algorithms"] if algorithms is None else algorithms, study=study,
+                               datasets=SWEEP_DATASETS if datasets is None else datasets, seeds=SWEEP["seeds"])]
+
+
 def sweep_runs(filename, algorithms=None, datasets=None):
     """``filename`` in every inner-steps sweep run (of ``algorithms`` trained on ``datasets``)."""
-    algorithms = SWEEP["algorithms"] if algorithms is None else algorithms
-    return expand(f"results/ablations/steps{{steps}}/runs/{RUN_ID}/{filename}", steps=SWEEP["steps"],
-                  dataset=SWEEP_DATASETS if datasets is None else datasets, algorithm=algorithms,
-                  ways=config["task"]["ways"], shots=config["task"]["shots"], seed=SWEEP["seeds"])
+    return [f"{run.directory}/{filename}" for run in sweep_run_ids(algorithms, datasets)]
 
 
 def sweep_cross_runs(filename):

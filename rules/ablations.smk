@@ -195,6 +195,8 @@ rule ablation_inner_steps:
         rates="results/tables/ablation_inner_steps_rates.csv",
         png="results/figures/ablation_inner_steps.png",
         svg=figure_report("ablation_inner_steps", "Ablations"),
+    params:
+        steps=SWEEP_STUDIES,
     log:
         "results/logs/ablation_inner_steps.log",
     conda:

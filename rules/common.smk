@@ -13,6 +13,7 @@ from innerloop import cluster, devices
 from innerloop.catalog import LEARNS_RATES
 from innerloop.config import cross_domain_targets as config_targets
 from innerloop.config import sweep_datasets, validate_config
+from innerloop.runs import MAIN, RUN_KEY, RunId
 
 validate_config(config, files=workflow.configfiles)
 
@@ -33,7 +34,8 @@ wildcard_constraints:
 
 
 #: One training run, as a path: results/runs/<RUN_ID>/..., logs/<rule>/<RUN_ID>.log, ...
-RUN_ID = "{dataset}/{algorithm}/{ways}w{shots}s/seed{seed}"
+#: (innerloop.runs.RunId: the jobs know their run from these wildcards, its tables say it)
+RUN_ID = RUN_KEY
 RUN = f"results/runs/{RUN_ID}"
 CHECKPOINT = f"results/checkpoints/{RUN_ID}/checkpoint.pt"
 TRAIN_BENCHMARK = f"results/benchmarks/train/{RUN_ID}.tsv"
@@ -143,6 +145,16 @@ def expand_runs(pattern, algorithms=None):
     )
 
 
+def run_ids(algorithms=None, study=MAIN, datasets=None, seeds=None):
+    """Every run (innerloop.runs.RunId) of ``study``: dataset x algorithm x setting x seed,
+    in the order of expand_runs."""
+    return [RunId(dataset, algorithm, ways, shots, seed, study)
+            for dataset in (datasets or [config["dataset"]])
+            for algorithm in (config["algorithms"] if algorithms is None else algorithms)
+            for ways in [config["task"]["ways"]] for shots in config["task"]["shots"]
+            for seed in (config["seeds"] if seeds is None else seeds)]
+
+
 def runs(filename, algorithms=None):
     """Paths of ``filename`` in the directory of every run."""
     return expand_runs(f"{RUN}/{filename}", algorithms)
@@ -203,7 +215,12 @@ def evaluation_settings():
 
 def train_benchmarks():
     """Benchmark files of every training run (wall time per run, for the report)."""
-    return expand_runs(TRAIN_BENCHMARK)
+    return [run.benchmark("train") for run in run_ids()]
+
+
+def train_benchmark_runs():
+    """The identity columns of the run of each of train_benchmarks(), in its order."""
+    return [run.columns() for run in run_ids()]
 
 
 def all_benchmarks():
@@ -218,13 +235,11 @@ def all_benchmarks():
     if "metasgd" in config["algorithms"]:
         files += expand_runs(f"{bench}/rate_sign_probe/{RUN_ID}.tsv", ["metasgd"])
     # Ablation runs: results/ablations/<study>/runs/<run>/... -> benchmarks/<rule>/<study>/<run>.tsv
-    for model in sweep_runs("model.pt") + positive_runs("model.pt"):
-        study, _, run = str(Path(model).parent.relative_to("results/ablations")).partition("/runs/")
-        files += [f"{bench}/{rule}/{study}/{run}.tsv" for rule in ("ablation_train", "ablation_probe")]
-    for probe in sweep_cross_runs("probe.csv"):
-        study, _, rest = str(Path(probe).parent.relative_to("results/ablations")).partition("/runs/")
-        run, _, target = rest.partition("/cross_domain/")
-        files.append(f"{bench}/ablation_cross_probe/{study}/{run}/{target}.tsv")
+    for run in sweep_run_ids() + positive_run_ids():
+        files += [run.benchmark(rule) for rule in ("ablation_train", "ablation_probe")]
+    if SWEEP["cross_domain"]:
+        files += [run.benchmark("ablation_cross_probe", target) for run in sweep_run_ids()
+                  for target in cross_domain_targets(run.dataset)]
     files += [f"{bench}/convergence_grid/{method}.tsv" for method in ("maml", "alpha_maml")]
     files += tuning_benchmarks()
     datasets = {config["dataset"], *cross_domain_targets(), *SWEEP_DATASETS}

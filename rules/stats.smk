@@ -109,6 +109,8 @@ rule running_time_stats:
     output:
         runs="results/tables/running_time_runs.csv",
         summary="results/tables/running_time.csv",
+    params:
+        train_runs=train_benchmark_runs(),
     log:
         "results/logs/running_time_stats.log",
     conda:

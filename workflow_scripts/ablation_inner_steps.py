@@ -10,29 +10,27 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
-from innerloop.evaluation.ablations import inner_steps_of
 from innerloop.io import write_csv
-from innerloop.paths import parse_cross_domain_path, parse_run_path, read_runs
 from innerloop.reporting import ablation_figures
 from innerloop.reporting.figures import save_figure
+from innerloop.runs import read_runs, setting_name
 from innerloop.stats.ablations import inner_steps_probe_table, inner_steps_rates_table
 
 
-def read(path):
-    return pd.read_csv(path).assign(inner_steps=inner_steps_of(path))
+def with_steps(runs):
+    """The sweep runs' rows with their study ("steps<K>") as the K inner steps it trained with."""
+    return runs.assign(inner_steps=runs.pop("study").map(snakemake.params.steps))
 
 
-def read_probe(path, cross_domain=False):
-    probe_dataset = parse_cross_domain_path(path)["target"] if cross_domain else parse_run_path(path)["dataset"]
-    return read(path).assign(probe_dataset=probe_dataset)
-
-
-probes = read_runs(snakemake.input.probes, read_probe)
-if snakemake.input.cross_probes:
-    probes = pd.concat([probes, read_runs(snakemake.input.cross_probes, lambda p: read_probe(p, cross_domain=True))],
-                       ignore_index=True)
+probes = with_steps(read_runs(snakemake.input.probes))
+probes["probe_dataset"] = probes["dataset"]
+if snakemake.input.cross_probes:  # the direction is the probe dataset; the setting, the task's
+    cross = with_steps(read_runs(snakemake.input.cross_probes))
+    cross = cross.assign(setting=[setting_name(w, s) for w, s in zip(cross["ways"], cross["shots"])],
+                         probe_dataset=cross.pop("target"))
+    probes = pd.concat([probes, cross], ignore_index=True)
 probe = inner_steps_probe_table(probes)
-rates = (inner_steps_rates_table(read_runs(snakemake.input.layers, read)) if snakemake.input.layers
+rates = (inner_steps_rates_table(with_steps(read_runs(snakemake.input.layers))) if snakemake.input.layers
          else pd.DataFrame(columns=["algorithm", "dataset", "inner_steps", "layer", "mean", "std", "median",
                                     "fraction_negative", "n_seeds"]))
 write_csv(probe, Path(snakemake.output.probe))

@@ -10,16 +10,16 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
-from innerloop.paths import read_runs
 from innerloop.reporting import ablation_figures
 from innerloop.reporting.figures import placeholder, save_figure
 from innerloop.reporting.tables import write_table
+from innerloop.runs import read_runs
 from innerloop.stats.ablations import PAIRED_COLUMNS, rate_ablation_table
 
 stem = Path(snakemake.output.table).with_suffix("")
 if snakemake.input.variants:
-    variants = read_runs(snakemake.input.variants, pd.read_csv)
-    positive = read_runs(snakemake.input.positive, pd.read_csv) if snakemake.input.positive else None
+    variants = read_runs(snakemake.input.variants)
+    positive = read_runs(snakemake.input.positive).drop(columns="study") if snakemake.input.positive else None
     table = rate_ablation_table(variants, positive)
     fig = ablation_figures.draw_ablation_rate_signs(table)
 else:

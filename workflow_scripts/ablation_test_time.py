@@ -8,16 +8,14 @@ from innerloop.code_version import open_job_log
 
 sys.stderr = open_job_log(snakemake)
 
-import pandas as pd
-
 from innerloop.io import write_csv
-from innerloop.paths import read_runs
 from innerloop.reporting import ablation_figures
 from innerloop.reporting.figures import save_figure
 from innerloop.reporting.tables import write_table
+from innerloop.runs import read_runs
 from innerloop.stats.ablations import procedure_table
 
-tasks = read_runs(snakemake.input.runs, pd.read_csv)
+tasks = read_runs(snakemake.input.runs)
 write_csv(tasks, Path(snakemake.output.tasks))
 table = procedure_table(tasks)
 write_table(table, Path(snakemake.output.table).with_suffix(""),

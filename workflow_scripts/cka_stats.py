@@ -8,12 +8,10 @@ from innerloop.code_version import open_job_log
 
 sys.stderr = open_job_log(snakemake)
 
-import pandas as pd
-
 from innerloop.evaluation.representations import cka_summary
 from innerloop.io import write_csv
-from innerloop.paths import read_runs
+from innerloop.runs import read_runs
 
-cka = read_runs(snakemake.input, pd.read_csv)
+cka = read_runs(snakemake.input)
 write_csv(cka, Path(snakemake.output.runs))
 write_csv(cka_summary(cka), Path(snakemake.output.summary))

@@ -8,19 +8,17 @@ from innerloop.code_version import open_job_log
 
 sys.stderr = open_job_log(snakemake)
 
-import pandas as pd
-
 from innerloop.io import write_csv
-from innerloop.paths import parse_cross_domain_path, read_runs
+from innerloop.runs import read_runs
 from innerloop.stats import meta_test_summary, meta_test_table, probe_changes, probe_summary
 from innerloop.stats.summaries import meta_test_runs
 
 out = snakemake.output
-runs = meta_test_runs(read_runs(snakemake.input.meta_test, pd.read_csv, parse=parse_cross_domain_path))
+runs = meta_test_runs(read_runs(snakemake.input.meta_test))
 summary = meta_test_summary(runs)
 write_csv(runs, Path(out.runs))
 write_csv(summary, Path(out.summary))
 write_csv(meta_test_table(summary), Path(out.table))
-probe = read_runs(snakemake.input.probe, pd.read_csv, parse=parse_cross_domain_path)
+probe = read_runs(snakemake.input.probe)
 write_csv(probe_summary(probe), Path(out.probe_summary))
 write_csv(probe_changes(probe), Path(out.probe_changes))

@@ -15,7 +15,6 @@ import torch
 from innerloop.data.store import load_store
 from innerloop.evaluation.representations import embeddings, meta_test_images, project, unit_extremes
 from innerloop.io import write_csv
-from innerloop.paths import parse_run_path
 from innerloop.training import load_model
 
 torch.set_num_threads(snakemake.threads)
@@ -24,8 +23,8 @@ store = load_store(Path(snakemake.input.store).parent)
 images, labels, indices = meta_test_images(store, p.classes, p.images_per_class, p.seed)
 points, extremes = [], []
 for path in snakemake.input.models:
-    algorithm = parse_run_path(path)["algorithm"]
-    learner, _, _ = load_model(Path(path))
+    learner, spec, _ = load_model(Path(path))
+    algorithm = spec.algorithm
     init = {n: t.detach() for n, t in learner.init.items()}
     features = embeddings(learner, init, images)
     for method in ("pca", "tsne"):

@@ -8,13 +8,12 @@ from innerloop.code_version import open_job_log
 sys.stderr = open_job_log(snakemake)
 
 from innerloop.evaluation.representations import first_layer_filters
-from innerloop.paths import parse_run_path
 from innerloop.reporting.figures import save_figure
 from innerloop.reporting.representations import draw_first_layer_filters
 from innerloop.training import load_model
 
 filters = {}
 for path in snakemake.input.models:
-    learner, _, _ = load_model(Path(path))
-    filters[parse_run_path(path)["algorithm"]] = first_layer_filters(learner.init)
+    learner, spec, _ = load_model(Path(path))
+    filters[spec.algorithm] = first_layer_filters(learner.init)
 save_figure(draw_first_layer_filters(filters), Path(snakemake.output.png).with_suffix(""))

@@ -9,18 +9,17 @@ from innerloop.code_version import open_job_log
 
 sys.stderr = open_job_log(snakemake)
 
-import numpy as np
 import pandas as pd
 
-from innerloop.evaluation.learning_rates import values_by_layer
+from innerloop.evaluation.learning_rates import read_values
 from innerloop.io import write_csv
-from innerloop.paths import read_runs
+from innerloop.runs import read_runs
 from innerloop.stats import lr_table
 from innerloop.stats.summaries import LR_LAYER_COLUMNS, RUN_IDENTITY
 
 if snakemake.input.layers:
-    per_seed = read_runs(snakemake.input.layers, pd.read_csv)
-    values = read_runs(snakemake.input.values, lambda p: values_by_layer(dict(np.load(p))))
+    per_seed = read_runs(snakemake.input.layers)
+    values = read_runs(snakemake.input.values, read_values)
 else:
     print("no configured algorithm learns per-element inner-loop learning rates", file=sys.stderr)
     per_seed = pd.DataFrame(columns=RUN_IDENTITY + LR_LAYER_COLUMNS)

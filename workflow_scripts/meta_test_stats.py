@@ -8,14 +8,12 @@ from innerloop.code_version import open_job_log
 
 sys.stderr = open_job_log(snakemake)
 
-import pandas as pd
-
 from innerloop.io import write_csv
-from innerloop.paths import read_runs
+from innerloop.runs import read_runs
 from innerloop.stats import meta_test_summary, meta_test_table
 from innerloop.stats.summaries import meta_test_runs
 
-runs = meta_test_runs(read_runs(snakemake.input, pd.read_csv))
+runs = meta_test_runs(read_runs(snakemake.input))
 summary = meta_test_summary(runs)
 write_csv(runs, Path(snakemake.output.runs))
 write_csv(summary, Path(snakemake.output.summary))

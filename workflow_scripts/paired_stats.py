@@ -12,22 +12,20 @@ sys.stderr = open_job_log(snakemake)
 import pandas as pd
 
 from innerloop.io import write_csv
-from innerloop.paths import read_runs
 from innerloop.reporting.tables import write_table
+from innerloop.runs import read_runs
 from innerloop.stats.paired import lr_below_zero, mixed_models, paired_meta_test, paired_probe
 
 opts = snakemake.params.statistics
 reference, alpha = opts["reference"], opts["alpha"]
 out = snakemake.output
-tasks = read_runs(snakemake.input.meta_test, pd.read_csv)
+tasks = read_runs(snakemake.input.meta_test)
 write_csv(tasks, Path(out.tasks))
 probe = pd.read_csv(snakemake.input.probe)
 per_seed = pd.read_csv(snakemake.input.lr_per_seed)
 
-
 def stem(path):
     return Path(path).with_suffix("")
-
 
 write_table(paired_meta_test(tasks, reference=reference, alpha=alpha), stem(out.paired_meta_test))
 write_table(paired_probe(probe, reference=reference, alpha=alpha), stem(out.paired_probe))

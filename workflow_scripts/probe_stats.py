@@ -9,14 +9,12 @@ from innerloop.code_version import open_job_log
 
 sys.stderr = open_job_log(snakemake)
 
-import pandas as pd
-
 from innerloop.divergence import drop_diverged
 from innerloop.io import write_csv
-from innerloop.paths import read_runs
+from innerloop.runs import read_runs
 from innerloop.stats import probe_changes, probe_summary, probe_ttest, probe_vs_reference
 
-probe = drop_diverged(read_runs(snakemake.input, pd.read_csv))  # diverged runs: NaN rows, listed in diverged_runs.csv
+probe = drop_diverged(read_runs(snakemake.input))  # diverged runs: NaN rows, listed in diverged_runs.csv
 write_csv(probe, Path(snakemake.output.iterations))
 write_csv(probe_summary(probe), Path(snakemake.output.summary))
 write_csv(probe_changes(probe), Path(snakemake.output.changes))

@@ -13,12 +13,12 @@ import pandas as pd
 
 from innerloop.config import load_schema
 from innerloop.io import write_csv
-from innerloop.paths import read_runs
 from innerloop.reporting.protocol import protocol_table
+from innerloop.runs import read_runs
 from innerloop.stats.summaries import meta_test_runs
 from innerloop.tuning import read_json
 
-untrained = meta_test_runs(read_runs(snakemake.input.untrained, pd.read_csv))
+untrained = meta_test_runs(read_runs(snakemake.input.untrained))
 chosen = {(record["algorithm"], record["setting"]): record for record in map(read_json, snakemake.input.chosen)}
 table = protocol_table(snakemake.params.config, load_schema(), pd.read_csv(snakemake.input.meta_test_runs), untrained,
                        chosen)

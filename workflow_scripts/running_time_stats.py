@@ -15,6 +15,6 @@ from innerloop.io import write_csv
 from innerloop.stats import read_benchmarks, read_evaluation_seconds, run_times, running_time_summary
 
 inp = snakemake.input
-times = run_times(pd.concat([read_benchmarks(inp.train), read_evaluation_seconds(inp.evaluation)], ignore_index=True))
+times = run_times(pd.concat([read_benchmarks(inp.train, snakemake.params.train_runs), read_evaluation_seconds(inp.evaluation)], ignore_index=True))
 write_csv(times, Path(snakemake.output.runs))
 write_csv(running_time_summary(times, pd.read_csv(inp.meta_test_runs)), Path(snakemake.output.summary))

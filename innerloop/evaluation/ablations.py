@@ -179,13 +179,3 @@ def convergence_grid(spec, store, *, alphas: Sequence[float], betas: Sequence[fl
     grid["iterations_to_threshold"] = grid["iterations_to_threshold"].astype("Int64")
     log_columns = ["method", "alpha0", "beta0", "iteration", "loss", "accuracy", "alpha", "beta"]
     return grid, pd.concat(logs, ignore_index=True)[log_columns]
-
-
-def inner_steps_of(path) -> int:
-    """The inner steps of an inner-steps sweep run, from its path (``.../steps<K>/runs/...``)."""
-    import re
-
-    match = re.search(r"(?:^|/)steps(\d+)/runs/", str(path).replace("\\", "/"))
-    if match is None:
-        raise ValueError(f"{path} is not inside an inner-steps sweep run (.../steps<K>/runs/...)")
-    return int(match.group(1))

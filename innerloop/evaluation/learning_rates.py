@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -9,6 +12,8 @@ from innerloop.algorithms import MetaLearner
 from innerloop.models import layer_of
 
 LAYERS = ["conv1", "conv2", "conv3", "conv4", "logits"]
+#: The entry of a run's ``learning_rates.npz`` that holds its identity columns (JSON).
+RUN_ENTRY = "_run"
 
 
 def learning_rate_values(learner: MetaLearner) -> dict[str, np.ndarray]:
@@ -36,6 +41,30 @@ def layer_statistics(values: dict[str, np.ndarray]) -> pd.DataFrame:
         rows.append({"layer": layer, "mean": v.mean(), "std": v.std(ddof=0), "median": float(np.median(v)),
                      "fraction_negative": float((v < 0).mean()), "n": v.size})
     return pd.DataFrame(rows)
+
+
+def save_values(path: Path | str, values: dict[str, np.ndarray], identity: dict) -> None:
+    """A run's rates (:func:`learning_rate_values`; {} for a diverged run) to ``path`` (npz,
+    written atomically), with its ``identity`` columns (:meth:`innerloop.runs.RunId.columns`)."""
+    from innerloop.io import atomic_path
+
+    if RUN_ENTRY in values:
+        raise ValueError(f"a parameter may not be named {RUN_ENTRY!r}")
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **values, **{RUN_ENTRY: np.array(json.dumps(identity))})
+
+
+def read_values(path: Path | str) -> pd.DataFrame:
+    """The rates saved by :func:`save_values`, a row per element (:func:`values_by_layer`)
+    with the run's identity columns in front."""
+    with np.load(path, allow_pickle=False) as saved:
+        if RUN_ENTRY not in saved.files:
+            raise ValueError(f"{path} has no run identity (entry {RUN_ENTRY!r}): rerun its rule lr_distribution")
+        identity = json.loads(str(saved[RUN_ENTRY]))
+        table = values_by_layer({name: saved[name] for name in saved.files if name != RUN_ENTRY})
+    for i, (name, value) in enumerate(identity.items()):
+        table.insert(i, name, value)
+    return table
 
 
 def values_by_layer(values: dict[str, np.ndarray]) -> pd.DataFrame:

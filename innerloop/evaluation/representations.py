@@ -262,7 +262,7 @@ def cka_summary(cka: pd.DataFrame) -> pd.DataFrame:
     (algorithm, setting, split, layer).
 
     ``cka``: the per-run tables with the run identity (``algorithm, setting, seed``) in
-    front (:func:`innerloop.paths.read_runs`). Columns of the result: ``algorithm,
+    front (:func:`innerloop.runs.read_runs`). Columns of the result: ``algorithm,
     setting, split, layer, mean, ci95_low, ci95_high, n_seeds, seed_min, seed_max``
     (the run means' range; the CI is NaN with one seed). Runs whose CKA is undefined on a task
     (NaN) average the other tasks.

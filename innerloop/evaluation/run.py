@@ -113,10 +113,10 @@ ANALYSES: dict[str, Callable[[LoadedRun, Settings], pd.DataFrame]] = {
     "cka": _cka,
     "test_time": _test_time,
 }
-#: Columns of the table of seconds :func:`evaluate_run` returns beside the analyses: the run's
-#: identity (from its spec), the dataset it was evaluated on, and each analysis's seconds.
-SECONDS_COLUMNS = ["dataset", "algorithm", "setting", "ways", "shots", "seed", "evaluated_on", "analysis", "seconds",
-                   "cpu_seconds"]
+#: Columns of the table of seconds :func:`evaluate_run` returns beside the analyses: the dataset
+#: the run was evaluated on, and each analysis's seconds (the job puts the run's identity in
+#: front of it, as of every table: innerloop.runs.RunId.tag).
+SECONDS_COLUMNS = ["evaluated_on", "analysis", "seconds", "cpu_seconds"]
 
 
 def load_run(model_path: Path | str, store_path: Path | str, seed: int, device: torch.device) -> LoadedRun:
@@ -132,22 +132,20 @@ def evaluate_run(run: LoadedRun, settings: Settings, analyses: Iterable[str],
                  log: Callable[[str], None] = lambda message: None) -> dict[str, pd.DataFrame]:
     """``{analysis: table}`` of each of ``analyses`` (names of :data:`ANALYSES`) on ``run``,
     computed in :data:`ANALYSES`' order, and ``"seconds"``: the wall-clock and CPU seconds
-    of each, with the run's identity (columns :data:`SECONDS_COLUMNS`). ``log`` gets a line
+    of each (columns :data:`SECONDS_COLUMNS`). ``log`` gets a line
     per analysis."""
     wanted = list(analyses)
     unknown = sorted(set(wanted) - set(ANALYSES))
     if unknown:
         raise ValueError(f"unknown analyses {unknown}; known: {list(ANALYSES)}")
-    spec = run.spec
-    identity = {"dataset": spec.dataset, "algorithm": spec.algorithm, "setting": f"{spec.ways}w{spec.shots}s",
-                "ways": spec.ways, "shots": spec.shots, "seed": spec.seed, "evaluated_on": run.store.dataset}
+    evaluated_on = {"evaluated_on": run.store.dataset}
     tables, seconds = {}, []
     for name, compute in ANALYSES.items():
         if name not in wanted:
             continue
         wall, cpu = time.perf_counter(), time.process_time()
         tables[name] = compute(run, settings)
-        seconds.append({**identity, "analysis": name, "seconds": time.perf_counter() - wall,
+        seconds.append({**evaluated_on, "analysis": name, "seconds": time.perf_counter() - wall,
                         "cpu_seconds": time.process_time() - cpu})
         log(f"{name}: {seconds[-1]['seconds']:.1f} s" + (" (the run diverged: NaN)" if run.diverged
                                                            and name != "untrained_reference" else ""))

@@ -40,7 +40,7 @@ def algorithm_order(names: Iterable[object]) -> list[str]:
 
 
 #: A cross-domain setting: ``<train>_to_<test>_<W>w<S>s`` (trained on ``train``, tested on ``test``;
-#: :func:`innerloop.paths.cross_domain_setting` writes it).
+#: :func:`innerloop.runs.cross_domain_setting` writes it).
 _CROSS = re.compile(r"(?P<train>[a-z0-9_]+?)_to_(?P<test>[a-z0-9_]+)_(?P<ways>\d+)w(?P<shots>\d+)s")
 
 

@@ -18,7 +18,7 @@ from innerloop.convergence import DIVERGED, PlateauRule, is_settled, run_status
 from innerloop.reference import PAPER_REFERENCE
 from innerloop.stats.order import algorithm_order
 
-#: The columns that name a run in the collected tables (``innerloop.paths.read_runs``).
+#: The columns that name a run in the collected tables (``innerloop.runs.RUN_COLUMNS``).
 RUN_KEYS = ["dataset", "algorithm", "setting", "seed"]
 CONVERGENCE_COLUMNS = [*RUN_KEYS, "status", "converged", "iterations", "validations", "best_iteration",
                        "best_score", "last_window_slope"]

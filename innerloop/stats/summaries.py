@@ -19,7 +19,7 @@ from innerloop.stats.order import GROUP_LABELS, algorithm_group, algorithm_order
 
 PROBE_PHASES = ["pre_adaptation", "on_task", "off_task"]
 PROBE_CHANGES = ["on_task_change", "off_task_change", "off_minus_on"]
-#: The columns ``innerloop.paths.read_runs`` puts in front of every per-run table.
+#: The columns in front of every per-run table (``innerloop.runs.RUN_COLUMNS``, written by ``RunId.tag``).
 RUN_IDENTITY = ["dataset", "algorithm", "setting", "ways", "shots", "seed"]
 LR_LAYER_COLUMNS = ["layer", "mean", "std", "median", "fraction_negative", "n"]
 LR_TABLE_COLUMNS = ["algorithm", "setting", "layer", "mean", "std", "median", "fraction_negative", "n_seeds",

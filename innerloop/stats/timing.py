@@ -4,7 +4,8 @@ evaluation jobs' own seconds.
 Each run's rule ``train`` writes a benchmark TSV at
 ``results/benchmarks/train/{dataset}/{algorithm}/{ways}w{shots}s/seed{seed}.tsv``
 with the wall-clock seconds ``s``, the peak resident memory ``max_rss`` (MB) and the CPU
-seconds ``cpu_time`` of the job (one row per repetition; repetitions are averaged). Its
+seconds ``cpu_time`` of the job (one row per repetition; repetitions are averaged); the rule
+that reads them is given each file's run by the plan that named the file. Its
 evaluation job (rule evaluate_run) computes several analyses and writes the seconds of each,
 with the run's identity (``evaluation_seconds.csv``, innerloop.evaluation.run): the stages
 ``meta_test`` and ``feature_probe`` are its meta-test and probe.
@@ -12,7 +13,6 @@ with the run's identity (``evaluation_seconds.csv``, innerloop.evaluation.run): 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -23,37 +23,27 @@ from innerloop.stats.order import algorithm_order, setting_order
 
 #: The stages of a run that are timed, in the order a run goes through them.
 STAGES = ("train", "meta_test", "feature_probe")
-BENCHMARK_PATTERN = re.compile(
-    r"benchmarks/(?P<stage>[a-z_]+)/(?P<dataset>[a-z0-9_]+)/(?P<algorithm>[a-z0-9_]+)/"
-    r"(?P<ways>\d+)w(?P<shots>\d+)s/seed(?P<seed>\d+)\.tsv$"
-)
 RUN_TIME_COLUMNS = ["dataset", "algorithm", "setting", "ways", "shots", "seed",
                     *(f"{s}_s" for s in STAGES), "total_s", "train_max_rss_mb"]
 SUMMARY_COLUMNS = ["algorithm", "setting", "n_seeds", "train_s_median", "train_s_min", "train_s_max",
                    "meta_test_s_median", "feature_probe_s_median", "total_s_median", "accuracy_median"]
 
 
-def parse_benchmark_path(path: str | Path) -> dict:
-    """stage, dataset, algorithm, setting ("5w1s"), ways, shots and seed of a benchmark file."""
-    m = BENCHMARK_PATTERN.search(Path(path).as_posix())
-    if m is None:
-        raise ValueError(f"{path} is not a run's benchmark file "
-                         "(benchmarks/<stage>/<dataset>/<algorithm>/<W>w<S>s/seed<N>.tsv)")
-    d = m.groupdict()
-    return {"stage": d["stage"], "dataset": d["dataset"], "algorithm": d["algorithm"],
-            "setting": f"{d['ways']}w{d['shots']}s", "ways": int(d["ways"]), "shots": int(d["shots"]),
-            "seed": int(d["seed"])}
-
-
-def read_benchmarks(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """One row per benchmark file: its run and stage, ``seconds`` (wall clock, mean over
-    repetitions), ``max_rss_mb`` and ``cpu_seconds`` (NaN where not measured)."""
+def read_benchmarks(paths: Iterable[str | Path], runs: Iterable[dict], stage: str = "train") -> pd.DataFrame:
+    """One row per benchmark file of a run's job of ``stage``: the run (``runs``: the identity
+    columns of each file's run, :meth:`innerloop.runs.RunId.columns`, in the order of
+    ``paths``; what planned the files names their runs, nothing reads them from a path),
+    ``seconds`` (wall clock, mean over repetitions), ``max_rss_mb`` and ``cpu_seconds`` (NaN
+    where not measured)."""
+    paths, runs = list(paths), list(runs)
+    if len(paths) != len(runs):
+        raise ValueError(f"{len(paths)} benchmark files but {len(runs)} runs: each file needs the identity of its run")
     rows = []
-    for path in paths:
+    for path, run in zip(paths, runs):
         tsv = pd.read_csv(path, sep="\t", na_values=["-", "NA", ""])
         if "s" not in tsv.columns or tsv.empty:
             raise ValueError(f"{path} has no wall-clock column 's' (not a Snakemake benchmark file?)")
-        rows.append({**parse_benchmark_path(path), "seconds": float(tsv["s"].mean()),
+        rows.append({"stage": stage, **{c: run[c] for c in RUN_TIME_COLUMNS[:6]}, "seconds": float(tsv["s"].mean()),
                      "max_rss_mb": float(tsv["max_rss"].max()) if "max_rss" in tsv else np.nan,
                      "cpu_seconds": float(tsv["cpu_time"].mean()) if "cpu_time" in tsv else np.nan})
     return pd.DataFrame(rows, columns=["stage", "dataset", "algorithm", "setting", "ways", "shots", "seed",

@@ -12,7 +12,6 @@ from innerloop.data.sampler import TaskSampler
 from innerloop.evaluation.ablations import (
     RATE_VARIANTS,
     convergence_grid,
-    inner_steps_of,
     iterations_to_threshold,
     procedure_accuracies,
     rate_ablation_probe,
@@ -210,9 +209,6 @@ def test_tables_and_figures_of_the_ablations():
     assert len(table) == 6
     assert table.loc[table.procedure == "none", "difference"].to_numpy() == pytest.approx([-0.1, -0.1])
     assert "adapted to another task" in test_time_html(table)
-    assert inner_steps_of("results/ablations/steps10/runs/glyphs/maml/5w1s/seed0/probe.csv") == 10
-    with pytest.raises(ValueError, match="not inside an inner-steps sweep run"):
-        inner_steps_of("results/runs/glyphs/maml/5w1s/seed0/probe.csv")
     grid = pd.DataFrame({"method": ["maml", "maml", "alpha_maml", "alpha_maml"], "alpha0": [0.1, 0.1, 0.1, 0.1],
                          "beta0": [0.1, 1.0, 0.1, 1.0], "status": ["reached", "diverged", "reached", "not_reached"],
                          "iterations_to_threshold": pd.array([12, None, 7, None], dtype="Int64"),

@@ -1,6 +1,7 @@
 """Results follow the library code that made them: a module edit reruns exactly its dependents,
 and every job leaves a record of the code it ran."""
 
+import ast
 import json
 import sys
 import types
@@ -53,9 +54,22 @@ def test_source_hash_changes_exactly_when_an_imported_module_does(package):
 
 
 def test_every_workflow_script_writes_its_code_record_first():
+    """Its first statement after the light imports (the standard library's, and what opens the
+    log) opens the job's log, directly or through innerloop.job.Job, so that even a failing
+    heavy import is logged beside the code record."""
+    light = {*sys.stdlib_module_names, "innerloop.code_version", "innerloop.job"}
     for script in sorted((ROOT / "workflow_scripts").glob("*.py")):
-        text = script.read_text()
-        assert "sys.stderr = open_job_log(snakemake)" in text, script.name
+        body = [node for node in ast.parse(script.read_text()).body
+                if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]  # the docstring
+        imports = 0
+        while isinstance(body[imports], (ast.Import, ast.ImportFrom)):
+            node = body[imports]
+            modules = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            assert {m if m.startswith("innerloop.") else m.split(".")[0] for m in modules} <= light, \
+                f"{script.name} imports {modules} before it opens its log"
+            imports += 1
+        first = ast.unparse(body[imports])
+        assert first in ("sys.stderr = open_job_log(snakemake)", "job = Job(snakemake)"), (script.name, first)
 
 
 def test_job_record_names_the_script_commit_and_source(tmp_path, monkeypatch):

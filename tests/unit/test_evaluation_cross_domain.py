@@ -71,16 +71,14 @@ def test_conversion_is_described_as_convert_images_does_it():
     assert describe_conversion((1, 28, 28), (3, 28, 28)) == "greyscale repeated to RGB"
 
 
-def test_cross_domain_paths_settings_order_and_labels():
-    from innerloop.paths import parse_cross_domain_path
+def test_cross_domain_identity_settings_order_and_labels():
     from innerloop.reporting.figures import setting_label
+    from innerloop.runs import RunId
     from innerloop.stats.order import setting_order
 
-    identity = parse_cross_domain_path("results/runs/mini_imagenet/maml/5w5s/seed2/cross_domain/cub/meta_test.csv")
+    identity = RunId("mini_imagenet", "maml", 5, 5, 2).columns(target="cub")
     assert identity == {"dataset": "mini_imagenet", "algorithm": "maml", "setting": "mini_imagenet_to_cub_5w5s",
                         "ways": 5, "shots": 5, "seed": 2, "target": "cub"}
-    with pytest.raises(ValueError, match="not a cross-domain result"):
-        parse_cross_domain_path("results/runs/glyphs/maml/5w1s/seed0/meta_test.csv")
     # thesis Table 3.4: per direction, 1-shot before 5-shot (and 5 before 10 shots, not string order)
     assert setting_order(["b_to_a_5w10s", "a_to_b_5w5s", "b_to_a_5w5s", "a_to_b_5w1s"]) == \
         ["a_to_b_5w1s", "a_to_b_5w5s", "b_to_a_5w5s", "b_to_a_5w10s"]
@@ -90,8 +88,8 @@ def test_cross_domain_paths_settings_order_and_labels():
 def test_cross_domain_table_from_per_run_files(tmp_path):
     """The cross_domain_stats path: per-run files of two directions -> one table column per
     direction and setting, medians over seeds, and the probe's changes per direction."""
-    from innerloop.paths import parse_cross_domain_path, read_runs
     from innerloop.reporting.tables import cross_domain_tables
+    from innerloop.runs import RunId, read_runs
     from innerloop.stats import meta_test_summary, meta_test_table, probe_changes
     from innerloop.stats.summaries import meta_test_runs
 
@@ -102,21 +100,21 @@ def test_cross_domain_table_from_per_run_files(tmp_path):
         for seed, acc in enumerate(values):
             d = tmp_path / f"runs/{train_on}/{alg}/5w1s/seed{seed}/cross_domain/{test_on}"
             d.mkdir(parents=True)
-            pd.DataFrame({"task": range(4), "accuracy": [acc - 0.01, acc + 0.01, acc, acc]}).to_csv(
-                d / "meta_test.csv", index=False)
-            pd.DataFrame({"iteration": range(3), "pre_adaptation": 0.5, "on_task": 0.6, "off_task": 0.45,
-                          "on_task_change": [0.1, 0.12, 0.08], "off_task_change": [-0.05, -0.04, -0.06]}).to_csv(
-                d / "probe.csv", index=False)
+            run = RunId(train_on, alg, 5, 1, seed)
+            run.tag(pd.DataFrame({"task": range(4), "accuracy": [acc - 0.01, acc + 0.01, acc, acc]}),
+                    target=test_on).to_csv(d / "meta_test.csv", index=False)
+            run.tag(pd.DataFrame({"iteration": range(3), "pre_adaptation": 0.5, "on_task": 0.6, "off_task": 0.45,
+                                  "on_task_change": [0.1, 0.12, 0.08], "off_task_change": [-0.05, -0.04, -0.06]}),
+                    target=test_on).to_csv(d / "probe.csv", index=False)
             tasks.append(d / "meta_test.csv")
             probes.append(d / "probe.csv")
-    table = meta_test_table(meta_test_summary(meta_test_runs(read_runs(tasks, pd.read_csv,
-                                                                       parse=parse_cross_domain_path))))
+    table = meta_test_table(meta_test_summary(meta_test_runs(read_runs(tasks))))
     assert list(table["algorithm"]) == ["maml", "metasgd"]
     assert table.loc[0, "a_to_b_5w1s_median"] == pytest.approx(0.42)
     assert table.loc[0, "b_to_a_5w1s_median"] == pytest.approx(0.31)
     assert np.isnan(table.loc[1, "b_to_a_5w1s_median"]) and table.loc[1, "b_to_a_5w1s_n_seeds"] == 0
     assert bool(table.loc[1, "a_to_b_5w1s_best"]) and not bool(table.loc[0, "a_to_b_5w1s_best"])
-    changes = probe_changes(read_runs(probes, pd.read_csv, parse=parse_cross_domain_path))
+    changes = probe_changes(read_runs(probes))
     on = changes.query("algorithm == 'maml' and setting == 'a_to_b_5w1s' and change == 'on_task_change'")
     assert on["mean"].item() == pytest.approx(0.1) and on["n"].item() == 9
     html = cross_domain_tables(table, changes)

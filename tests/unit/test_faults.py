@@ -14,7 +14,7 @@ from innerloop.data.store import DatasetTooSmallError, StoreCorruptError, check_
 from innerloop.evaluation.learning_rates import LAYERS, values_by_layer
 from innerloop.io import write_text_atomic
 from innerloop.io import write_csv
-from innerloop.paths import read_runs
+from innerloop.runs import RunId, read_runs
 from innerloop.reporting import render as R
 from innerloop.reporting import tables as T
 from innerloop.runs import RunSpec
@@ -98,14 +98,14 @@ def _write_tables(root, diverged_seed=2):
                                 "fraction_negative": 0.5, "n": 10})
         for df, name, paths in ((tasks, "meta_test.csv", meta), (iters, "probe.csv", probe),
                                 (lrs, "learning_rates.csv", layers)):
-            write_csv(df, d / name)
+            write_csv(RunId("glyphs", "maml", 5, 1, seed).tag(df), d / name)
             paths.append(d / name)
     return meta, probe, layers
 
 
 def test_stats_average_only_the_runs_that_did_not_diverge(tmp_path):
     meta, probe, layers = _write_tables(tmp_path)
-    tasks = read_runs(meta, pd.read_csv)
+    tasks = read_runs(meta)
     per_run = meta_test_runs(tasks)
     assert sorted(per_run["seed"]) == [0, 1] and "status" not in per_run.columns
     assert np.isfinite(per_run["accuracy"]).all()
@@ -113,14 +113,14 @@ def test_stats_average_only_the_runs_that_did_not_diverge(tmp_path):
     finite = tasks[tasks["seed"] != 2].groupby("seed")["accuracy"].mean()
     assert summary["n_seeds"].item() == 2 and summary["mean"].item() == pytest.approx(finite.mean())
 
-    iterations = read_runs(probe, pd.read_csv)
+    iterations = read_runs(probe)
     for table in (probe_summary(iterations), probe_changes(iterations), probe_vs_reference(iterations)):
         assert set(table["n"]) == {20}  # 2 runs x 10 probe iterations
         assert np.isfinite(table["mean"]).all()
     expected = iterations.loc[iterations["seed"] != 2, "on_task"].mean()
     assert probe_summary(iterations).set_index("phase").loc["on_task", "mean"] == pytest.approx(expected)
 
-    lr = lr_table(read_runs(layers, pd.read_csv))
+    lr = lr_table(read_runs(layers))
     assert set(lr["n_seeds"]) == {2} and np.isfinite(lr["mean"]).all()
     assert values_by_layer({}).empty  # a diverged run's (empty) learned-rate file
 

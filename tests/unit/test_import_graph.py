@@ -47,7 +47,6 @@ LAYER_OF = {
     "innerloop.divergence": "foundation",
     "innerloop.intervals": "foundation",
     "innerloop.io": "foundation",
-    "innerloop.paths": "foundation",
     "innerloop.progress": "foundation",
     "innerloop.reference": "foundation",
     "innerloop.runs": "foundation",
@@ -58,6 +57,7 @@ LAYER_OF = {
     "innerloop.training": "training",
     "innerloop.tuning": "training",
     "innerloop.evaluation": "evaluation",
+    "innerloop.job": "evaluation",  # a workflow job of one run: loads it for evaluation
     "innerloop.sine": "evaluation",
     "innerloop.stats": "stats",
     "innerloop.reporting": "reporting",
@@ -169,7 +169,7 @@ def test_an_upward_import_inside_a_function_is_named(tmp_path):
     ]
 
 
-@pytest.mark.parametrize("module, layer", [("innerloop.stats.claims", "stats"), ("innerloop.paths", "foundation"),
+@pytest.mark.parametrize("module, layer", [("innerloop.stats.claims", "stats"), ("innerloop.runs", "foundation"),
                                            ("innerloop.evaluation", "evaluation"), ("innerloop", "training"),
                                            ("innerloop.nowhere", None)])
 def test_a_module_takes_its_own_layer_or_its_sub_packages(module, layer):

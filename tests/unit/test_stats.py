@@ -25,7 +25,6 @@ from innerloop.stats import (
     setting_order,
 )
 from innerloop.stats.summaries import LR_LAYER_COLUMNS, LR_TABLE_COLUMNS, RUN_IDENTITY, TTEST_COLUMNS
-from innerloop.stats.timing import parse_benchmark_path
 
 T975 = {2: 4.302652729911275, 3: 3.182446305284263}  # Student-t 0.975 quantiles by degrees of freedom
 
@@ -238,21 +237,26 @@ HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load
 
 
 def write_benchmark(root, stage, algorithm, seed, seconds, setting="5w1s"):
+    """A benchmark file of the run's job of ``stage``, and its run's identity columns."""
+    from innerloop.runs import RunId
+
     path = root / "results" / "benchmarks" / stage / "glyphs" / algorithm / setting / f"seed{seed}.tsv"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(HEADER + "".join(f"{s}\t0:00:01\t100.5\t1\t1\t1\t-\t-\t50\t{2 * s}\n" for s in seconds))
-    return path
+    ways, shots = (int(n) for n in setting.removesuffix("s").split("w"))
+    return path, RunId("glyphs", algorithm, ways, shots, seed).columns()
 
 
 def test_running_time_from_benchmark_files(tmp_path):
-    paths = []
+    files = {"train": [], "meta_test": [], "feature_probe": []}
     for algorithm, train in (("maml", (10.0, 30.0, 20.0)), ("scratch", (1.0, 2.0, 3.0))):
         for seed, t in enumerate(train):
-            paths.append(write_benchmark(tmp_path, "train", algorithm, seed, [t]))
-            paths.append(write_benchmark(tmp_path, "meta_test", algorithm, seed, [4.0, 6.0]))  # 2 repeats
+            files["train"].append(write_benchmark(tmp_path, "train", algorithm, seed, [t]))
+            files["meta_test"].append(write_benchmark(tmp_path, "meta_test", algorithm, seed, [4.0, 6.0]))  # 2 repeats
             if not (algorithm == "scratch" and seed == 2):  # a probe that never ran
-                paths.append(write_benchmark(tmp_path, "feature_probe", algorithm, seed, [1.0]))
-    bench = read_benchmarks(paths)
+                files["feature_probe"].append(write_benchmark(tmp_path, "feature_probe", algorithm, seed, [1.0]))
+    bench = pd.concat([read_benchmarks([f for f, _ in stage_files], [run for _, run in stage_files], stage)
+                       for stage, stage_files in files.items()], ignore_index=True)
     assert bench.loc[bench["stage"] == "meta_test", "seconds"].eq(5.0).all()  # mean over repetitions
     assert bench["max_rss_mb"].eq(100.5).all() and bench["cpu_seconds"].notna().all()
     times = run_times(bench)
@@ -270,17 +274,17 @@ def test_running_time_from_benchmark_files(tmp_path):
     assert summary.loc["maml", "n_seeds"] == 3
 
 
-def test_benchmark_paths_are_checked(tmp_path):
-    assert parse_benchmark_path("results/benchmarks/feature_probe/glyphs/maml_fd/5w10s/seed3.tsv") == {
-        "stage": "feature_probe", "dataset": "glyphs", "algorithm": "maml_fd", "setting": "5w10s", "ways": 5,
-        "shots": 10, "seed": 3}
-    with pytest.raises(ValueError, match="benchmark file"):
-        parse_benchmark_path("results/benchmarks/train/glyphs/maml/seed0.tsv")
+def test_benchmark_files_are_checked(tmp_path):
+    path, run = write_benchmark(tmp_path, "train", "maml_fd", 3, [1.0], setting="5w10s")
+    assert read_benchmarks([path], [run]).iloc[0][["stage", "algorithm", "setting", "ways", "shots", "seed"]].tolist() \
+        == ["train", "maml_fd", "5w10s", 5, 10, 3]
+    with pytest.raises(ValueError, match="1 benchmark files but 0 runs"):
+        read_benchmarks([path], [])
     bad = tmp_path / "benchmarks" / "train" / "glyphs" / "maml" / "5w1s" / "seed0.tsv"
     bad.parent.mkdir(parents=True)
     bad.write_text("x\ty\n1\t2\n")
     with pytest.raises(ValueError, match="wall-clock"):
-        read_benchmarks([bad])
+        read_benchmarks([bad], [run])
 
 
 def test_rule_times_sum_jobs_per_rule(tmp_path):

@@ -13,6 +13,7 @@ init, and (e) the minimum detectable effect of the seed-level off-minus-on compa
 
 import csv
 import glob
+import json
 import math
 import runpy
 import statistics
@@ -26,6 +27,7 @@ from scipy import stats as sps
 
 from innerloop.evaluation.learning_rates import layer_statistics
 from innerloop.models.conv4 import LAYER_NAMES
+from innerloop.runs import RUN_COLUMNS as RUN_IDENTITY
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "workflow_scripts"
 ALGORITHMS = ("maml", "metasgd")
@@ -71,32 +73,37 @@ def _run_script(name: str, smk: _Snakemake) -> None:
 def _write_run(root: Path, alg: str, seed: int, rng: np.random.Generator) -> None:
     run = root / "runs" / "glyphs" / alg / "5w1s" / f"seed{seed}"
     run.mkdir(parents=True)
+    # every per-run table starts with its run's identity (innerloop.runs.RunId.tag)
+    who, identity = list(RUN_IDENTITY), ["glyphs", alg, "5w1s", 5, 1, seed]
     skill = 0.55 + 0.05 * (alg == "metasgd") + rng.normal(0, 0.02)
     acc = np.clip(np.round((skill + rng.normal(0, 0.12, 30)) * 25) / 25, 0, 1)
     with open(run / "meta_test.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["task", "accuracy"])
-        w.writerows([t, repr(float(a))] for t, a in enumerate(acc))
+        w.writerow([*who, "task", "accuracy"])
+        w.writerows([*identity, t, repr(float(a))] for t, a in enumerate(acc))
     with open(run / "probe.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["iteration", "pre_adaptation", "pre_adaptation_off", "on_task", "off_task", "on_task_change",
-                    "off_task_change"])
+        w.writerow([*who, "iteration", "pre_adaptation", "pre_adaptation_off", "on_task", "off_task",
+                    "on_task_change", "off_task_change"])
         for it in range(25):
             pre, pre_off = rng.uniform(0.4, 0.7, 2)
             on = pre + rng.normal(-0.01, 0.03)
             off = pre_off + rng.normal(-0.003 if alg == "maml" else 0.004, 0.03)
-            w.writerow([it, pre, pre_off, on, off, on - pre, off - pre_off])
+            w.writerow([*identity, it, pre, pre_off, on, off, on - pre, off - pre_off])
     with open(run / "validation.csv", "w", newline="") as f:  # a validation log that has plateaued
         w = csv.writer(f)
-        w.writerow(["iteration", "accuracy", "ci95"])
-        w.writerows([50 * (k + 1), a, 0.02] for k, a in enumerate([0.40, 0.45, 0.46] + [0.46] * 5))
+        w.writerow([*who, "iteration", "accuracy", "ci95"])
+        w.writerows([*identity, 50 * (k + 1), a, 0.02] for k, a in enumerate([0.40, 0.45, 0.46] + [0.46] * 5))
     with open(run / "train_log.csv", "w", newline="") as f:
-        csv.writer(f).writerows([["iteration", "loss"], [1, 1.6]])
+        csv.writer(f).writerows([[*who, "iteration", "loss"], [*identity, 1, 1.6]])
     if alg == "metasgd":
         values = {f"{prefix}.weight": rng.normal(0.04 if layer == "logits" else -0.01, 0.03, 50)
                   for prefix, layer in LAYER_NAMES.items()}
-        np.savez(run / "learning_rates.npz", **values)
-        layer_statistics(values).to_csv(run / "learning_rates.csv", index=False)
+        np.savez(run / "learning_rates.npz", **values, _run=np.array(json.dumps(dict(zip(who, identity)))))
+        stats = layer_statistics(values)
+        for i, (column, value) in enumerate(zip(who, identity)):
+            stats.insert(i, column, value)
+        stats.to_csv(run / "learning_rates.csv", index=False)
 
 
 @pytest.fixture(scope="module")
@@ -257,7 +264,7 @@ def test_seed_level_rate_claim_interval_and_verdict(results):
     assert float(claim["mde"]) == pytest.approx(mde, rel=1e-6)
     # the rates against their init, uniform on [0.005, 0.1]: a Kolmogorov-Smirnov test per run and layer, Holm over all
     ks = {(i, name): sps.kstest(np.load(path)[name], "uniform", args=(0.005, 0.095)).pvalue
-          for i, path in enumerate(npz) for name in np.load(path).files}
+          for i, path in enumerate(npz) for name in np.load(path).files if name != "_run"}  # "_run": its identity
     ks_holm = dict(zip(ks, _holm(list(ks.values()))))
     moved = all(ks_holm[(i, conv4)] < 0.05 for i in range(n))
     for row in _rows(tables / "lr_vs_init.csv"):

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import torch
 
-from innerloop.runs import RunSpec
+from innerloop.runs import RUN_COLUMNS, RunId, RunSpec
 from innerloop.training import Interrupted, load_model, train
 
 
@@ -19,7 +19,7 @@ def spec(algorithm, **overrides):
 def run(tmp_path, s, store, stop_after=None):
     paths = dict(model_path=tmp_path / "model.pt", log_path=tmp_path / "train_log.csv",
                  validation_path=tmp_path / "validation.csv", checkpoint_path=tmp_path / "ckpt" / "checkpoint.pt")
-    train(s, store, device=torch.device("cpu"), progress=False, stop_after=stop_after, **paths)
+    train(s, store, device=torch.device("cpu"), progress=False, stop_after=stop_after, run=RunId.from_spec(s), **paths)
     return paths
 
 
@@ -43,6 +43,10 @@ def test_resume_equals_uninterrupted(tmp_path, tiny_store, algorithm):
         pd.testing.assert_frame_equal(pd.read_csv(whole[name]), pd.read_csv(resumed[name]), check_exact=True)
     log = pd.read_csv(whole["log_path"])
     assert list(log["iteration"]) == list(range(1, 7))
+    for name in ("log_path", "validation_path"):  # each log says which run wrote it
+        table = pd.read_csv(whole[name])
+        assert list(table.columns[:6]) == list(RUN_COLUMNS)
+        assert table[["algorithm", "seed"]].drop_duplicates().values.tolist() == [[algorithm, s.seed]]
     assert list(pd.read_csv(whole["validation_path"])["iteration"]) == [2, 4, 6]
 
 
