@@ -32,6 +32,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from innerloop.runs import cross_domain_targets
 from innerloop.tuning import candidate_id, candidates
 
 # Inside the package (in the repository a link to config/schema.yaml), so an installed wheel has it.
@@ -340,11 +341,6 @@ def check_dataset_sources(config: dict[str, Any]) -> None:
 def sweep_datasets(config: dict[str, Any]) -> list[str]:
     """Datasets the inner-steps sweep trains on: ``ablations.inner_steps.datasets``, else the main one."""
     return list(config["ablations"]["inner_steps"].get("datasets") or [config["dataset"]])
-
-
-def cross_domain_targets(config: dict[str, Any], train: str) -> list[str]:
-    """Datasets the runs trained on ``train`` are also evaluated on (config ``cross_domain``)."""
-    return [pair["test"] for pair in config["cross_domain"] if pair["train"] == train]
 
 
 #: Classes per split of the datasets whose class split does not depend on the files read

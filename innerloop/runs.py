@@ -166,6 +166,83 @@ def read_runs(paths, reader=None):
 
 
 # --------------------------------------------------------------------------------------
+# The image studies' runs, from the config (the targets and specs of the rules)
+# --------------------------------------------------------------------------------------
+
+POSITIVE_RATES = "positive_rates"
+
+
+def cross_domain_targets(config, train: str) -> list[str]:
+    """Datasets the runs trained on ``train`` are also evaluated on (config ``cross_domain``)."""
+    return [pair["test"] for pair in config["cross_domain"] if pair["train"] == train]
+
+
+def run_ids(config, algorithms=None, study: str = MAIN, datasets=None, seeds=None) -> list[RunId]:
+    """Every run of ``study``: dataset x algorithm x setting x seed (the main runs by default:
+    the configured dataset, algorithms and seeds)."""
+    return [RunId(dataset, algorithm, config["task"]["ways"], shots, seed, study)
+            for dataset in (datasets or [config["dataset"]])
+            for algorithm in (config["algorithms"] if algorithms is None else algorithms)
+            for shots in config["task"]["shots"]
+            for seed in (config["seeds"] if seeds is None else seeds)]
+
+
+def run_spec(config, run: RunId) -> dict[str, Any]:
+    """The :class:`RunSpec` (as a dict) of one main run: the config's task, network, training
+    and evaluation settings, and the algorithm's options."""
+    train, evaluation = config["train"], config["evaluation"]
+    return dict(dataset=run.dataset, algorithm=run.algorithm, seed=run.seed, ways=run.ways, shots=run.shots,
+                queries=config["task"]["queries"], filters=config["model"]["filters"],
+                iterations=train["iterations"], meta_batch=train["meta_batch"], inner_steps=train["inner_steps"],
+                outer_lr=train["outer_lr"], val_every=train["val_every"], val_tasks=train["val_tasks"],
+                val_seed=evaluation["seed"], checkpoint_every=train["checkpoint_every"],
+                options=config["algorithm_options"].get(run.algorithm, {}), plateau=train["plateau"])
+
+
+def sweep_studies(config) -> dict[str, int]:
+    """The inner-steps sweep's studies, ``"steps<K>"`` -> K inner steps (in training and in the probe)."""
+    return {f"steps{steps}": steps for steps in config["ablations"]["inner_steps"]["steps"]}
+
+
+def study_spec(config, run: RunId) -> dict[str, Any]:
+    """The spec of an ablation study's run: its main run's, with the study's change (Meta-SGD's
+    rates kept positive; the sweep's inner steps, budget and single validation)."""
+    spec = run_spec(config, RunId(run.dataset, run.algorithm, run.ways, run.shots, run.seed))
+    if run.study == POSITIVE_RATES:
+        return {**spec, "options": {**spec["options"], "positive": True}}
+    sweep = config["ablations"]["inner_steps"]
+    return {**spec, "inner_steps": sweep_studies(config)[run.study], "iterations": sweep["iterations"],
+            "val_every": sweep["iterations"], "checkpoint_every": sweep["iterations"]}
+
+
+def positive_run_ids(config) -> list[RunId]:
+    """The Meta-SGD runs trained with positive rates, when the rate-sign ablation asks for them."""
+    if not (config["ablations"]["rate_signs"]["positive_trained"] and "metasgd" in config["algorithms"]):
+        return []
+    return run_ids(config, ["metasgd"], study=POSITIVE_RATES)
+
+
+def sweep_run_ids(config, algorithms=None, datasets=None) -> list[RunId]:
+    """Every inner-steps sweep run: study x dataset x algorithm x setting x seed (the sweep's
+    algorithms, its datasets, else the configured one, and its seeds by default)."""
+    sweep = config["ablations"]["inner_steps"]
+    datasets = datasets or list(sweep.get("datasets") or [config["dataset"]])
+    return [run for study in sweep_studies(config)
+            for run in run_ids(config, sweep["algorithms"] if algorithms is None else algorithms, study=study,
+                               datasets=datasets, seeds=sweep["seeds"])]
+
+
+def grid_spec(config) -> dict[str, Any]:
+    """The spec shared by the MAML / Alpha-MAML convergence-grid runs (the first configured setting)."""
+    grid, train = config["ablations"]["convergence"], config["train"]
+    return dict(dataset=config["dataset"], algorithm="alpha_maml", seed=grid["seed"], ways=config["task"]["ways"],
+                shots=config["task"]["shots"][0], queries=config["task"]["queries"], filters=config["model"]["filters"],
+                iterations=grid["iterations"], meta_batch=train["meta_batch"], inner_steps=grid["inner_steps"],
+                outer_lr=grid["betas"][0], val_every=grid["iterations"], val_tasks=1,
+                val_seed=config["evaluation"]["seed"], checkpoint_every=grid["iterations"], options={})
+
+
+# --------------------------------------------------------------------------------------
 # The sine-wave study's runs
 # --------------------------------------------------------------------------------------
 

@@ -138,3 +138,37 @@ def tuned_algorithms(config: Mapping[str, Any]) -> list[str]:
     tuning = config["tuning"]
     selected = tuning.get("algorithms")
     return [a for a in config["algorithms"] if a in tuning["grid"] and (selected is None or a in selected)]
+
+
+# --------------------------------------------------------------------------------------
+# Where the tuning stage's files go (its rules, rules/tune.smk)
+# --------------------------------------------------------------------------------------
+
+#: One algorithm and setting's tuning directory, and one candidate's run inside it.
+TUNE_SETTING = "results/tuning/{dataset}/{algorithm}/{ways}w{shots}s"
+TUNE_RUN = TUNE_SETTING + "/{candidate}"
+TUNED_CHOICE = TUNE_SETTING + "/chosen.json"
+
+
+def tune_spec(config: Mapping[str, Any], dataset: str, algorithm: str, ways: int, shots: int,
+              candidate: str) -> dict[str, Any]:
+    """The RunSpec dict of one tuning candidate: the spec of the main runs of its algorithm and
+    setting, with the tuning seed, the tuning budget and the candidate's options on top."""
+    from innerloop.runs import RunId, run_spec
+
+    spec = run_spec(config, RunId(dataset, algorithm, ways, shots, config["tuning"]["seed"]))
+    options = candidate_options(config["tuning"]["grid"][algorithm], candidate)
+    return {**spec, "iterations": config["tuning"]["iterations"], "options": {**spec["options"], **options}}
+
+
+def tuned_settings(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The wildcards of every tuned algorithm and setting of the main runs."""
+    return [{"dataset": config["dataset"], "algorithm": algorithm, "ways": config["task"]["ways"], "shots": shots}
+            for algorithm in tuned_algorithms(config) for shots in config["task"]["shots"]]
+
+
+def tuning_benchmarks(config: Mapping[str, Any]) -> list[str]:
+    """Benchmark files of every tuning run (the report's time per rule)."""
+    return [TUNE_SETTING.replace("results/tuning", "results/benchmarks/tune_run").format(**setting) + f"/{cid}.tsv"
+            for setting in tuned_settings(config)
+            for cid in candidate_ids(config["tuning"]["grid"][setting["algorithm"]])]

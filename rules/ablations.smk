@@ -4,9 +4,6 @@
 # trained with positive rates), the test-time procedure of every run, an inner-steps sweep
 # and the MAML / Alpha-MAML convergence grid. Each question ends in one table and figure.
 
-include: "ablation_targets.smk"
-
-
 rule ablation_train:
     input:
         unpack(tuned_choice),
@@ -17,7 +14,7 @@ rule ablation_train:
         train_log=f"{ABLATION_RUN}/train_log.csv",
         validation=f"{ABLATION_RUN}/validation.csv",
     params:
-        spec=ablation_spec,
+        spec=study_spec,
         checkpoint=f"results/checkpoints/ablations/{ABLATION_RUN_ID}/checkpoint.pt",
         device=config["train"]["device"],
     resources:
@@ -131,7 +128,7 @@ rule convergence_grid:
         grid="results/ablations/convergence/{method}.csv",
         log="results/ablations/convergence/{method}_log.csv",
     params:
-        spec=grid_spec(),
+        spec=plan.grid_spec(config),
         grid=GRID,
         device=config["train"]["device"],
     resources:
@@ -221,18 +218,3 @@ rule ablation_convergence:
         ENV
     script:
         "../workflow_scripts/ablation_convergence.py"
-
-
-#: What the report's ablation section reads.
-ABLATION_REPORT_INPUTS = {
-    "ablation_rate_signs_table": "results/tables/ablation_rate_signs.csv",
-    "ablation_rate_signs": "results/figures/ablation_rate_signs.png",
-    "ablation_test_time_table": "results/tables/ablation_test_time.csv",
-    "ablation_test_time": "results/figures/ablation_test_time.png",
-    "ablation_inner_steps_probe": "results/tables/ablation_inner_steps_probe.csv",
-    "ablation_inner_steps_rates": "results/tables/ablation_inner_steps_rates.csv",
-    "ablation_inner_steps": "results/figures/ablation_inner_steps.png",
-    "ablation_convergence_grid": "results/tables/ablation_convergence_grid.csv",
-    "ablation_convergence_runs": "results/tables/ablation_convergence.csv",
-    "ablation_convergence": "results/figures/ablation_convergence.png",
-}

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from snakemake.logging import logger
 
-from innerloop import cluster, devices
+from innerloop import cluster, devices, runs as plan, tuning
 from innerloop.catalog import LEARNS_RATES
 from innerloop.config import cross_domain_targets as config_targets
 from innerloop.config import sweep_datasets, validate_config
-from innerloop.runs import MAIN, RUN_KEY, RunId
+from innerloop.runs import RUN_KEY, RunId
 
 validate_config(config, files=workflow.configfiles)
 
@@ -31,6 +31,9 @@ wildcard_constraints:
     shots=r"\d+",
     seed=r"\d+",
     target=r"[a-z0-9_]+",
+    study=r"positive_rates|steps\d+",  # an ablation study's runs (innerloop.runs.study_spec)
+    method=r"maml|alpha_maml",  # the convergence grid's
+    candidate=r"[a-z0-9_]+=[^/]+",  # a tuning candidate's options (innerloop.tuning.candidate_id)
 
 
 #: One training run, as a path: results/runs/<RUN_ID>/..., logs/<rule>/<RUN_ID>.log, ...
@@ -38,6 +41,20 @@ wildcard_constraints:
 RUN_ID = RUN_KEY
 RUN = f"results/runs/{RUN_ID}"
 CHECKPOINT = f"results/checkpoints/{RUN_ID}/checkpoint.pt"
+#: A training run of an ablation study: "positive_rates" (Meta-SGD with positive rates) or
+#: "steps<K>" (the inner-steps sweep), in the run directory layout of RUN.
+ABLATION_RUN = f"results/ablations/{{study}}/runs/{RUN_ID}"
+ABLATION_RUN_ID = f"{{study}}/{RUN_ID}"
+#: The tuning stage's directories (innerloop.tuning).
+TUNE_SETTING, TUNE_RUN, TUNED_CHOICE = tuning.TUNE_SETTING, tuning.TUNE_RUN, tuning.TUNED_CHOICE
+ABLATIONS = config["ablations"]
+SWEEP = ABLATIONS["inner_steps"]
+GRID = ABLATIONS["convergence"]
+#: The inner-steps sweep's studies: "steps<K>" -> K inner steps; the datasets it trains on.
+SWEEP_STUDIES = plan.sweep_studies(config)
+SWEEP_DATASETS = sweep_datasets(config)
+#: The algorithms the tuning stage tunes.
+TUNED = tuning.tuned_algorithms(config)
 TRAIN_BENCHMARK = f"results/benchmarks/train/{RUN_ID}.tsv"
 STORE_FILES = ["images.npy", "labels.npy", "classes.csv", "manifest.json", "content.sha256"]
 ENV = "../environment.yml"
@@ -145,16 +162,6 @@ def expand_runs(pattern, algorithms=None):
     )
 
 
-def run_ids(algorithms=None, study=MAIN, datasets=None, seeds=None):
-    """Every run (innerloop.runs.RunId) of ``study``: dataset x algorithm x setting x seed,
-    in the order of expand_runs."""
-    return [RunId(dataset, algorithm, ways, shots, seed, study)
-            for dataset in (datasets or [config["dataset"]])
-            for algorithm in (config["algorithms"] if algorithms is None else algorithms)
-            for ways in [config["task"]["ways"]] for shots in config["task"]["shots"]
-            for seed in (config["seeds"] if seeds is None else seeds)]
-
-
 def runs(filename, algorithms=None):
     """Paths of ``filename`` in the directory of every run."""
     return expand_runs(f"{RUN}/{filename}", algorithms)
@@ -176,27 +183,56 @@ def rate_learning_algorithms():
 
 
 def run_spec(wildcards):
-    """The training run a set of wildcards names, as a dict for innerloop.runs.RunSpec."""
-    train, evaluation = config["train"], config["evaluation"]
-    return dict(
-        dataset=wildcards.dataset,
-        algorithm=wildcards.algorithm,
-        seed=int(wildcards.seed),
-        ways=int(wildcards.ways),
-        shots=int(wildcards.shots),
-        queries=config["task"]["queries"],
-        filters=config["model"]["filters"],
-        iterations=train["iterations"],
-        meta_batch=train["meta_batch"],
-        inner_steps=train["inner_steps"],
-        outer_lr=train["outer_lr"],
-        val_every=train["val_every"],
-        val_tasks=train["val_tasks"],
-        val_seed=evaluation["seed"],
-        checkpoint_every=train["checkpoint_every"],
-        options=config["algorithm_options"].get(wildcards.algorithm, {}),
-        plateau=train["plateau"],
-    )
+    """The spec of the main run a set of wildcards names (innerloop.runs.run_spec)."""
+    return plan.run_spec(config, RunId.from_wildcards(wildcards))
+
+
+def study_spec(wildcards):
+    """The spec of the ablation study's run a set of wildcards names (innerloop.runs.study_spec)."""
+    return plan.study_spec(config, RunId.from_wildcards(wildcards))
+
+
+def tune_spec(wildcards):
+    """The spec of the tuning candidate a set of wildcards names (innerloop.tuning.tune_spec)."""
+    return tuning.tune_spec(config, wildcards.dataset, wildcards.algorithm, int(wildcards.ways), int(wildcards.shots),
+                            wildcards.candidate)
+
+
+def tuned_choice(wildcards):
+    """The train rules' `chosen` input: the tuning choice of the run's algorithm and setting,
+    when the algorithm is tuned (an empty dict otherwise)."""
+    if wildcards.algorithm not in TUNED:
+        return {}
+    return {"chosen": TUNED_CHOICE.format(**{k: wildcards[k] for k in ("dataset", "algorithm", "ways", "shots")})}
+
+
+def tuning_results(wildcards):
+    """Every candidate's result of one algorithm and setting, in grid order."""
+    setting = TUNE_SETTING.format(**{k: wildcards[k] for k in ("dataset", "algorithm", "ways", "shots")})
+    return [f"{setting}/{cid}/result.json" for cid in tuning.candidate_ids(config["tuning"]["grid"][wildcards.algorithm])]
+
+
+def tuning_choices():
+    """The choice of every tuned algorithm and setting of the main runs."""
+    return [TUNED_CHOICE.format(**setting) for setting in tuning.tuned_settings(config)]
+
+
+def positive_runs(filename):
+    """``filename`` of every Meta-SGD run trained with positive rates (innerloop.runs.positive_run_ids)."""
+    return [f"{run.directory}/{filename}" for run in plan.positive_run_ids(config)]
+
+
+def sweep_runs(filename, algorithms=None, datasets=None):
+    """``filename`` in every inner-steps sweep run (innerloop.runs.sweep_run_ids)."""
+    return [f"{run.directory}/{filename}" for run in plan.sweep_run_ids(config, algorithms, datasets)]
+
+
+def sweep_cross_runs(filename):
+    """``filename`` of every sweep run's evaluation on the cross-domain test datasets of its training dataset."""
+    if not SWEEP["cross_domain"]:
+        return []
+    return [path for dataset in SWEEP_DATASETS for target in cross_domain_targets(dataset)
+            for path in sweep_runs(f"cross_domain/{target}/{filename}", datasets=[dataset])]
 
 
 def eval_inner_steps():
@@ -215,12 +251,12 @@ def evaluation_settings():
 
 def train_benchmarks():
     """Benchmark files of every training run (wall time per run, for the report)."""
-    return [run.benchmark("train") for run in run_ids()]
+    return [run.benchmark("train") for run in plan.run_ids(config)]
 
 
 def train_benchmark_runs():
     """The identity columns of the run of each of train_benchmarks(), in its order."""
-    return [run.columns() for run in run_ids()]
+    return [run.columns() for run in plan.run_ids(config)]
 
 
 def all_benchmarks():
@@ -235,13 +271,13 @@ def all_benchmarks():
     if "metasgd" in config["algorithms"]:
         files += expand_runs(f"{bench}/rate_sign_probe/{RUN_ID}.tsv", ["metasgd"])
     # Ablation runs: results/ablations/<study>/runs/<run>/... -> benchmarks/<rule>/<study>/<run>.tsv
-    for run in sweep_run_ids() + positive_run_ids():
+    for run in plan.sweep_run_ids(config) + plan.positive_run_ids(config):
         files += [run.benchmark(rule) for rule in ("ablation_train", "ablation_probe")]
     if SWEEP["cross_domain"]:
-        files += [run.benchmark("ablation_cross_probe", target) for run in sweep_run_ids()
+        files += [run.benchmark("ablation_cross_probe", target) for run in plan.sweep_run_ids(config)
                   for target in cross_domain_targets(run.dataset)]
     files += [f"{bench}/convergence_grid/{method}.tsv" for method in ("maml", "alpha_maml")]
-    files += tuning_benchmarks()
+    files += tuning.tuning_benchmarks(config)
     datasets = {config["dataset"], *cross_domain_targets(), *SWEEP_DATASETS}
     if SWEEP["cross_domain"]:
         datasets |= {target for dataset in SWEEP_DATASETS for target in cross_domain_targets(dataset)}

@@ -3,9 +3,6 @@
 # main runs of that algorithm train with (innerloop/tuning.py says how it chooses).
 
 
-include: "tune_targets.smk"
-
-
 rule tune_run:
     input:
         **store("{dataset}"),
@@ -17,7 +14,7 @@ rule tune_run:
         result=f"{TUNE_RUN}/result.json",
     params:
         spec=tune_spec,
-        candidate=tune_candidate,
+        candidate=lambda w: tuning.candidate_options(config["tuning"]["grid"][w.algorithm], w.candidate),
         checkpoint=f"results/checkpoints/tuning/{{dataset}}/{{algorithm}}/{{ways}}w{{shots}}s/{{candidate}}/checkpoint.pt",
         device=config["train"]["device"],
         plateau=config["train"].get("plateau"),

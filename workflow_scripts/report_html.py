@@ -13,14 +13,14 @@ import yaml
 
 from innerloop.divergence import read_status
 from innerloop.reference import PUBLISHED_META_TEST
-from innerloop.reporting.ablations import FIGURES as ABLATION_FIGURES, ablation_context
+from innerloop.reporting.ablations import ablation_context
 from innerloop.reporting.convergence import convergence_context
 from innerloop.reporting.provenance import (code_versions, earliest_mtime, last_command, provenance_info,
                                             result_files, setup_info)
-from innerloop.reporting.render import FIGURE_KEYS, OPTIONAL_FIGURE_KEYS, build_context, render_html
+from innerloop.reporting.render import build_context, render_html
 from innerloop.evaluation.cross_domain import describe_conversion
-from innerloop.reporting.representations import FIGURE_KEYS as REPRESENTATION_FIGURES
 from innerloop.reporting.representations import report_parts as representation_parts
+from innerloop.reporting.sections import FIGURES_BY_KEY, SECTIONS
 from innerloop.reporting.sine import sine_report_tables, sine_setup
 from innerloop.reporting.tables import (cross_domain_tables, diverged_runs_html, protocol_html, rule_times_html,
                                         tuning_html)
@@ -41,8 +41,9 @@ context = build_context(
     setup=setup_info(yaml.safe_load(config_yaml), json.loads(Path(inp.manifest).read_text())),
     provenance=provenance_info(config_yaml=config_yaml, devices=[s["device"] for s in statuses],
                                command=last_command(Path(snakemake.params.command_record)), started=earliest_mtime(inp.benchmarks)),
-    # The rule graph is skipped where graphviz is missing (rules/common.smk, SKIPPED).
-    figures={"rulegraph": None, **{key: inp[key] for key in (*FIGURE_KEYS, *OPTIONAL_FIGURE_KEYS) if key in inp.keys()}},
+    # Every declared figure the configuration has (innerloop.reporting.sections); the rule
+    # graph is skipped where graphviz is missing (rules/common.smk, SKIPPED).
+    figures={"rulegraph": None, **{key: inp[key] for key in FIGURES_BY_KEY if key in inp.keys()}},
     caption_dir="report/captions",
 )
 context["tables"].update(sine_report_tables(pd.read_csv(inp.sine_comparison_table),
@@ -61,7 +62,6 @@ convergence_tables, context["convergence"] = convergence_context(
     pd.read_csv(inp.convergence), frames["meta_test_table"], train_config.get("plateau"), train_config["iterations"],
     PUBLISHED_META_TEST.get(yaml.safe_load(config_yaml)["dataset"]))
 context["tables"].update(convergence_tables)
-context["figures"]["learning_curves"] = inp.learning_curves
 context["sine"] = sine_setup(yaml.safe_load(config_yaml)["sine"])
 if "cross_domain_table" in inp.keys():
     context["tables"].update(cross_domain_tables(pd.read_csv(inp.cross_domain_table),
@@ -71,11 +71,11 @@ if "cross_domain_table" in inp.keys():
         {"train": network["dataset"], "test": m["dataset"],
          "conversion": describe_conversion(tuple(m["shape"][1:]), tuple(network["shape"][1:]))}
         for m in (json.loads(Path(p).read_text()) for p in inp.cross_domain_manifests)]
-figures = {key: inp[key] for key in REPRESENTATION_FIGURES if key in inp.keys()}
+representations = next(s for s in SECTIONS if s.id == "representations")
+figures = {f.key: context["figures"][f.key] for f in representations.figures if f.key in context["figures"]}
 tables, context["representations"] = representation_parts(
     pd.read_csv(inp.cka_table), figures, n_tasks=yaml.safe_load(config_yaml)["representations"]["cka_tasks"],
     visual_algorithms=snakemake.params.visual_algorithms)
-context["figures"].update(figures)
 context["tables"].update(tables)
 ablation_tables, context["ablations"] = ablation_context(
     rate_signs=pd.read_csv(inp.ablation_rate_signs_table), test_time=pd.read_csv(inp.ablation_test_time_table),
@@ -84,7 +84,6 @@ ablation_tables, context["ablations"] = ablation_context(
     convergence_grid=pd.read_csv(inp.ablation_convergence_grid, dtype=str, keep_default_na=False),
     convergence_runs=pd.read_csv(inp.ablation_convergence_runs), config=yaml.safe_load(config_yaml))
 context["tables"].update(ablation_tables)
-context["figures"].update({key: inp[key] for key in ABLATION_FIGURES})
 stats_tables = {key: pd.read_csv(inp[key]) for key in (
     "paired_meta_test", "paired_probe", "mixed_model", "lr_below_zero", "claims")}
 scale = scale_summary(pd.read_csv(inp.claims_runs), stats_tables["claims"],

@@ -10,10 +10,11 @@ from markupsafe import Markup
 from innerloop.reporting.ablation_figures import METHOD_LABELS, PROCEDURE_LABELS, VARIANT_LABELS
 from innerloop.reporting.figures import algorithm_label
 from innerloop.reporting.format import format_p
+from innerloop.reporting.sections.ablations import SECTION
 from innerloop.reporting.tables import format_table, to_html
 
-#: Context figure key -> PNG of rules/ablations.smk.
-FIGURES = ("ablation_rate_signs", "ablation_test_time", "ablation_inner_steps", "ablation_convergence")
+#: The section's figure keys (innerloop.reporting.sections.ablations), drawn by rules/ablations.smk.
+FIGURES = tuple(f.key for f in SECTION.figures)
 
 
 def _p(df: pd.DataFrame) -> pd.DataFrame:

@@ -60,6 +60,7 @@ __all__ = [
     "draw_lr_histograms",
     "draw_lr_trajectories",
     "draw_feature_probe",
+    "draw_cross_domain_probe",
     "draw_meta_test_accuracy",
     "draw_running_time",
     "placeholder",
@@ -529,6 +530,13 @@ def draw_feature_probe(
 # --------------------------------------------------------------------------
 # Meta-test accuracy per run
 # --------------------------------------------------------------------------
+
+
+def draw_cross_domain_probe(probe_summary: pd.DataFrame, probe_changes: pd.DataFrame | None = None) -> Figure:
+    """:func:`draw_feature_probe` of the runs probed on the cross-domain test sets (one row per
+    algorithm and direction, ``setting`` naming both)."""
+    return draw_feature_probe(probe_summary, probe_changes)
+
 
 def draw_meta_test_accuracy(meta_test: pd.DataFrame) -> Figure:
     """Per-run meta-test accuracy with its 95% CI over tasks: one panel per setting,

@@ -43,6 +43,7 @@ from innerloop.stats.order import setting_order
 
 from . import figures as F
 from .format import text_int, text_number, text_p, text_percent, text_pp
+from .sections import FIGURES_BY_KEY, SECTIONS, always
 from .style import canonical_name
 from .tables import report_tables
 
@@ -75,12 +76,13 @@ __all__ = [
 
 DEFAULT_TITLE = "Negative Inner-Loop Learning Rates Learn Universal Features — a re-run"
 
-#: Figure keys the template uses (values: PNG paths). ``rulegraph`` may be ``None``.
-FIGURE_KEYS = ("training_curves", "meta_test_accuracy", "running_time", "lr_histograms", "feature_probe",
-               "rulegraph")
-#: Figures shown only when the context has them (Alpha-MAML's learning-rate trajectories; the
-#: sine-wave section, whose figures come with ``context["sine"]``).
-OPTIONAL_FIGURE_KEYS = ("lr_trajectories", "sine_comparison", "sine_turtle_study", "cross_domain_probe")
+#: Figure keys every report has (values: PNG paths; ``rulegraph`` may be ``None``): the figures of
+#: the sections shown in every configuration (innerloop.reporting.sections).
+FIGURE_KEYS = tuple(f.key for s in SECTIONS if s.context is None and s.shown is always
+                    for f in s.figures if f.shown is always and f.context is None)
+#: Figures shown only when the configuration has them (Alpha-MAML's learning-rate trajectories,
+#: the sections that come with their own context: sine waves, cross-domain, ...).
+OPTIONAL_FIGURE_KEYS = tuple(key for key in FIGURES_BY_KEY if key not in FIGURE_KEYS)
 #: Table keys the template uses (values: HTML from ``tables.report_tables``).
 TABLE_KEYS = ("meta_test_table", "meta_test_runs", "meta_test_summary", "running_time", "lr_table",
               "probe_summary", "probe_changes", "probe_vs_maml")
@@ -103,24 +105,11 @@ FRAME_KEYS: dict[str, tuple[str, ...]] = {
     "running_time": ("algorithm", "setting", "n_seeds", "train_s_median", "train_s_min", "train_s_max",
                      "meta_test_s_median", "feature_probe_s_median", "total_s_median", "accuracy_median"),
 }
-#: The report's sections in order, as (id, title, context key). A section's template is
+#: The report's sections in order, as (id, title, context key), from their declarations
+#: (innerloop.reporting.sections). A section's template is
 #: ``report/templates/sections/<id>.html.j2``; a section with a context key appears only when the
 #: context has that key and it is not empty (an analysis the configuration did not run).
-REPORT_SECTIONS: tuple[tuple[str, str, str | None], ...] = (
-    ("summary", "Summary", None),
-    ("setup", "Setup", None),
-    ("training", "Meta-training", None),
-    ("learning-rates", "Learned inner-loop learning rates", None),
-    ("feature-probe", "Feature probe", None),
-    ("representations", "Representation change", "representations"),
-    ("ablations", "Ablations", "ablations"),
-    ("cross-domain", "Cross-domain", "cross_domain"),
-    ("comparison", "Method comparison", None),
-    ("sine", "Sine-wave regression", "sine"),
-    ("claims", "Claims", "claims"),
-    ("methods", "Methods", None),
-    ("provenance", "Provenance", None),
-)
+REPORT_SECTIONS: tuple[tuple[str, str, str | None], ...] = tuple((s.id, s.title, s.context) for s in SECTIONS)
 
 
 def report_sections(context: Mapping[str, Any]) -> list[dict[str, str]]:

@@ -22,10 +22,11 @@ from matplotlib.lines import Line2D
 from innerloop.evaluation.representations import LAYERS, SPLITS, filter_grid
 
 from . import figures as F
+from .sections.representations import SECTION
 from .style import RC_PARAMS, TEXT_WIDTH, algorithm_color
 
 __all__ = ["SPLIT_LABELS", "draw_representation_change", "draw_first_layer_filters", "draw_embeddings",
-           "draw_max_activating_images"]
+           "draw_embeddings_pca", "draw_embeddings_tsne", "draw_max_activating_images"]
 
 SPLIT_LABELS = {"on_task": "On-task (adapted task's images)", "off_task": "Off-task (another task's images)"}
 _SPLIT_STYLE = {"on_task": ("#2b6cb0", "s", "-"), "off_task": ("#dd6b20", "^", "--")}
@@ -100,7 +101,8 @@ def draw_first_layer_filters(filters: Mapping[str, np.ndarray]) -> Figure:
 
 def draw_embeddings(points: pd.DataFrame, method: str) -> Figure:
     """2-D maps of the embeddings of meta-test images coloured by class, one panel per algorithm
-    (the figures ``embeddings_pca`` and ``embeddings_tsne`` of the rule ``figure_embeddings``).
+    (the figures ``embeddings_pca`` and ``embeddings_tsne``: :func:`draw_embeddings_pca`,
+    :func:`draw_embeddings_tsne`).
 
     ``points``: ``algorithm, method, x, y, class`` (one row per image and map); the panels
     show the rows whose ``method`` is ``method`` (``pca`` or ``tsne``), algorithms in the
@@ -127,6 +129,16 @@ def draw_embeddings(points: pd.DataFrame, method: str) -> Figure:
         fig.suptitle(f"{len(classes)} meta-test classes, {len(d) // max(len(algorithms), 1)} images; "
                      "colour = class", fontsize=8.5)
     return fig
+
+
+def draw_embeddings_pca(points: pd.DataFrame) -> Figure:
+    """:func:`draw_embeddings` of the PCA maps."""
+    return draw_embeddings(points, "pca")
+
+
+def draw_embeddings_tsne(points: pd.DataFrame) -> Figure:
+    """:func:`draw_embeddings` of the t-SNE maps."""
+    return draw_embeddings(points, "tsne")
 
 
 def draw_max_activating_images(images: Mapping[str, np.ndarray], extremes: pd.DataFrame) -> Figure:
@@ -205,10 +217,10 @@ def cka_table(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Algorithm", "Images", *layers])
 
 
-#: Figure keys of the representations section, in the order shown; all but the first are
-#: the feature visualisation (present when MAML, Meta-SGD or a baseline is configured).
-FIGURE_KEYS: tuple[str, ...] = ("representation_change", "first_layer_filters", "embeddings_pca",
-                                "embeddings_tsne", "max_activating_images")
+#: Figure keys of the representations section, in the order shown (its declaration,
+#: innerloop.reporting.sections.representations); all but the first are the feature
+#: visualisation (present when MAML, Meta-SGD or a baseline is configured).
+FIGURE_KEYS: tuple[str, ...] = tuple(f.key for f in SECTION.figures)
 
 
 def cka_findings(summary: pd.DataFrame) -> list[str]:

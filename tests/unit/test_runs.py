@@ -1,10 +1,15 @@
 """A run's identity (innerloop.runs.RunId): made from what planned the run, written into its
 paths and its tables, and never read back out of a path."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
-from innerloop.runs import MAIN, RUN_COLUMNS, RUN_KEY, RunId, RunSpec, read_runs
+from innerloop.runs import (MAIN, RUN_COLUMNS, RUN_KEY, RunId, RunSpec, grid_spec, positive_run_ids, read_runs,
+                            run_ids, run_spec, study_spec, sweep_run_ids, sweep_studies)
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_run_names_its_directory_benchmarks_and_columns():
@@ -64,3 +69,43 @@ def test_collecting_tables_reads_their_identity_not_their_paths(tmp_path):
         read_runs([*paths, untagged])
     with pytest.raises(ValueError, match="no per-run tables"):
         read_runs([])
+
+
+def _config():
+    from innerloop.config import load_config
+
+    return load_config(ROOT / "config/config.yaml", ROOT / "config/presets/smoke.yaml", sources=False)
+
+
+def test_the_main_runs_and_their_specs_come_from_the_config():
+    config = _config()
+    runs = run_ids(config)
+    assert len(runs) == len(config["algorithms"]) * len(config["task"]["shots"]) * len(config["seeds"])
+    assert [r.algorithm for r in runs[:len(config["seeds"]) * len(config["task"]["shots"])]] == \
+        [config["algorithms"][0]] * len(config["seeds"]) * len(config["task"]["shots"])
+    spec = RunSpec(**run_spec(config, runs[0]))  # a complete RunSpec
+    assert (spec.dataset, spec.algorithm, spec.seed, spec.iterations) == \
+        (runs[0].dataset, runs[0].algorithm, runs[0].seed, config["train"]["iterations"])
+    assert spec.options == config["algorithm_options"].get(runs[0].algorithm, {})
+
+
+def test_an_ablation_run_s_spec_is_its_main_run_s_with_the_study_s_change():
+    config = _config()
+    main = run_spec(config, RunId("glyphs", "metasgd", 5, 1, 0))
+    positive = study_spec(config, RunId("glyphs", "metasgd", 5, 1, 0, study="positive_rates"))
+    assert positive == {**main, "options": {**main["options"], "positive": True}}
+    sweep = config["ablations"]["inner_steps"]
+    study, steps = next(iter(sweep_studies(config).items()))
+    assert study == f"steps{steps}" and list(sweep_studies(config).values()) == sweep["steps"]
+    swept = study_spec(config, RunId("glyphs", "maml", 5, 1, 0, study=study))
+    assert (swept["inner_steps"], swept["iterations"], swept["val_every"]) == (steps, sweep["iterations"],
+                                                                              sweep["iterations"])
+    runs = sweep_run_ids(config)
+    assert len(runs) == len(sweep["steps"]) * len(sweep["algorithms"]) * len(config["task"]["shots"]) * len(sweep["seeds"])
+    assert {r.study for r in runs} == set(sweep_studies(config))
+    asked = {**config, "ablations": {**config["ablations"], "rate_signs": {"positive_trained": True}}}
+    assert [r.study for r in positive_run_ids(asked)] == ["positive_rates"] * len(config["seeds"]) * len(
+        config["task"]["shots"])
+    assert positive_run_ids({**asked, "algorithms": ["maml"]}) == []
+    assert positive_run_ids({**asked, "ablations": config["ablations"] | {"rate_signs": {"positive_trained": False}}}) == []
+    assert RunSpec(**grid_spec(config)).algorithm == "alpha_maml"

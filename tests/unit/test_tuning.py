@@ -91,3 +91,26 @@ def test_the_report_table_shows_every_candidate_and_the_choice():
     assert html.count("<tr>") == 3 and "inner_lr=0.1" in html and "70.0%" in html
     assert html.index("inner_lr=0.1") < html.index("chosen")
     assert tuning_html(tuning_table([])) == ""
+
+
+def test_a_candidate_s_spec_files_and_benchmarks_come_from_the_config():
+    from innerloop.runs import RunId, run_spec
+    from innerloop.tuning import TUNED_CHOICE, tune_spec, tuned_settings, tuning_benchmarks
+
+    config = validate_config(load_config("config/config.yaml"))
+    algorithm = tuned_algorithms(config)[0]
+    cid = candidate_id(candidates(config["tuning"]["grid"][algorithm])[0])
+    spec = tune_spec(config, config["dataset"], algorithm, config["task"]["ways"], config["task"]["shots"][0], cid)
+    main = run_spec(config, RunId(config["dataset"], algorithm, config["task"]["ways"], config["task"]["shots"][0],
+                                  config["tuning"]["seed"]))
+    assert spec == {**main, "iterations": config["tuning"]["iterations"],
+                    "options": {**main["options"], **candidate_options(config["tuning"]["grid"][algorithm], cid)}}
+    settings = tuned_settings(config)
+    assert [s["algorithm"] for s in settings] == [a for a in tuned_algorithms(config)
+                                                  for _ in config["task"]["shots"]]
+    assert TUNED_CHOICE.format(**settings[0]).endswith(f"/{algorithm}/{config['task']['ways']}w"
+                                                       f"{config['task']['shots'][0]}s/chosen.json")
+    benchmarks = tuning_benchmarks(config)
+    assert len(benchmarks) == sum(len(candidates(config["tuning"]["grid"][s["algorithm"]])) for s in settings)
+    assert benchmarks[0] == (f"results/benchmarks/tune_run/{config['dataset']}/{algorithm}/"
+                             f"{config['task']['ways']}w{config['task']['shots'][0]}s/{cid}.tsv")

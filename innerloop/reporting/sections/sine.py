@@ -1,0 +1,14 @@
+"""Section "Sine-wave regression": the thesis's Sec. 3.5 experiments (rules/sine.smk), whose
+rule sine_figures draws both figures."""
+
+from . import TABLES, Figure, Section, Table
+
+SECTION = Section(
+    "sine", "Sine-wave regression", context="sine",
+    figures=(Figure("sine_comparison", draw="innerloop.reporting.sine", rule="sine_figures"),
+             Figure("sine_turtle_study", draw="innerloop.reporting.sine", rule="sine_figures")),
+    tables=(
+        Table("sine_comparison", {"sine_comparison_table": f"{TABLES}/sine_comparison.csv"}),
+        Table("sine_turtle_study", {"sine_turtle_study_table": f"{TABLES}/sine_turtle_study.csv"}),
+    ),
+)
