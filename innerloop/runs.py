@@ -5,7 +5,7 @@ not. The sine-wave study's two experiments (:mod:`innerloop.sine`; thesis Sec. 3
 planned here as data: their variants, the spec and identity of each run, where its files go
 and how it is scored.
 
-Snakemake reads this module when it plans the workflow (rules/sine.smk), and every Snakemake
+Snakemake reads this module when it plans the workflow (rules/common.smk), and every Snakemake
 start pays for what it imports, so it imports nothing that imports torch.
 """
 
@@ -360,7 +360,7 @@ def variant_spec(sine: dict, experiment: str, variant: str, seed: int) -> RunSpe
                      checkpoint_every=sine["checkpoint_every"], options=v.options, plateau=sine.get("plateau"))
 
 
-#: Directory of one run of an experiment (the workflow's layout, rules/sine.smk).
+#: Directory of one run of an experiment (the workflow's layout: rule sine_run).
 RUN_DIR = "results/sine/{experiment}/{variant}/seed{seed}"
 
 

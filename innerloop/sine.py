@@ -14,7 +14,7 @@ described by a :class:`~innerloop.runs.RunSpec` with ``dataset="sine"``, ``ways=
 ``queries`` the query points per task and ``filters`` the width of the two hidden layers.
 
 The thesis's two experiments, planned as data in :mod:`innerloop.runs` (the workflow's
-rules/sine.smk runs them):
+rules sine_run and sine_tables run them):
 
 * ``comparison`` (thesis Fig. 3.3): each configured algorithm on K-shot waves, scored on a
   fixed set of test tasks; the figure shows the median MSE over seeds.

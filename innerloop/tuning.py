@@ -141,7 +141,7 @@ def tuned_algorithms(config: Mapping[str, Any]) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------
-# Where the tuning stage's files go (its rules, rules/tune.smk)
+# Where the tuning stage's files go (rules tune_run and tune_choose, rules/train.smk)
 # --------------------------------------------------------------------------------------
 
 #: One algorithm and setting's tuning directory, and one candidate's run inside it.

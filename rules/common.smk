@@ -5,6 +5,7 @@ import datetime
 import os
 import shlex
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from snakemake.logging import logger
@@ -13,6 +14,7 @@ from innerloop import cluster, devices, runs as plan, tuning
 from innerloop.catalog import LEARNS_RATES
 from innerloop.config import cross_domain_targets as config_targets
 from innerloop.config import sweep_datasets, validate_config
+from innerloop.reporting.sections.representations import visual_algorithms, visual_models
 from innerloop.runs import RUN_KEY, RunId
 
 validate_config(config, files=workflow.configfiles)
@@ -45,6 +47,14 @@ CHECKPOINT = f"results/checkpoints/{RUN_ID}/checkpoint.pt"
 #: "steps<K>" (the inner-steps sweep), in the run directory layout of RUN.
 ABLATION_RUN = f"results/ablations/{{study}}/runs/{RUN_ID}"
 ABLATION_RUN_ID = f"{{study}}/{RUN_ID}"
+#: A run's evaluation on cross-domain dataset {target}: its meta-test split, with {target}'s
+#: images converted to the network's input shape.
+CROSS = f"{RUN}/cross_domain/{{target}}"
+#: One sine-wave run (innerloop.runs: the experiments' variants, their specs and identities).
+SINE_RUN = plan.RUN_DIR
+SINE_RUN_ID = SINE_RUN.removeprefix("results/sine/")
+SINE_CHECKPOINT = f"results/checkpoints/sine/{SINE_RUN_ID}/checkpoint.pt"
+REPRESENTATIONS = config["representations"]
 #: The tuning stage's directories (innerloop.tuning).
 TUNE_SETTING, TUNE_RUN, TUNED_CHOICE = tuning.TUNE_SETTING, tuning.TUNE_RUN, tuning.TUNED_CHOICE
 ABLATIONS = config["ablations"]
@@ -262,8 +272,6 @@ def train_benchmark_runs():
 def all_benchmarks():
     """Benchmark files of every benchmarked job in the DAG (the report's time per rule).
     Called at DAG time (rule rule_times), when the ablation rules' target functions exist."""
-    from innerloop.runs import EXPERIMENTS, run_files
-
     bench = "results/benchmarks"
     files = [f for stage in ("train", "evaluate_run") for f in expand_runs(f"{bench}/{stage}/{RUN_ID}.tsv")]
     files += [f for target in cross_domain_targets()
@@ -283,10 +291,30 @@ def all_benchmarks():
         datasets |= {target for dataset in SWEEP_DATASETS for target in cross_domain_targets(dataset)}
     files += [f"{bench}/prepare_dataset/{dataset}.tsv" for dataset in sorted(datasets)]
     files += [str(Path(bench) / Path(f).parent.relative_to("results")) + ".tsv"
-              for experiment in EXPERIMENTS for f in run_files(config["sine"], experiment, "mse.csv")]
+              for experiment in plan.EXPERIMENTS for f in plan.run_files(config["sine"], experiment, "mse.csv")]
     return files
 
 
 def figure_report(name, category):
     """The SVG of figure ``name``, registered for `snakemake --report` with its caption."""
     return report(f"results/figures/{name}.svg", caption=f"../report/captions/{name}.rst", category=category)
+
+
+def figure_rule(figure, section):
+    """The rule figure_<key> of a figure a report section declares (rules/figures.smk)."""
+    # A function's scope, so that each rule's script path is its own figure's (a rule's body
+    # reads the names around it when the job runs, not when the rule is made).
+    rule:
+        name:
+            figure.rule_name
+        input:
+            **figure.input_files(config),
+        output:
+            png=figure.png,
+            svg=figure_report(figure.key, section.title),
+        log:
+            f"results/logs/figures/{figure.key}.log",
+        conda:
+            ENV
+        script:
+            f"../workflow_scripts/figure_{figure.key}.py"

@@ -2,7 +2,8 @@
 # the untrained reference under the same protocol, the feature probe, the representation
 # change (CKA) and the test-time procedures, all in one job per run (rule evaluate_run;
 # innerloop.evaluation.run), and the same run's meta-test and probe on each cross-domain
-# dataset (rule cross_domain_evaluation); its learned inner-loop learning rates (Meta-SGD).
+# dataset (rule cross_domain_evaluation); its learned inner-loop learning rates; the
+# features of the visualised runs; and the ablation studies' probes and rates.
 
 
 # The untrained reference is the seed's initialisation with the run's own (tuned) options,
@@ -49,11 +50,6 @@ rule lr_distribution:
         "../workflow_scripts/lr_distribution.py"
 
 
-# Cross-domain: a run trained on {dataset} is meta-tested and probed on the meta-test
-# split of {target}, with {target}'s images converted to the network's input shape.
-CROSS = f"{RUN}/cross_domain/{{target}}"
-
-
 rule cross_domain_evaluation:
     input:
         **store("{target}"),
@@ -76,3 +72,118 @@ rule cross_domain_evaluation:
         ENV
     script:
         "../workflow_scripts/evaluate_run.py"
+
+
+rule feature_maps:
+    input:
+        **store(config["dataset"]),
+        models=visual_models(config),
+    output:
+        embeddings="results/tables/embeddings.csv",
+        extremes="results/tables/max_activating_images.csv",
+    params:
+        classes=REPRESENTATIONS["classes"],
+        images_per_class=REPRESENTATIONS["images_per_class"],
+        perplexity=REPRESENTATIONS["tsne_perplexity"],
+        unit_layers=REPRESENTATIONS["unit_layers"],
+        units=REPRESENTATIONS["units"],
+        top_k=REPRESENTATIONS["top_k"],
+        seed=config["evaluation"]["seed"],
+    threads: 1
+    log:
+        "results/logs/feature_maps.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/feature_maps.py"
+
+
+rule ablation_probe:
+    input:
+        **store("{dataset}"),
+        model=f"{ABLATION_RUN}/model.pt",
+    output:
+        probe=f"{ABLATION_RUN}/probe.csv",
+    params:
+        iterations=config["evaluation"]["probe_iterations"],
+        seed=config["evaluation"]["seed"],
+        inner_steps=None,  # the run's own: the sweep's steps are the point
+        centroid_shots=config["evaluation"]["probe_centroid_shots"],
+        device=config["train"]["device"],
+    resources:
+        **rule_resources("ablation_probe"),
+    threads: rule_threads("ablation_probe")
+    log:
+        f"results/logs/ablation_probe/{ABLATION_RUN_ID}.log",
+    benchmark:
+        f"results/benchmarks/ablation_probe/{ABLATION_RUN_ID}.tsv"
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/feature_probe.py"
+
+
+# The sweep run's probe on another dataset: the cross-domain test datasets of its training dataset.
+rule ablation_cross_probe:
+    input:
+        **store("{target}"),
+        model=f"{ABLATION_RUN}/model.pt",
+    output:
+        probe=f"{ABLATION_RUN}/cross_domain/{{target}}/probe.csv",
+    params:
+        iterations=config["evaluation"]["probe_iterations"],
+        seed=config["evaluation"]["seed"],
+        inner_steps=None,  # the run's own, as ablation_probe
+        centroid_shots=config["evaluation"]["probe_centroid_shots"],
+        device=config["train"]["device"],
+    resources:
+        **rule_resources("ablation_cross_probe"),
+    threads: rule_threads("ablation_cross_probe")
+    log:
+        f"results/logs/ablation_cross_probe/{ABLATION_RUN_ID}/{{target}}.log",
+    benchmark:
+        f"results/benchmarks/ablation_cross_probe/{ABLATION_RUN_ID}/{{target}}.tsv"
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/feature_probe.py"
+
+
+rule ablation_lr_distribution:
+    input:
+        model=f"{ABLATION_RUN}/model.pt",
+    output:
+        values=f"{ABLATION_RUN}/learning_rates.npz",
+        layers=f"{ABLATION_RUN}/learning_rates.csv",
+    log:
+        f"results/logs/ablation_lr_distribution/{ABLATION_RUN_ID}.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/lr_distribution.py"
+
+
+# The probe of a trained Meta-SGD run with its rates as trained, negative rates zeroed and flipped.
+rule rate_sign_probe:
+    input:
+        **store("{dataset}"),
+        model=f"{RUN}/model.pt",
+    output:
+        probe=f"results/ablations/rate_signs/runs/{RUN_ID}/probe.csv",
+    params:
+        iterations=config["evaluation"]["probe_iterations"],
+        seed=config["evaluation"]["seed"],
+        inner_steps=eval_inner_steps(),
+        centroid_shots=config["evaluation"]["probe_centroid_shots"],
+        device=config["train"]["device"],
+    resources:
+        **rule_resources("rate_sign_probe"),
+    threads: rule_threads("rate_sign_probe")
+    log:
+        f"results/logs/rate_sign_probe/{RUN_ID}.log",
+    benchmark:
+        f"results/benchmarks/rate_sign_probe/{RUN_ID}.tsv"
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/rate_sign_probe.py"

@@ -1,4 +1,7 @@
-# Per-run results gathered into the tables the report shows (results/tables/*.csv).
+# Statistics: per-run results gathered into the tables the report shows (results/tables/*.csv),
+# the paired comparisons with Holm correction, the mixed model, the learning-rate one-sample
+# tests and the claims table (innerloop/stats/), one table and figure per ablation question
+# (innerloop/stats/ablations.py), and the sine-wave tables.
 
 
 rule collect_training:
@@ -31,6 +34,19 @@ rule run_convergence:
         "../workflow_scripts/run_convergence.py"
 
 
+rule diverged_runs:
+    input:
+        models=runs("model.pt"),
+    output:
+        table="results/tables/diverged_runs.csv",
+    log:
+        "results/logs/diverged_runs.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/diverged_runs.py"
+
+
 rule meta_test_stats:
     input:
         runs("meta_test.csv"),
@@ -61,6 +77,19 @@ rule protocol_table:
         ENV
     script:
         "../workflow_scripts/protocol_table.py"
+
+
+rule tuning_table:
+    input:
+        chosen=tuning_choices(),
+    output:
+        table="results/tables/tuning.csv",
+    log:
+        "results/logs/tuning_table.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/tuning_table.py"
 
 
 # With no rate-learning algorithm configured the inputs are empty and the tables are written
@@ -97,6 +126,21 @@ rule probe_stats:
         ENV
     script:
         "../workflow_scripts/probe_stats.py"
+
+
+# The per-run CKA tables come from rule evaluate_run (rules/evaluate.smk).
+rule cka_stats:
+    input:
+        runs("cka.csv"),
+    output:
+        runs="results/tables/cka_runs.csv.gz",
+        summary="results/tables/cka.csv",
+    log:
+        "results/logs/cka_stats.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/cka_stats.py"
 
 
 # Wall-clock seconds of every run's stages: training from the benchmark files Snakemake writes,
@@ -138,6 +182,152 @@ rule cross_domain_stats:
         ENV
     script:
         "../workflow_scripts/cross_domain_stats.py"
+
+
+rule paired_stats:
+    input:
+        meta_test=runs("meta_test.csv"),
+        probe="results/tables/probe_iterations.csv.gz",
+        lr_per_seed="results/tables/lr_layers_per_seed.csv",
+    output:
+        tasks="results/tables/meta_test_tasks.csv.gz",
+        paired_meta_test="results/tables/paired_meta_test.csv",
+        paired_meta_test_tex="results/tables/paired_meta_test.tex",
+        paired_probe="results/tables/paired_probe.csv",
+        paired_probe_tex="results/tables/paired_probe.tex",
+        mixed_model="results/tables/mixed_model.csv",
+        mixed_model_tex="results/tables/mixed_model.tex",
+        lr_below_zero="results/tables/lr_below_zero.csv",
+        lr_below_zero_tex="results/tables/lr_below_zero.tex",
+    params:
+        statistics=config["statistics"],
+    log:
+        "results/logs/paired_stats.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/paired_stats.py"
+
+
+# The claims are inferred over seeds; whether each is testable depends on every run's
+# convergence (the plateau rule on its validation log; train.plateau) and, for the learned-rate
+# claims, on the rates having moved from their init (algorithm_options.metasgd).
+rule claims:
+    input:
+        tasks="results/tables/meta_test_tasks.csv.gz",
+        probe="results/tables/probe_iterations.csv.gz",
+        lr_per_seed="results/tables/lr_layers_per_seed.csv",
+        lr_values="results/tables/lr_values.csv.gz",
+        validation="results/tables/validation.csv",
+        diverged_runs="results/tables/diverged_runs.csv",
+    output:
+        csv="results/tables/claims.csv",
+        tex="results/tables/claims.tex",
+        runs="results/tables/claims_runs.csv",
+        rates_vs_init="results/tables/lr_vs_init.csv",
+    params:
+        statistics=config["statistics"],
+        plateau=config["train"].get("plateau"),
+        algorithm_options=config["algorithm_options"],
+    log:
+        "results/logs/claims.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/claims.py"
+
+
+# One table (CSV and LaTeX) and one figure per question. The rate-sign rule's inputs are
+# empty when Meta-SGD is not configured: its table is then header-only and its figure a note.
+rule ablation_rate_signs:
+    input:
+        variants=lambda w: expand_runs(f"results/ablations/rate_signs/runs/{RUN_ID}/probe.csv", ["metasgd"])
+            if "metasgd" in config["algorithms"] else [],
+        positive=positive_runs("probe.csv"),
+    output:
+        table="results/tables/ablation_rate_signs.csv",
+        tex="results/tables/ablation_rate_signs.tex",
+        png="results/figures/ablation_rate_signs.png",
+        svg=figure_report("ablation_rate_signs", "Ablations"),
+    log:
+        "results/logs/ablation_rate_signs.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/ablation_rate_signs.py"
+
+
+# The per-run test-time tables come from rule evaluate_run (rules/evaluate.smk).
+rule ablation_test_time:
+    input:
+        runs=expand_runs(f"results/ablations/test_time/runs/{RUN_ID}/test_time.csv"),
+    output:
+        tasks="results/tables/ablation_test_time_tasks.csv.gz",
+        table="results/tables/ablation_test_time.csv",
+        tex="results/tables/ablation_test_time.tex",
+        png="results/figures/ablation_test_time.png",
+        svg=figure_report("ablation_test_time", "Ablations"),
+    log:
+        "results/logs/ablation_test_time.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/ablation_test_time.py"
+
+
+rule ablation_inner_steps:
+    input:
+        probes=sweep_runs("probe.csv"),
+        cross_probes=sweep_cross_runs("probe.csv"),
+        layers=sweep_runs("learning_rates.csv", [a for a in SWEEP["algorithms"] if a in LEARNS_RATES]),
+    output:
+        probe="results/tables/ablation_inner_steps_probe.csv",
+        rates="results/tables/ablation_inner_steps_rates.csv",
+        png="results/figures/ablation_inner_steps.png",
+        svg=figure_report("ablation_inner_steps", "Ablations"),
+    params:
+        steps=SWEEP_STUDIES,
+    log:
+        "results/logs/ablation_inner_steps.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/ablation_inner_steps.py"
+
+
+rule ablation_convergence:
+    input:
+        grids=expand("results/ablations/convergence/{method}.csv", method=["maml", "alpha_maml"]),
+        logs=expand("results/ablations/convergence/{method}_log.csv", method=["maml", "alpha_maml"]),
+    output:
+        grid="results/tables/ablation_convergence.csv",
+        table="results/tables/ablation_convergence_grid.csv",
+        tex="results/tables/ablation_convergence_grid.tex",
+        png="results/figures/ablation_convergence.png",
+        svg=figure_report("ablation_convergence", "Ablations"),
+    log:
+        "results/logs/ablation_convergence.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/ablation_convergence.py"
+
+
+rule sine_tables:
+    input:
+        comparison=plan.run_files(config["sine"], "comparison", "mse.csv"),
+        turtle_study=plan.run_files(config["sine"], "turtle_study", "mse.csv"),
+    output:
+        comparison="results/tables/sine_comparison.csv",
+        comparison_runs="results/tables/sine_comparison_runs.csv",
+        turtle_study="results/tables/sine_turtle_study.csv",
+        turtle_study_runs="results/tables/sine_turtle_study_runs.csv",
+    log:
+        "results/logs/sine_tables.log",
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/sine_tables.py"
 
 
 # Wall-clock and CPU seconds per rule, summed over its jobs, for the report's provenance.

@@ -13,7 +13,7 @@ from innerloop.training import train
 from innerloop.tuning import read_json, with_chosen
 
 spec = dict(snakemake.params.spec)
-if "chosen" in snakemake.input.keys():  # the tuning stage's choice of options (rules/tune.smk)
+if "chosen" in snakemake.input.keys():  # the tuning stage's choice of options (rule tune_choose)
     spec["options"] = with_chosen(spec["options"], read_json(snakemake.input.chosen))
     job.print(f"tuned options: {spec['options']}")
 train(

@@ -13,7 +13,7 @@ from innerloop.reporting.format import format_p
 from innerloop.reporting.sections.ablations import SECTION
 from innerloop.reporting.tables import format_table, to_html
 
-#: The section's figure keys (innerloop.reporting.sections.ablations), drawn by rules/ablations.smk.
+#: The section's figure keys (innerloop.reporting.sections.ablations), drawn by the ablation rules of rules/stats.smk.
 FIGURES = tuple(f.key for f in SECTION.figures)
 
 

@@ -1,5 +1,5 @@
 """The report's tables of the paired comparisons, the mixed model, the learning-rate
-one-sample tests and the claims (from the tables of ``rules/analysis_stats.smk``)."""
+one-sample tests and the claims (from the tables of ``rules/stats.smk``)."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ from innerloop.runs import (RUN_DIR, TURTLE_STUDY_OPTIONS, comparison_variants, 
 from innerloop.sine import build_sine_run, evaluate_sine, load_sine_model, score_run, train_sine
 from innerloop.training import Interrupted
 
-#: A small sine block with every key rules/sine.smk reads (the schema's defaults are tested
+#: A small sine block with every key the sine rules read (the schema's defaults are tested
 #: separately, once config/schema.yaml has the block).
 SINE = {
     "shots": 5, "queries": None, "hidden_units": 8, "seeds": [0, 1], "iterations": 3, "meta_batch": 2,

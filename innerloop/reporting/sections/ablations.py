@@ -1,5 +1,5 @@
 """Section "Ablations": the learned-rate signs, the test-time procedure, the inner-steps sweep
-and the MAML / Alpha-MAML convergence grid; each question's rule (rules/ablations.smk)
+and the MAML / Alpha-MAML convergence grid; each question's rule (rules/stats.smk)
 writes its table and its figure."""
 
 from . import TABLES, Figure, Section, Table

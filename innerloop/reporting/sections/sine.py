@@ -1,4 +1,4 @@
-"""Section "Sine-wave regression": the thesis's Sec. 3.5 experiments (rules/sine.smk), whose
+"""Section "Sine-wave regression": the thesis's Sec. 3.5 experiments (rules sine_run, sine_tables), whose
 rule sine_figures draws both figures."""
 
 from . import TABLES, Figure, Section, Table
