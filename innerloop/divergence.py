@@ -92,6 +92,14 @@ def diverged_probe(iterations: int) -> pd.DataFrame:
     return _marked(pd.DataFrame({"iteration": range(iterations), **dict.fromkeys(PROBE_COLUMNS, np.nan)}))
 
 
+def diverged_rate_probe(iterations: int, variants) -> pd.DataFrame:
+    """A diverged run's rate-sign probe table (the probe of each rate variant): every score NaN."""
+    frames = [diverged_probe(iterations).assign(fraction_negative=np.nan) for _ in variants]
+    for frame, variant in zip(frames, variants):
+        frame.insert(0, "variant", variant)
+    return pd.concat(frames, ignore_index=True)
+
+
 def diverged_lr_layers(layers: list[str]) -> pd.DataFrame:
     """A diverged run's per-layer learning-rate table: NaN statistics, no elements."""
     df = pd.DataFrame({"layer": layers, **dict.fromkeys(LR_LAYER_COLUMNS[1:-1], np.nan), "n": 0})

@@ -53,15 +53,20 @@ class Job:
     def print(self, *args) -> None:
         print(*args, file=sys.stderr)
 
-    def device(self):
-        """The rule's threads set for torch, and its device (param ``device``, ``auto`` by default)."""
+    def threads(self) -> int:
+        """The rule's threads, set for torch."""
         import torch
 
+        torch.set_num_threads(self.snakemake.threads)
+        return self.snakemake.threads
+
+    def device(self):
+        """The rule's threads set for torch, and its device (param ``device``, ``auto`` by default)."""
         from innerloop.training import resolve_device
 
-        torch.set_num_threads(self.snakemake.threads)
+        threads = self.threads()
         device = resolve_device(self.snakemake.params.get("device", "auto"))
-        self.print(f"device: {device}, {self.snakemake.threads} thread(s)")
+        self.print(f"device: {device}, {threads} thread(s)")
         return device
 
     def diverged(self) -> bool:

@@ -10,6 +10,7 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
+from innerloop.divergence import drop_diverged
 from innerloop.reporting import ablation_figures
 from innerloop.reporting.figures import placeholder, save_figure
 from innerloop.reporting.tables import write_table
@@ -18,8 +19,10 @@ from innerloop.stats.ablations import PAIRED_COLUMNS, rate_ablation_table
 
 stem = Path(snakemake.output.table).with_suffix("")
 if snakemake.input.variants:
-    variants = read_runs(snakemake.input.variants)
-    positive = read_runs(snakemake.input.positive).drop(columns="study") if snakemake.input.positive else None
+    # A diverged run's probe rows are NaN; they are left out here and listed in diverged_runs.csv.
+    variants = drop_diverged(read_runs(snakemake.input.variants))
+    positive = (drop_diverged(read_runs(snakemake.input.positive)).drop(columns="study")
+                if snakemake.input.positive else None)
     table = rate_ablation_table(variants, positive)
     fig = ablation_figures.draw_ablation_rate_signs(table)
 else:

@@ -2,29 +2,31 @@
 a fixed set of meta-test images, and the images that most and least activate chosen units
 of the last blocks (store indices, so the figure rule can show them)."""
 
-import sys
 from pathlib import Path
 
-from innerloop.code_version import open_job_log
+from innerloop.job import Job
 
-sys.stderr = open_job_log(snakemake)
+job = Job(snakemake)
 
 import pandas as pd
-import torch
 
 from innerloop.data.store import load_store
+from innerloop.divergence import is_diverged
 from innerloop.evaluation.representations import embeddings, meta_test_images, project, unit_extremes
 from innerloop.io import write_csv
 from innerloop.training import load_model
 
-torch.set_num_threads(snakemake.threads)
+job.threads()
 p = snakemake.params
-store = load_store(Path(snakemake.input.store).parent)
+store = load_store(job.store)
 images, labels, indices = meta_test_images(store, p.classes, p.images_per_class, p.seed)
 points, extremes = [], []
 for path in snakemake.input.models:
-    learner, spec, _ = load_model(Path(path))
+    learner, spec, status = load_model(Path(path))
     algorithm = spec.algorithm
+    if is_diverged(status):  # its weights are not finite: nothing to show
+        job.print(f"{algorithm}: the run diverged in training, so its features are not shown")
+        continue
     init = {n: t.detach() for n, t in learner.init.items()}
     features = embeddings(learner, init, images)
     for method in ("pca", "tsne"):
@@ -35,6 +37,9 @@ for path in snakemake.input.models:
     e.insert(0, "algorithm", algorithm)
     e["store_index"] = indices[e["image"].to_numpy()]
     extremes.append(e)
-    print(f"{algorithm}: {len(features)} embeddings of dimension {features.shape[1]}", file=sys.stderr)
+    job.print(f"{algorithm}: {len(features)} embeddings of dimension {features.shape[1]}")
+if not points:
+    raise ValueError(f"every visualised run diverged in training ({', '.join(snakemake.input.models)}): "
+                     "there are no features to show")
 write_csv(pd.concat(points, ignore_index=True), Path(snakemake.output.embeddings))
 write_csv(pd.concat(extremes, ignore_index=True), Path(snakemake.output.extremes))

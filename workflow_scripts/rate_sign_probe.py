@@ -5,10 +5,15 @@ from innerloop.job import Job
 
 job = Job(snakemake)
 
-from innerloop.evaluation.ablations import rate_ablation_probe
+from innerloop.divergence import diverged_rate_probe
+from innerloop.evaluation.ablations import RATE_VARIANTS, rate_ablation_probe
 
 p = snakemake.params
-device = job.device()
-learner, _, sampler = job.load_for_evaluation(device)
-job.write("probe", rate_ablation_probe(learner, sampler, p.iterations, device, steps=p.inner_steps,
-                                       centroid_shots=p.centroid_shots))
+if job.diverged():
+    probe = diverged_rate_probe(p.iterations, RATE_VARIANTS)
+else:
+    device = job.device()
+    learner, _, sampler = job.load_for_evaluation(device)
+    probe = rate_ablation_probe(learner, sampler, p.iterations, device, steps=p.inner_steps,
+                                centroid_shots=p.centroid_shots)
+job.write("probe", probe)

@@ -1,21 +1,18 @@
 """Rule sine_run: meta-train one sine-wave variant and seed, then score it on the fixed tasks."""
 
-import sys
 from pathlib import Path
 
-from innerloop.code_version import open_job_log
+from innerloop.job import Job
 
-sys.stderr = open_job_log(snakemake)
-
-import torch
+job = Job(snakemake)
 
 from innerloop.io import write_csv
 from innerloop.runs import RunSpec
 from innerloop.sine import score_run, train_sine
 
-torch.set_num_threads(snakemake.threads)
+job.threads()  # the MLP is tiny: one thread, on the CPU
 spec = RunSpec(**snakemake.params.spec)
-print(f"{spec.algorithm} {dict(snakemake.params.identity)}", file=sys.stderr)
+job.print(f"{spec.algorithm} {dict(snakemake.params.identity)}")
 learner = train_sine(
     spec,
     model_path=Path(snakemake.output.model),
@@ -27,5 +24,4 @@ learner = train_sine(
 )
 tasks = score_run(learner, dict(snakemake.params.identity), dict(snakemake.params.evaluation))
 write_csv(tasks, Path(snakemake.output.tasks))
-print(f"mean MSE over {len(tasks)} {snakemake.params.evaluation['split']} tasks: {tasks['mse'].mean():.4f}",
-      file=sys.stderr)
+job.print(f"mean MSE over {len(tasks)} {snakemake.params.evaluation['split']} tasks: {tasks['mse'].mean():.4f}")

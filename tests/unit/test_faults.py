@@ -12,12 +12,10 @@ from innerloop.checkpoints import CheckpointCorruptError, load_checked, save_che
 from innerloop.data import registry
 from innerloop.data.store import DatasetTooSmallError, StoreCorruptError, check_task_fits, load_store, write_store
 from innerloop.evaluation.learning_rates import LAYERS, values_by_layer
-from innerloop.io import write_text_atomic
-from innerloop.io import write_csv
-from innerloop.runs import RunId, read_runs
+from innerloop.io import write_csv, write_text_atomic
 from innerloop.reporting import render as R
 from innerloop.reporting import tables as T
-from innerloop.runs import RunSpec
+from innerloop.runs import RunId, RunSpec, read_runs
 from innerloop.stats import lr_table, meta_test_summary, probe_changes, probe_summary, probe_vs_reference
 from innerloop.stats.summaries import meta_test_runs
 from innerloop.training import load_model, train
@@ -353,3 +351,24 @@ def test_all_finite_finds_one_bad_element():
         tensors[1][2] = bad
         assert not D.all_finite(tensors), bad
     assert not D.all_finite([torch.tensor([float("inf"), -float("inf")])])
+
+
+def test_a_diverged_meta_sgd_run_s_rate_sign_probe_is_nan_and_left_out_of_the_ablation():
+    from innerloop.evaluation.ablations import RATE_VARIANTS
+    from innerloop.stats.ablations import rate_ablation_table
+
+    rng = np.random.default_rng(1)
+    frames = []
+    for seed in range(3):
+        if seed == 2:
+            probe = D.diverged_rate_probe(5, RATE_VARIANTS)
+            assert probe["variant"].tolist() == [v for v in RATE_VARIANTS for _ in range(5)]
+            assert probe[[*D.PROBE_COLUMNS, "fraction_negative"]].isna().all().all()
+        else:
+            probe = pd.concat([pd.DataFrame({"variant": v, "iteration": range(5),
+                                             **{c: rng.uniform(0, 1, 5) for c in D.PROBE_COLUMNS},
+                                             "fraction_negative": 0.3}) for v in RATE_VARIANTS], ignore_index=True)
+        frames.append(RunId("glyphs", "metasgd", 5, 1, seed).tag(probe))
+    table = rate_ablation_table(D.drop_diverged(pd.concat(frames, ignore_index=True)))
+    assert set(table["n"].dropna()) == {10}  # 2 finite runs x 5 probe iterations
+    assert np.isfinite(table.loc[table["variant"] != "as_trained", "mean"]).all()
