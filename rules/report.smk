@@ -5,7 +5,6 @@
 import sys
 
 from innerloop.reporting.sections import report_inputs
-from innerloop.reporting.sections.representations import visual_algorithms
 
 
 rule config_as_run:
@@ -53,10 +52,6 @@ rule report_html:
     params:
         command_record=COMMAND_RECORD,
         templates="report/templates",
-        visual_algorithms=visual_algorithms(config),
-        statistics=config["statistics"],
-        tuning=config["tuning"],
-        plateau=config["train"].get("plateau"),
     log:
         "results/logs/report_html.log",
     conda:

@@ -16,6 +16,7 @@ The figures are drawn before, one rule each (``figure_<key>``: ``draw_<key>`` an
     ctx = build_context(frames=frames, setup=setup, provenance=prov,
                         figures={"rulegraph": rulegraph_png, **figure_pngs},
                         caption_dir=Path("report/captions"))
+    add_parts(ctx, inputs, config)   # each section's tables and context (innerloop.reporting.sections)
     html = render_html(ctx, Path("report/templates"), Path("results/report/report.html"))
 
 and ``workflow_scripts/report_pdf.py`` prints it with :func:`html_to_pdf`.

@@ -81,3 +81,10 @@ def test_the_report_s_inputs_follow_the_configuration():
     assert "lr_trajectories" not in narrow and "first_layer_filters" not in narrow
     assert "cross_domain_table" not in narrow and "cross_domain_probe" not in narrow
     assert "representation_change" in narrow and "feature_probe" in narrow
+
+
+def test_a_section_shown_with_its_own_context_builds_it():
+    """Its template reads context only it provides: its parts are where that comes from."""
+    for section in SECTIONS:
+        if section.context is not None:
+            assert section.parts is not None, section.id

@@ -10,7 +10,9 @@ From these declarations:
   it runs ``workflow_scripts/figure_<key>.py``, which calls ``draw_<key>`` and writes
   ``results/figures/<key>.png`` and ``.svg``, captioned by ``report/captions/<key>.rst``;
 - the report rule takes its inputs (:func:`report_inputs`);
-- the renderer takes the section list (:data:`SECTIONS`).
+- the renderer takes the section list (:data:`SECTIONS`);
+- the report rule's script asks each section for its parts (:attr:`Section.parts`): the HTML of
+  its tables and its entries of the report context, in one shape for every section.
 
 So a figure or a table is found from its key in this package, in one hop, and its rule, script,
 drawing function, file and caption all carry that key. A figure made together with its table
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 Config = Mapping[str, Any]
@@ -85,13 +88,44 @@ class Table:
 
 
 @dataclass(frozen=True)
+class Inputs:
+    """The report rule's inputs, read by their names (:func:`report_inputs`), and the workflow's
+    scripts directory (whose code the provenance names)."""
+
+    files: Any  # snakemake.input, or any mapping of name -> path(s) with .keys()
+    scriptdir: Path
+
+    def __getitem__(self, name: str):
+        return self.files[name]
+
+    def has(self, name: str) -> bool:
+        return name in self.files.keys()
+
+    def csv(self, name: str, **options):
+        import pandas as pd
+
+        return pd.read_csv(self.files[name], **options)
+
+    def json(self, path) -> Any:
+        import json
+
+        return json.loads(Path(path).read_text())
+
+
+#: What a section hands the renderer: ``{"tables": {key: HTML}, "context": {key: value}}``.
+Parts = dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class Section:
     """A section of the report: ``report/templates/sections/<id>.html.j2`` under ``title``.
 
     ``context``: the key of the report context whose material the section shows, when it is
     shown only with that material (an analysis the configuration did not run); ``shown``:
     whether the configuration has it. ``sources``: result files the section's text reads
-    besides its figures and tables (report input name -> file).
+    besides its figures and tables (report input name -> file). ``parts``: (inputs, config, the
+    report context so far) -> :data:`Parts`, the HTML of its tables and its context entries,
+    where the section has more than the report's common context (render.build_context).
     """
 
     id: str
@@ -101,6 +135,7 @@ class Section:
     sources: Mapping[str, str | Callable[[Config], Any]] = field(default_factory=dict)
     context: str | None = None
     shown: Callable[[Config], bool] = always
+    parts: Callable[[Inputs, Config, Mapping[str, Any]], Parts] | None = None
 
     @property
     def template(self) -> str:
@@ -144,3 +179,13 @@ def report_inputs(config: Config) -> dict[str, Any]:
             if inputs.setdefault(name, value) != value:
                 raise ValueError(f"report input {name!r} is declared as two files")
     return inputs
+
+
+def add_parts(context: dict[str, Any], inputs: Inputs, config: Config) -> dict[str, Any]:
+    """``context`` with every shown section's parts (:attr:`Section.parts`), in report order."""
+    for section in SECTIONS:
+        if section.parts is not None and section.shown(config):
+            parts = section.parts(inputs, config, context)
+            context["tables"].update(parts.get("tables", {}))
+            context.update(parts.get("context", {}))
+    return context

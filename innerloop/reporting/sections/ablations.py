@@ -11,6 +11,19 @@ def _made_with_its_table(key):
     return Figure(key, draw=FIGURE_MODULE, rule=key)
 
 
+def parts(inputs, config, context):
+    """Each question's table and the facts its text quotes (innerloop.reporting.ablations)."""
+    from innerloop.reporting.ablations import ablation_context
+
+    tables, ablations = ablation_context(
+        rate_signs=inputs.csv("ablation_rate_signs_table"), test_time=inputs.csv("ablation_test_time_table"),
+        inner_steps_probe=inputs.csv("ablation_inner_steps_probe"),
+        inner_steps_rates=inputs.csv("ablation_inner_steps_rates"),
+        convergence_grid=inputs.csv("ablation_convergence_grid", dtype=str, keep_default_na=False),
+        convergence_runs=inputs.csv("ablation_convergence_runs"), config=config)
+    return {"tables": tables, "context": {"ablations": ablations}}
+
+
 SECTION = Section(
     "ablations", "Ablations", context="ablations",
     figures=tuple(_made_with_its_table(key) for key in ("ablation_rate_signs", "ablation_inner_steps",
@@ -23,4 +36,5 @@ SECTION = Section(
         Table("ablation_convergence", {"ablation_convergence_grid": f"{TABLES}/ablation_convergence_grid.csv",
                                        "ablation_convergence_runs": f"{TABLES}/ablation_convergence.csv"}),
     ),
+    parts=parts,
 )

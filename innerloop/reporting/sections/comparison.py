@@ -4,6 +4,14 @@ mixed-model comparisons with the reference."""
 
 from . import TABLES, Figure, Section, Table
 
+
+def parts(inputs, config, context):
+    """The protocol table (the meta-test tables are the report's common context)."""
+    from innerloop.reporting.tables import protocol_html
+
+    return {"tables": {"protocol": protocol_html(inputs.csv("protocol"))}}
+
+
 SECTION = Section(
     "comparison", "Method comparison",
     figures=(
@@ -20,4 +28,5 @@ SECTION = Section(
         Table("paired_meta_test", {"paired_meta_test": f"{TABLES}/paired_meta_test.csv"}),
         Table("mixed_model", {"mixed_model": f"{TABLES}/mixed_model.csv"}),
     ),
+    parts=parts,
 )

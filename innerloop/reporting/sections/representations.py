@@ -29,6 +29,17 @@ def _visualised(config) -> bool:
     return bool(visual_algorithms(config))
 
 
+def parts(inputs, config, context):
+    """The CKA table and the section's context (innerloop.reporting.representations)."""
+    from innerloop.reporting.representations import report_parts
+
+    figures = {f.key: context["figures"][f.key] for f in SECTION.figures if f.key in context["figures"]}
+    tables, representations = report_parts(inputs.csv("cka_table"), figures,
+                                           n_tasks=config["representations"]["cka_tasks"],
+                                           visual_algorithms=visual_algorithms(config))
+    return {"tables": tables, "context": {"representations": representations}}
+
+
 SECTION = Section(
     "representations", "Representation change", context="representations",
     figures=(
@@ -41,4 +52,5 @@ SECTION = Section(
                draw=REPRESENTATIONS, shown=_visualised),
     ),
     tables=(Table("cka", {"cka_table": f"{TABLES}/cka.csv"}),),
+    parts=parts,
 )
