@@ -50,7 +50,9 @@ rule lr_distribution:
         "../workflow_scripts/lr_distribution.py"
 
 
-rule cross_domain_evaluation:
+# Cross-domain: a run trained on {dataset} is meta-tested and probed on the meta-test split of
+# {target}, with {target}'s images converted to the network's input shape (CROSS).
+use rule evaluate_run as cross_domain_evaluation with:
     input:
         **store("{target}"),
         model=f"{RUN}/model.pt",
@@ -58,9 +60,6 @@ rule cross_domain_evaluation:
         meta_test=f"{CROSS}/meta_test.csv",
         probe=f"{CROSS}/probe.csv",
         seconds=f"{CROSS}/evaluation_seconds.csv",
-    params:
-        settings=evaluation_settings(),
-        device=config["train"]["device"],
     resources:
         **rule_resources("cross_domain_evaluation"),
     threads: rule_threads("cross_domain_evaluation")
@@ -68,11 +67,6 @@ rule cross_domain_evaluation:
         f"results/logs/cross_domain_evaluation/{RUN_ID}/{{target}}.log",
     benchmark:
         f"results/benchmarks/cross_domain_evaluation/{RUN_ID}/{{target}}.tsv"
-    conda:
-        ENV
-    script:
-        "../workflow_scripts/evaluate_run.py"
-
 
 rule feature_maps:
     input:
@@ -124,18 +118,12 @@ rule ablation_probe:
 
 
 # The sweep run's probe on another dataset: the cross-domain test datasets of its training dataset.
-rule ablation_cross_probe:
+use rule ablation_probe as ablation_cross_probe with:
     input:
         **store("{target}"),
         model=f"{ABLATION_RUN}/model.pt",
     output:
         probe=f"{ABLATION_RUN}/cross_domain/{{target}}/probe.csv",
-    params:
-        iterations=config["evaluation"]["probe_iterations"],
-        seed=config["evaluation"]["seed"],
-        inner_steps=None,  # the run's own, as ablation_probe
-        centroid_shots=config["evaluation"]["probe_centroid_shots"],
-        device=config["train"]["device"],
     resources:
         **rule_resources("ablation_cross_probe"),
     threads: rule_threads("ablation_cross_probe")
@@ -143,13 +131,8 @@ rule ablation_cross_probe:
         f"results/logs/ablation_cross_probe/{ABLATION_RUN_ID}/{{target}}.log",
     benchmark:
         f"results/benchmarks/ablation_cross_probe/{ABLATION_RUN_ID}/{{target}}.tsv"
-    conda:
-        ENV
-    script:
-        "../workflow_scripts/feature_probe.py"
 
-
-rule ablation_lr_distribution:
+use rule lr_distribution as ablation_lr_distribution with:
     input:
         model=f"{ABLATION_RUN}/model.pt",
     output:
@@ -157,11 +140,6 @@ rule ablation_lr_distribution:
         layers=f"{ABLATION_RUN}/learning_rates.csv",
     log:
         f"results/logs/ablation_lr_distribution/{ABLATION_RUN_ID}.log",
-    conda:
-        ENV
-    script:
-        "../workflow_scripts/lr_distribution.py"
-
 
 # The probe of a trained Meta-SGD run with its rates as trained, negative rates zeroed and flipped.
 rule rate_sign_probe:
