@@ -47,10 +47,13 @@ rule diverged_runs:
         "../workflow_scripts/diverged_runs.py"
 
 
+# The per-run meta-test tables are gathered once, here: every task of every run
+# (meta_test_tasks.csv.gz, which the paired statistics and the claims read).
 rule meta_test_stats:
     input:
         runs("meta_test.csv"),
     output:
+        tasks="results/tables/meta_test_tasks.csv.gz",
         runs="results/tables/meta_test_runs.csv",
         summary="results/tables/meta_test_summary.csv",
         table="results/tables/meta_test_table.csv",
@@ -186,11 +189,10 @@ rule cross_domain_stats:
 
 rule paired_stats:
     input:
-        meta_test=runs("meta_test.csv"),
+        tasks="results/tables/meta_test_tasks.csv.gz",
         probe="results/tables/probe_iterations.csv.gz",
         lr_per_seed="results/tables/lr_layers_per_seed.csv",
     output:
-        tasks="results/tables/meta_test_tasks.csv.gz",
         paired_meta_test="results/tables/paired_meta_test.csv",
         paired_meta_test_tex="results/tables/paired_meta_test.tex",
         paired_probe="results/tables/paired_probe.csv",

@@ -11,16 +11,13 @@ sys.stderr = open_job_log(snakemake)
 
 import pandas as pd
 
-from innerloop.io import write_csv
 from innerloop.reporting.tables import write_table
-from innerloop.runs import read_runs
 from innerloop.stats.paired import lr_below_zero, mixed_models, paired_meta_test, paired_probe
 
 opts = snakemake.params.statistics
 reference, alpha = opts["reference"], opts["alpha"]
 out = snakemake.output
-tasks = read_runs(snakemake.input.meta_test)
-write_csv(tasks, Path(out.tasks))
+tasks = pd.read_csv(snakemake.input.tasks)
 probe = pd.read_csv(snakemake.input.probe)
 per_seed = pd.read_csv(snakemake.input.lr_per_seed)
 

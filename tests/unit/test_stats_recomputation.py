@@ -121,7 +121,8 @@ def results(tmp_path_factory) -> Path:
         return [str(root / "runs" / "glyphs" / a / "5w1s" / f"seed{s}" / name) for a in algorithms for s in SEEDS]
 
     _run_script("meta_test_stats.py", _Snakemake(
-        _Files(*runs("meta_test.csv")), _Files(runs=str(t / "meta_test_runs.csv"),
+        _Files(*runs("meta_test.csv")), _Files(tasks=str(t / "meta_test_tasks.csv.gz"),
+                                               runs=str(t / "meta_test_runs.csv"),
                                                summary=str(t / "meta_test_summary.csv"),
                                                table=str(t / "meta_test_table.csv")), logs / "m.log"))
     _run_script("probe_stats.py", _Snakemake(
@@ -136,9 +137,9 @@ def results(tmp_path_factory) -> Path:
     statistics_opts = {"reference": "maml", "alpha": 0.05, "equivalence_margin": 0.02}
     paired = {k: str(t / f"{k}.csv") for k in ("paired_meta_test", "paired_probe", "mixed_model", "lr_below_zero")}
     _run_script("paired_stats.py", _Snakemake(
-        _Files(meta_test=runs("meta_test.csv"), probe=str(t / "probe_iterations.csv.gz"),
+        _Files(tasks=str(t / "meta_test_tasks.csv.gz"), probe=str(t / "probe_iterations.csv.gz"),
                lr_per_seed=str(t / "lr_layers_per_seed.csv")),
-        _Files(tasks=str(t / "meta_test_tasks.csv.gz"), **paired,
+        _Files(**paired,
                **{f"{k}_tex": v.replace(".csv", ".tex") for k, v in paired.items()}),
         logs / "s.log", {"statistics": statistics_opts}))
     _run_script("collect_training.py", _Snakemake(
