@@ -1,8 +1,12 @@
-"""Conv4: the paper's shapes, batch-statistics BatchNorm, and a functional forward."""
+"""The networks (innerloop.models): Conv4 with the paper's shapes, batch-statistics BatchNorm and a
+functional forward; the sine-wave MLP."""
 
+import math
+
+import pytest
 import torch
 
-from innerloop.models import Conv4, embed, embedding_size, forward, init_params, layer_of
+from innerloop.models import MLP, Conv4, embed, embedding_size, forward, init_mlp, init_params, is_head, layer_of
 
 
 def test_embedding_is_1600_at_84_with_64_filters():
@@ -30,3 +34,57 @@ def test_forward_uses_the_given_parameters_not_the_modules():
     shifted = {**params, "head.bias": params["head.bias"] + 1.0}
     torch.testing.assert_close(forward(model, shifted, x), forward(model, params, x) + 1.0)
     assert {layer_of(n) for n in params} == {"conv1", "conv2", "conv3", "conv4", "logits"}
+
+
+# --------------------------------------------------------------------------------------
+# The sine-wave MLP (innerloop.models.mlp)
+# --------------------------------------------------------------------------------------
+
+def test_mlp_forward_is_functional_with_finn_et_al_shapes():
+    model = MLP()
+    params = init_mlp(model, torch.Generator().manual_seed(0))
+    assert {n: tuple(p.shape) for n, p in params.items()} == {
+        "body.0.weight": (40, 1), "body.0.bias": (40,), "body.1.weight": (40, 40), "body.1.bias": (40,),
+        "head.weight": (1, 40), "head.bias": (1,)}
+    assert sum(p.numel() for p in params.values()) == 1761
+    x = torch.linspace(-5, 5, 13).unsqueeze(1)
+    y = forward(model, params, x)
+    assert y.shape == (13, 1)
+    assert embed(model, params, x).shape == (13, 40)
+    assert [n for n in params if is_head(n)] == ["head.weight", "head.bias"]
+    # The tensors passed in are used, not the module's own.
+    shifted = {**params, "head.bias": params["head.bias"] + 2.0}
+    torch.testing.assert_close(forward(model, shifted, x), y + 2.0)
+    by_hand = params["head.weight"] @ torch.relu(params["body.1.weight"] @ torch.relu(
+        params["body.0.weight"] @ x.T + params["body.0.bias"][:, None]) + params["body.1.bias"][:, None])
+    torch.testing.assert_close(y, (by_hand + params["head.bias"][:, None]).T)
+
+
+def test_mlp_init_is_reproducible_and_bounded():
+    model = MLP(hidden=(40, 40))
+    a = init_mlp(model, torch.Generator().manual_seed(5))
+    b = init_mlp(model, torch.Generator().manual_seed(5))
+    c = init_mlp(model, torch.Generator().manual_seed(6))
+    assert all(torch.equal(a[n], b[n]) for n in a)
+    assert not torch.equal(a["body.1.weight"], c["body.1.weight"])
+    for name, fan_in in (("body.0", 1), ("body.1", 40), ("head", 40)):
+        for kind in ("weight", "bias"):
+            t = a[f"{name}.{kind}"]
+            assert t.abs().max() <= 1 / math.sqrt(fan_in)
+            if t.numel() >= 40:  # uniform over the whole range, not a narrower one
+                assert t.abs().max() > 0.8 / math.sqrt(fan_in)
+
+
+def test_smooth_mlp_has_a_nonzero_second_derivative():
+    x = torch.linspace(-2, 2, 7).unsqueeze(1).requires_grad_(True)
+    for smooth, nonzero in ((True, True), (False, False)):
+        model = MLP(hidden=(6,), smooth=smooth)
+        params = init_mlp(model, torch.Generator().manual_seed(1))
+        (dy,) = torch.autograd.grad(forward(model, params, x).sum(), x, create_graph=True)
+        (d2y,) = torch.autograd.grad(dy.sum(), x, allow_unused=True, materialize_grads=True)
+        assert bool(d2y.abs().sum() > 0) == nonzero
+
+
+def test_mlp_rejects_bad_widths():
+    with pytest.raises(ValueError, match="hidden"):
+        MLP(hidden=(40, 0))

@@ -6,8 +6,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from innerloop.runs import (MAIN, RUN_COLUMNS, RUN_KEY, RunId, RunSpec, grid_spec, positive_run_ids, read_runs,
-                            run_ids, run_spec, study_spec, sweep_run_ids, sweep_studies)
+from innerloop.config import load_schema, validate_config
+from innerloop.runs import (MAIN, RUN_COLUMNS, RUN_DIR, RUN_KEY, TURTLE_STUDY_OPTIONS, RunId, RunSpec, comparison_variants,
+                            evaluation_settings, experiment_variants, grid_spec, positive_run_ids, read_runs, run_files,
+                            run_identity, run_ids, run_spec, study_spec, sweep_run_ids, sweep_studies,
+                            turtle_study_variants, variant_spec)
+from sine_cases import SINE, SINE_ALGORITHMS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,3 +113,61 @@ def test_an_ablation_run_s_spec_is_its_main_run_s_with_the_study_s_change():
     assert positive_run_ids({**asked, "algorithms": ["maml"]}) == []
     assert positive_run_ids({**asked, "ablations": config["ablations"] | {"rate_signs": {"positive_trained": False}}}) == []
     assert RunSpec(**grid_spec(config)).algorithm == "alpha_maml"
+
+
+# --------------------------------------------------------------------------------------
+# The sine-wave study's runs (innerloop.runs)
+# --------------------------------------------------------------------------------------
+
+def test_comparison_variants():
+    variants = comparison_variants(SINE)
+    assert list(variants) == ["maml", "fomaml", "metasgd", "lstm_meta_plus"]
+    assert {v.role for v in variants.values()} == {"compared"}
+    assert variants["maml"].order == "first" and variants["fomaml"].order == "first"  # maml with first_order: true
+    assert variants["metasgd"].order == "second" and variants["metasgd"].inner_steps == 2
+    assert variants["lstm_meta_plus"].inner_steps == 8  # its own updates per task
+    spec = variant_spec(SINE, "comparison", "fomaml", 1)
+    assert (spec.dataset, spec.ways, spec.seed, spec.shots, spec.queries, spec.filters) == ("sine", 1, 1, 5, 5, 8)
+    assert spec.options == {"inner_lr": 0.02} and spec.val_seed == 7 and spec.iterations == 3
+
+
+def test_turtle_study_variants_fix_alpha_and_the_inputs():
+    variants = turtle_study_variants(SINE)
+    assert len(variants) == 2 * 2 * 2 + 2 * 2
+    assert {n for n, v in variants.items() if v.role == "reference"} == {"fomaml-t1", "fomaml-t3", "maml-t1", "maml-t3"}
+    second = variants["turtle-t3-h2"]
+    assert (second.algorithm, second.order, second.inner_steps, second.hidden_layers) == ("turtle", "second", 3, 2)
+    assert second.options == {**SINE["algorithm_options"]["turtle"], **TURTLE_STUDY_OPTIONS, "lr_init": 0.05,
+                              "hidden_layers": 2, "first_order": False}
+    first = variants["fo_turtle-t1-h0"]
+    assert first.options == {**SINE["algorithm_options"]["fo_turtle"], "learn_lr": False, "lr_init": 0.05,
+                             "inputs": ["gradient"], "hidden_layers": 0}
+    assert variants["maml-t3"].options == {"inner_lr": 0.01, "first_order": False}  # the reference is second order
+    assert variants["fomaml-t1"].order == "first"
+    assert variant_spec(SINE, "turtle_study", "turtle-t3-h2", 0).inner_steps == 3
+    with pytest.raises(ValueError, match="no variant"):
+        variant_spec(SINE, "turtle_study", "turtle-t2-h2", 0)
+    with pytest.raises(ValueError, match="experiment"):
+        experiment_variants(SINE, "ablation")
+
+
+def test_run_files_and_identity():
+    files = run_files(SINE, "comparison", "mse.csv")
+    assert len(files) == 4 * 2 and files[0] == "results/sine/comparison/maml/seed0/mse.csv"
+    assert RUN_DIR.format(experiment="turtle_study", variant="maml-t1", seed=1) in " ".join(
+        run_files(SINE, "turtle_study", "x"))
+    assert run_identity(SINE, "turtle_study", "fo_turtle-t3-h2", 1) == {
+        "experiment": "turtle_study", "variant": "fo_turtle-t3-h2", "algorithm": "fo_turtle", "role": "turtle",
+        "order": "first", "inner_steps": 3, "hidden_layers": 2, "seed": 1, "split": "val"}
+    assert evaluation_settings(SINE, "comparison") == {"split": "test", "shots": 5, "queries": 11, "seed": 7,
+                                                       "n_tasks": 6}
+
+
+def test_schema_defaults_of_the_sine_block():
+    assert "sine" in load_schema()["properties"], "config/schema.yaml has no sine block"
+    sine_config = validate_config({})["sine"]
+    assert sine_config["shots"] == 5 and sine_config["hidden_units"] == 40
+    assert set(sine_config["algorithm_options"]) >= set(SINE_ALGORITHMS)
+    for experiment in ("comparison", "turtle_study"):
+        for variant in experiment_variants(sine_config, experiment):
+            variant_spec(sine_config, experiment, variant, 0)
