@@ -206,8 +206,8 @@ def fit(
     Meta-training task ``b`` of iteration ``t`` is ``sampler.task(t * meta_batch + b)``;
     validation scores ``learner.metric`` on ``val_tasks``. Resumes from, and writes,
     ``checkpoint_path``; writes the logs at the end (with ``run``'s identity columns in
-    front, when given) and leaves a status dict in ``learner.training_status``. Used by :func:`train` (images) and by the sine-wave
-    experiments with their own sampler.
+    front, when given) and leaves a status dict in ``learner.training_status``. Used by
+    :func:`train` (images) and by the sine-wave experiments with their own sampler.
 
     The loop stops after the first validation at which the plateau rule ``spec.plateau``
     holds (:func:`innerloop.convergence.plateau_reached`; lower is better for MSE), or at

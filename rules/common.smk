@@ -219,7 +219,8 @@ def tuned_choice(wildcards):
 def tuning_results(wildcards):
     """Every candidate's result of one algorithm and setting, in grid order."""
     setting = TUNE_SETTING.format(**{k: wildcards[k] for k in ("dataset", "algorithm", "ways", "shots")})
-    return [f"{setting}/{cid}/result.json" for cid in tuning.candidate_ids(config["tuning"]["grid"][wildcards.algorithm])]
+    candidates = tuning.candidate_ids(config["tuning"]["grid"][wildcards.algorithm])
+    return [f"{setting}/{cid}/result.json" for cid in candidates]
 
 
 def tuning_choices():

@@ -43,7 +43,8 @@ rule report_html:
     input:
         # What each section shows and reads (innerloop/reporting/sections/), less the rule graph
         # where graphviz is missing (SKIPPED).
-        **{name: path for name, path in report_inputs(config).items() if not (name == "rulegraph" and "rulegraph" in SKIPPED)},
+        **{name: path for name, path in report_inputs(config).items()
+           if not (name == "rulegraph" and "rulegraph" in SKIPPED)},
         # Every run's model (its device and status) and training benchmark (when it started).
         models=runs("model.pt"),
         benchmarks=train_benchmarks(),

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from innerloop.config import load_schema, validate_config
-from innerloop.runs import (MAIN, RUN_COLUMNS, RUN_DIR, RUN_KEY, TURTLE_STUDY_OPTIONS, RunId, RunSpec, comparison_variants,
-                            evaluation_settings, experiment_variants, grid_spec, positive_run_ids, read_runs, run_files,
-                            run_identity, run_ids, run_spec, study_spec, sweep_run_ids, sweep_studies,
-                            turtle_study_variants, variant_spec)
+from innerloop.runs import (MAIN, RUN_COLUMNS, RUN_DIR, RUN_KEY, TURTLE_STUDY_OPTIONS, RunId, RunSpec,
+                            comparison_variants, evaluation_settings, experiment_variants, grid_spec, positive_run_ids,
+                            read_runs, run_files, run_identity, run_ids, run_spec, study_spec, sweep_run_ids,
+                            sweep_studies, turtle_study_variants, variant_spec)
 from sine_cases import SINE, SINE_ALGORITHMS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,13 +105,15 @@ def test_an_ablation_run_s_spec_is_its_main_run_s_with_the_study_s_change():
     assert (swept["inner_steps"], swept["iterations"], swept["val_every"]) == (steps, sweep["iterations"],
                                                                               sweep["iterations"])
     runs = sweep_run_ids(config)
-    assert len(runs) == len(sweep["steps"]) * len(sweep["algorithms"]) * len(config["task"]["shots"]) * len(sweep["seeds"])
+    per_study = len(sweep["algorithms"]) * len(config["task"]["shots"]) * len(sweep["seeds"])
+    assert len(runs) == len(sweep["steps"]) * per_study
     assert {r.study for r in runs} == set(sweep_studies(config))
     asked = {**config, "ablations": {**config["ablations"], "rate_signs": {"positive_trained": True}}}
     assert [r.study for r in positive_run_ids(asked)] == ["positive_rates"] * len(config["seeds"]) * len(
         config["task"]["shots"])
     assert positive_run_ids({**asked, "algorithms": ["maml"]}) == []
-    assert positive_run_ids({**asked, "ablations": config["ablations"] | {"rate_signs": {"positive_trained": False}}}) == []
+    not_asked = {**asked, "ablations": config["ablations"] | {"rate_signs": {"positive_trained": False}}}
+    assert positive_run_ids(not_asked) == []
     assert RunSpec(**grid_spec(config)).algorithm == "alpha_maml"
 
 
