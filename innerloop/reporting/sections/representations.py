@@ -17,8 +17,8 @@ def visual_algorithms(config) -> list[str]:
 
 def visual_models(config) -> list[str]:
     """model.pt of each visualised algorithm's first-seed run in the first setting."""
-    task = config["task"]
-    return [f"{RunId(config['dataset'], algorithm, task['ways'], task['shots'][0], config['seeds'][0]).directory}/model.pt"
+    dataset, task, seed = config["dataset"], config["task"], config["seeds"][0]
+    return [f"{RunId(dataset, algorithm, task['ways'], task['shots'][0], seed).directory}/model.pt"
             for algorithm in visual_algorithms(config)]
 
 
