@@ -32,7 +32,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from innerloop.runs import cross_domain_targets
+from innerloop.runs import cross_domain_targets, sweep_datasets
 from innerloop.tuning import candidate_id, candidates
 
 # Inside the package (in the repository a link to config/schema.yaml), so an installed wheel has it.
@@ -336,11 +336,6 @@ def check_dataset_sources(config: dict[str, Any]) -> None:
             check_source(name, config["datasets"][name])
         except DatasetSourceError as error:
             raise ConfigError(f"config key 'datasets.{name}.root': {error}") from None
-
-
-def sweep_datasets(config: dict[str, Any]) -> list[str]:
-    """Datasets the inner-steps sweep trains on: ``ablations.inner_steps.datasets``, else the main one."""
-    return list(config["ablations"]["inner_steps"].get("datasets") or [config["dataset"]])
 
 
 #: Classes per split of the datasets whose class split does not depend on the files read

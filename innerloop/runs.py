@@ -102,18 +102,21 @@ class RunId:
     def setting(self) -> str:
         return setting_name(self.ways, self.shots)
 
+    def format(self, pattern: str) -> str:
+        """``pattern`` with the run wildcards (those of :data:`RUN_KEY`) filled in."""
+        return pattern.format(dataset=self.dataset, algorithm=self.algorithm, ways=self.ways, shots=self.shots,
+                              seed=self.seed)
+
     @property
     def key(self) -> str:
         """The run's part of its paths (:data:`RUN_KEY`), with the study in front when not main."""
-        key = RUN_KEY.format(dataset=self.dataset, algorithm=self.algorithm, ways=self.ways, shots=self.shots,
-                             seed=self.seed)
+        key = self.format(RUN_KEY)
         return key if self.study == MAIN else f"{self.study}/{key}"
 
     @property
     def directory(self) -> str:
         """Where the run's files go: results/runs/<key>, or results/ablations/<study>/runs/<key>."""
-        key = RUN_KEY.format(dataset=self.dataset, algorithm=self.algorithm, ways=self.ways, shots=self.shots,
-                             seed=self.seed)
+        key = self.format(RUN_KEY)
         return f"results/runs/{key}" if self.study == MAIN else f"results/ablations/{self.study}/runs/{key}"
 
     def benchmark(self, rule: str, target: str | None = None) -> str:
@@ -199,6 +202,11 @@ def run_spec(config, run: RunId) -> dict[str, Any]:
                 options=config["algorithm_options"].get(run.algorithm, {}), plateau=train["plateau"])
 
 
+def sweep_datasets(config) -> list[str]:
+    """Datasets the inner-steps sweep trains on: ``ablations.inner_steps.datasets``, else the main one."""
+    return list(config["ablations"]["inner_steps"].get("datasets") or [config["dataset"]])
+
+
 def sweep_studies(config) -> dict[str, int]:
     """The inner-steps sweep's studies, ``"steps<K>"`` -> K inner steps (in training and in the probe)."""
     return {f"steps{steps}": steps for steps in config["ablations"]["inner_steps"]["steps"]}
@@ -226,7 +234,7 @@ def sweep_run_ids(config, algorithms=None, datasets=None) -> list[RunId]:
     """Every inner-steps sweep run: study x dataset x algorithm x setting x seed (the sweep's
     algorithms, its datasets, else the configured one, and its seeds by default)."""
     sweep = config["ablations"]["inner_steps"]
-    datasets = datasets or list(sweep.get("datasets") or [config["dataset"]])
+    datasets = datasets or sweep_datasets(config)
     return [run for study in sweep_studies(config)
             for run in run_ids(config, sweep["algorithms"] if algorithms is None else algorithms, study=study,
                                datasets=datasets, seeds=sweep["seeds"])]

@@ -148,6 +148,8 @@ def tuned_algorithms(config: Mapping[str, Any]) -> list[str]:
 TUNE_SETTING = "results/tuning/{dataset}/{algorithm}/{ways}w{shots}s"
 TUNE_RUN = TUNE_SETTING + "/{candidate}"
 TUNED_CHOICE = TUNE_SETTING + "/chosen.json"
+#: The benchmark file of one candidate's run (rule tune_run).
+TUNE_BENCHMARK = "results/benchmarks/tune_run/{dataset}/{algorithm}/{ways}w{shots}s/{candidate}.tsv"
 
 
 def tune_spec(config: Mapping[str, Any], dataset: str, algorithm: str, ways: int, shots: int,
@@ -169,6 +171,6 @@ def tuned_settings(config: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def tuning_benchmarks(config: Mapping[str, Any]) -> list[str]:
     """Benchmark files of every tuning run (the report's time per rule)."""
-    return [TUNE_SETTING.replace("results/tuning", "results/benchmarks/tune_run").format(**setting) + f"/{cid}.tsv"
+    return [TUNE_BENCHMARK.format(**setting, candidate=cid)
             for setting in tuned_settings(config)
             for cid in candidate_ids(config["tuning"]["grid"][setting["algorithm"]])]

@@ -13,7 +13,7 @@ from snakemake.logging import logger
 from innerloop import cluster, devices, runs as plan, tuning
 from innerloop.catalog import LEARNS_RATES
 from innerloop.config import cross_domain_targets as config_targets
-from innerloop.config import sweep_datasets, validate_config
+from innerloop.config import validate_config
 from innerloop.reporting.sections.representations import visual_algorithms, visual_models
 from innerloop.runs import RUN_KEY, RunId
 
@@ -57,12 +57,13 @@ SINE_CHECKPOINT = f"results/checkpoints/sine/{SINE_RUN_ID}/checkpoint.pt"
 REPRESENTATIONS = config["representations"]
 #: The tuning stage's directories (innerloop.tuning).
 TUNE_SETTING, TUNE_RUN, TUNED_CHOICE = tuning.TUNE_SETTING, tuning.TUNE_RUN, tuning.TUNED_CHOICE
+TUNE_BENCHMARK = tuning.TUNE_BENCHMARK
 ABLATIONS = config["ablations"]
 SWEEP = ABLATIONS["inner_steps"]
 GRID = ABLATIONS["convergence"]
 #: The inner-steps sweep's studies: "steps<K>" -> K inner steps; the datasets it trains on.
 SWEEP_STUDIES = plan.sweep_studies(config)
-SWEEP_DATASETS = sweep_datasets(config)
+SWEEP_DATASETS = plan.sweep_datasets(config)
 #: The algorithms the tuning stage tunes.
 TUNED = tuning.tuned_algorithms(config)
 TRAIN_BENCHMARK = f"results/benchmarks/train/{RUN_ID}.tsv"
@@ -161,15 +162,9 @@ onstart:
 
 
 def expand_runs(pattern, algorithms=None):
-    """``pattern`` (with the run wildcards) for every run: algorithm x setting x seed."""
-    return expand(
-        pattern,
-        dataset=config["dataset"],
-        algorithm=config["algorithms"] if algorithms is None else algorithms,
-        ways=config["task"]["ways"],
-        shots=config["task"]["shots"],
-        seed=config["seeds"],
-    )
+    """``pattern`` (with the run wildcards) for every main run: algorithm x setting x seed
+    (innerloop.runs.run_ids)."""
+    return [run.format(pattern) for run in plan.run_ids(config, algorithms)]
 
 
 def runs(filename, algorithms=None):

@@ -31,7 +31,7 @@ rule tune_run:
     log:
         "results/logs/tune_run/{dataset}/{algorithm}/{ways}w{shots}s/{candidate}.log",
     benchmark:
-        "results/benchmarks/tune_run/{dataset}/{algorithm}/{ways}w{shots}s/{candidate}.tsv"
+        TUNE_BENCHMARK
     conda:
         ENV
     script:

@@ -102,6 +102,30 @@ def procedure_table(df: pd.DataFrame) -> pd.DataFrame:
 SWEEP_DATASET_COLUMNS = ("dataset", "probe_dataset")
 
 
+def with_inner_steps(runs: pd.DataFrame, steps: dict[str, int]) -> pd.DataFrame:
+    """Rows of the inner-steps sweep's runs with their ``study`` (``"steps<K>"``) replaced by
+    ``inner_steps``, the K it trained with (``steps``: the plan's study -> K,
+    :func:`innerloop.runs.sweep_studies`)."""
+    return runs.drop(columns="study").assign(inner_steps=runs["study"].map(steps))
+
+
+def sweep_probes(probes: pd.DataFrame, cross_probes: pd.DataFrame | None, steps: dict[str, int]) -> pd.DataFrame:
+    """The rows :func:`inner_steps_probe_table` reads: each sweep run's probe on its training
+    dataset and, in ``cross_probes`` (its cross-domain evaluations, with ``target``), on that
+    dataset's cross-domain test datasets; with ``inner_steps`` and ``probe_dataset``. A
+    cross-domain row keeps its task setting (``"5w1s"``): ``probe_dataset`` names the direction."""
+    from innerloop.runs import setting_name
+
+    own = with_inner_steps(probes, steps)
+    own["probe_dataset"] = own["dataset"]
+    if cross_probes is None or cross_probes.empty:
+        return own
+    cross = with_inner_steps(cross_probes, steps)
+    cross = cross.assign(setting=[setting_name(w, s) for w, s in zip(cross["ways"], cross["shots"])],
+                         probe_dataset=cross.pop("target"))
+    return pd.concat([own, cross], ignore_index=True)
+
+
 def inner_steps_probe_table(probe: pd.DataFrame) -> pd.DataFrame:
     """Per algorithm, training and probe dataset (where ``probe`` has ``dataset`` and
     ``probe_dataset``; the training dataset's own probe first), inner steps (and setting):

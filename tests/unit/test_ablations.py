@@ -314,3 +314,22 @@ def test_the_report_shows_the_ablations_section(tmp_path):
     assert "negative rates sign-flipped" in html and "adapted to another task" in html
     assert "diverged" in html and "1 reached the threshold" in html
     assert "Learned inner learning rates per layer of the inner-steps sweep" not in html  # no rate learner swept
+
+
+def test_the_sweep_s_rows_say_their_inner_steps_and_probe_dataset():
+    """Each sweep run's probe rows take their inner steps from the plan's study, and its
+    cross-domain rows keep the task setting, naming the direction by probe_dataset."""
+    from innerloop.runs import RunId
+    from innerloop.stats.ablations import sweep_probes, with_inner_steps
+
+    steps = {"steps1": 1, "steps3": 3}
+    probe = pd.DataFrame({"iteration": [0, 1], "on_task": [0.5, 0.6]})
+    own = pd.concat([RunId("glyphs", "maml", 5, 1, 0, study).tag(probe) for study in steps], ignore_index=True)
+    cross = RunId("glyphs", "maml", 5, 1, 0, "steps3").tag(probe, target="digits")
+    rows = sweep_probes(own, cross, steps)
+    assert "study" not in rows and "target" not in rows
+    assert rows["inner_steps"].tolist() == [1, 1, 3, 3, 3, 3]
+    assert rows["probe_dataset"].tolist() == ["glyphs"] * 4 + ["digits"] * 2
+    assert set(rows["setting"]) == {"5w1s"}
+    assert sweep_probes(own, None, steps)["probe_dataset"].eq("glyphs").all()
+    assert with_inner_steps(own.copy(), steps)["inner_steps"].tolist() == [1, 1, 3, 3]

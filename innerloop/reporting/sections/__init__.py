@@ -38,6 +38,11 @@ def always(config: Config) -> bool:
     return True
 
 
+def _files(sources: Mapping[str, Any], config: Config) -> dict[str, Any]:
+    """``sources`` (name -> file, or a function of the config giving one or a list) for ``config``."""
+    return {name: source(config) if callable(source) else source for name, source in sources.items()}
+
+
 @dataclass(frozen=True)
 class Figure:
     """One figure of the report, ``results/figures/<key>.png``.
@@ -75,7 +80,7 @@ class Figure:
         return f"{self.draw}.draw_{self.key}"
 
     def input_files(self, config: Config) -> dict[str, Any]:
-        return {name: source(config) if callable(source) else source for name, source in self.inputs.items()}
+        return _files(self.inputs, config)
 
 
 @dataclass(frozen=True)
@@ -148,8 +153,7 @@ class Section:
             return {}
         files = {f.key: f.png for f in self.figures if f.shown(config)}
         for sources in (*(t.sources for t in self.tables), self.sources):
-            for name, source in sources.items():
-                value = source(config) if callable(source) else source
+            for name, value in _files(sources, config).items():
                 if files.setdefault(name, value) != value:
                     raise ValueError(f"section {self.id}: report input {name!r} is declared as two files")
         return files
