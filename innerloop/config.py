@@ -45,6 +45,14 @@ class ConfigError(ValueError):
     """A configuration value the schema (or a cross-key rule) does not allow."""
 
 
+#: Top-level keys the config no longer reads, and where what they set lives now.
+MOVED = {
+    "resources": "what a job asks a scheduler for (runtime, memory, GPU model, CPUs per rule) is in the "
+                 "Snakemake profiles (profiles/slurm/config.yaml: set-resources, set-threads); network jobs "
+                 "request a GPU when they compute on CUDA (train.device), with no key of their own",
+}
+
+
 def _key_path(error: jsonschema.ValidationError) -> str:
     path = ".".join(str(p) for p in error.absolute_path)
     if error.validator == "required":
@@ -141,6 +149,9 @@ def validate_config(config: dict[str, Any], files: Iterable[str | os.PathLike] =
     """
     for path in files:
         read_config_file(path)
+    for key, where in MOVED.items():
+        if key in config:
+            raise ConfigError(f"config key {key!r} is no longer read: {where}")
     errors = sorted(_validator().iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(_explain(e) for e in errors))

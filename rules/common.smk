@@ -10,7 +10,7 @@ from pathlib import Path
 
 from snakemake.logging import logger
 
-from innerloop import cluster, devices, runs as plan, tuning
+from innerloop import devices, runs as plan, tuning
 from innerloop.catalog import LEARNS_RATES
 from innerloop.config import cross_domain_targets as config_targets
 from innerloop.config import validate_config
@@ -97,25 +97,16 @@ def _runs_on_gpu():
     return device.startswith("cuda")
 
 
-#: Resources of the jobs that run a network. On a GPU they request the `gpu` resource
-#: (locally `--resources gpu=1` serialises them on one card; the SLURM executor turns it
-#: into `--gpus` of each job, with `resources.gpu_model`) and two CPU threads; on the CPU
-#: they request no GPU and one thread, so `--cores N` runs N of them side by side, which on
-#: small networks is faster than giving one job N threads. `resources.gpu` overrides when
-#: the GPU is requested; runtime, mem_mb and cpus per rule come from `resources.rules`.
+#: What a job that runs a network asks for. On a GPU it requests one unit of the `gpu`
+#: resource (locally `--resources gpu=N` lets N of them share the card; the SLURM executor
+#: turns it into `--gpus` of each job) and two CPU threads; on the CPU no GPU and one thread,
+#: so `--cores N` runs N of them side by side, which on small networks is faster than giving
+#: one job N threads. Both depend on whether the jobs compute on CUDA, known only when the
+#: workflow starts, so the rules state them; runtime, memory, and any other per-rule request
+#: of a scheduler are the profiles' (`set-resources`, `set-threads` in profiles/slurm).
 ON_GPU = _runs_on_gpu()
-REQUESTS_GPU = cluster.requests_gpu(config, ON_GPU)
+NETWORK_RESOURCES = {"gpu": 1 if ON_GPU else 0}
 NETWORK_THREADS = 2 if ON_GPU else 1
-
-
-def rule_resources(rule):
-    """`resources:` of ``rule`` (innerloop.cluster.rule_resources)."""
-    return cluster.rule_resources(config, rule, gpu=REQUESTS_GPU)
-
-
-def rule_threads(rule):
-    """`threads:` of ``rule``: `resources.rules.<rule>.cpus`, else NETWORK_THREADS for a network rule, 1 otherwise."""
-    return cluster.rule_threads(config, rule, NETWORK_THREADS if rule in cluster.NETWORK_RULES else 1)
 
 
 def _missing_system_packages():

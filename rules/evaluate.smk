@@ -24,8 +24,8 @@ rule evaluate_run:
         settings=evaluation_settings(),
         device=config["train"]["device"],
     resources:
-        **rule_resources("evaluate_run"),
-    threads: rule_threads("evaluate_run")
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
     log:
         f"results/logs/evaluate_run/{RUN_ID}.log",
     benchmark:
@@ -60,9 +60,6 @@ use rule evaluate_run as cross_domain_evaluation with:
         meta_test=f"{CROSS}/meta_test.csv",
         probe=f"{CROSS}/probe.csv",
         seconds=f"{CROSS}/evaluation_seconds.csv",
-    resources:
-        **rule_resources("cross_domain_evaluation"),
-    threads: rule_threads("cross_domain_evaluation")
     log:
         f"results/logs/cross_domain_evaluation/{RUN_ID}/{{target}}.log",
     benchmark:
@@ -105,8 +102,8 @@ rule ablation_probe:
         centroid_shots=config["evaluation"]["probe_centroid_shots"],
         device=config["train"]["device"],
     resources:
-        **rule_resources("ablation_probe"),
-    threads: rule_threads("ablation_probe")
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
     log:
         f"results/logs/ablation_probe/{ABLATION_RUN_ID}.log",
     benchmark:
@@ -124,9 +121,6 @@ use rule ablation_probe as ablation_cross_probe with:
         model=f"{ABLATION_RUN}/model.pt",
     output:
         probe=f"{ABLATION_RUN}/cross_domain/{{target}}/probe.csv",
-    resources:
-        **rule_resources("ablation_cross_probe"),
-    threads: rule_threads("ablation_cross_probe")
     log:
         f"results/logs/ablation_cross_probe/{ABLATION_RUN_ID}/{{target}}.log",
     benchmark:
@@ -155,8 +149,8 @@ rule rate_sign_probe:
         centroid_shots=config["evaluation"]["probe_centroid_shots"],
         device=config["train"]["device"],
     resources:
-        **rule_resources("rate_sign_probe"),
-    threads: rule_threads("rate_sign_probe")
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
     log:
         f"results/logs/rate_sign_probe/{RUN_ID}.log",
     benchmark:

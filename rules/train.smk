@@ -26,8 +26,8 @@ rule tune_run:
         device=config["train"]["device"],
         plateau=config["train"].get("plateau"),
     resources:
-        **rule_resources("tune_run"),
-    threads: rule_threads("tune_run")
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
     log:
         "results/logs/tune_run/{dataset}/{algorithm}/{ways}w{shots}s/{candidate}.log",
     benchmark:
@@ -66,8 +66,8 @@ rule train:
         checkpoint=CHECKPOINT,
         device=config["train"]["device"],
     resources:
-        **rule_resources("train"),
-    threads: rule_threads("train")
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
     log:
         f"results/logs/train/{RUN_ID}.log",
     benchmark:
@@ -92,8 +92,8 @@ rule ablation_train:
         checkpoint=f"results/checkpoints/ablations/{ABLATION_RUN_ID}/checkpoint.pt",
         device=config["train"]["device"],
     resources:
-        **rule_resources("ablation_train"),
-    threads: rule_threads("ablation_train")
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
     log:
         f"results/logs/ablation_train/{ABLATION_RUN_ID}.log",
     benchmark:
@@ -115,8 +115,8 @@ rule convergence_grid:
         grid=GRID,
         device=config["train"]["device"],
     resources:
-        **rule_resources("convergence_grid"),
-    threads: rule_threads("convergence_grid")
+        **NETWORK_RESOURCES,
+    threads: NETWORK_THREADS
     log:
         "results/logs/convergence_grid/{method}.log",
     benchmark:
@@ -143,9 +143,6 @@ rule sine_run:
         experiment="|".join(plan.EXPERIMENTS),
         variant=r"[a-z0-9_]+(-[a-z0-9]+)*",
         seed=r"\d+",
-    resources:
-        **rule_resources("sine_run"),
-    threads: rule_threads("sine_run")
     log:
         f"results/logs/sine/{SINE_RUN_ID}.log",
     benchmark:

@@ -1,8 +1,9 @@
 """Run the workflow in a copy inside a temporary directory, so that a user's results/ are never
-touched: the files Snakemake reads, and a helper that calls it there."""
+touched: the files Snakemake reads, a helper that calls it there, and what the rules declare."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import subprocess
@@ -21,6 +22,21 @@ def copy_workflow(dest: Path) -> Path:
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / name)
     return dest
+
+
+def network_rules() -> set[str]:
+    """Rules that run a network: those whose resources are NETWORK_RESOURCES in rules/*.smk,
+    and the `use rule ... as ... with:` variants of them, which inherit it."""
+    own, variants = set(), {}
+    for smk in (ROOT / "rules").glob("*.smk"):
+        for block in re.split(r"^(?=(?:use )?rule \w+)", smk.read_text(), flags=re.M):
+            if m := re.match(r"rule (\w+):", block):
+                if "**NETWORK_RESOURCES" in block:
+                    own.add(m[1])
+            elif m := re.match(r"use rule (\w+) as (\w+) with:", block):
+                variants[m[2]] = m[1]
+    assert own, "no rule declares NETWORK_RESOURCES"
+    return own | {variant for variant, parent in variants.items() if parent in own}
 
 
 def snakemake(cwd: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:

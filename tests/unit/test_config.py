@@ -53,6 +53,11 @@ def test_bad_values_name_the_key(change, key):
         validate_config(config)
 
 
+def test_a_key_that_moved_out_of_the_config_says_where_it_went():
+    with pytest.raises(ConfigError, match=r"'resources' is no longer read: .*profiles/slurm/config.yaml: set-resources"):
+        validate_config({"resources": {"gpu": True}})
+
+
 def test_unknown_algorithm_lists_the_known_ones():
     with pytest.raises(ConfigError, match="allowed values: .*maml.*metasgd"):
         validate_config({"algorithms": ["reptil"]})

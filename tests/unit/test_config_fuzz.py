@@ -274,7 +274,7 @@ def test_the_schema_walk_finds_the_keys():
     keys = {key for key, _, _ in NUMERIC}
     assert {"train.outer_lr", "task.ways", "task.shots.0", "algorithm_options.maml.inner_lr",
             "sine.algorithm_options.metasgd.lr_init_low", "ablations.convergence.alphas.0",
-            "resources.rules.train.runtime", "datasets.omniglot.rotations.0"} <= keys
+            "evaluation.probe_iterations", "datasets.omniglot.rotations.0"} <= keys
     assert len(INTEGER) > 40 and len(NUMERIC) - len(INTEGER) > 30
 
 

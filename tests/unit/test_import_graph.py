@@ -40,7 +40,6 @@ LAYER_OF = {
     "innerloop": "training",
     "innerloop.catalog": "foundation",  # reads the algorithms' source; imports none of it
     "innerloop.checkpoints": "foundation",
-    "innerloop.cluster": "foundation",
     "innerloop.code_version": "foundation",
     "innerloop.convergence": "foundation",
     "innerloop.devices": "foundation",

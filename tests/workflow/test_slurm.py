@@ -27,17 +27,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from innerloop.cluster import NETWORK_RULES
-
-from workflow_copy import SNAKEMAKE, copy_workflow
+from workflow_copy import SNAKEMAKE, copy_workflow, network_rules
 
 pytestmark = pytest.mark.slurm
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER = ROOT / "tests/slurm/cluster.sh"
-#: The SLURM run also asks for a GPU per network job (the cluster's stand-in gres), which
-#: changes what is requested, not what is computed (the jobs still run on the CPU).
-SLURM_ONLY = "resources: {gpu: true}\n"
 CONFIG = ["--configfile", "config/presets/smoke.yaml"]
 RUN = "results/runs/glyphs/maml/5w1s/seed0"
 STORE = "results/data/glyphs"
@@ -48,18 +43,6 @@ TARGET = f"{RUN}/meta_test.csv"
 #: weights are compared instead).
 OUTPUTS = [f"{RUN}/{name}" for name in ("meta_test.csv", "train_log.csv", "validation.csv", "model.pt")] + \
     [f"{STORE}/{name}" for name in ("images.npy", "labels.npy", "classes.csv", "manifest.json")]
-
-
-def network_rules() -> set[str]:
-    """Rules that run a network, so ask for a GPU: those whose resources are rule_resources()
-    of a network rule of innerloop.cluster, in rules/*.smk."""
-    names = set()
-    for smk in (ROOT / "rules").glob("*.smk"):
-        for block in re.split(r"^(?=rule \w+:)", smk.read_text(), flags=re.M):
-            m = re.match(r"rule (\w+):", block)
-            if m and "rule_resources(" in block and m[1] in NETWORK_RULES:
-                names.add(m[1])
-    return names
 
 
 def prerequisite(ok: bool, reason: str) -> None:
@@ -98,11 +81,10 @@ def bring_up_and_run(base: Path) -> dict:
     cwd.mkdir(parents=True)
     copy_workflow(cwd)
     shutil.copytree(ROOT / "profiles", cwd / "profiles")
-    (cwd / "gpu.yaml").write_text(SLURM_ONLY)
     env = {**os.environ, "SLURM_CONF": str(directory / "slurm.conf")}
     # Accounting is off on this cluster, so job states come from squeue (kept for MinJobAge=300 s
     # >= 3 x the 5 s before the first check) and no account is passed to sbatch.
-    command = [*SNAKEMAKE, "--profile", "profiles/slurm", *CONFIG, "gpu.yaml", "--jobs", "4",
+    command = [*SNAKEMAKE, "--profile", "profiles/slurm", *CONFIG, "--jobs", "4",
                "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "5",
                "--slurm-no-account", "--latency-wait", "5", "--seconds-between-status-checks", "2", "--", TARGET]
     run = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200)
