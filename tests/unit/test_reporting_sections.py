@@ -10,7 +10,7 @@ import pytest
 
 from innerloop.config import load_config
 from innerloop.reporting import render
-from innerloop.reporting.sections import FIGURES_BY_KEY, SECTIONS, report_inputs
+from innerloop.reporting.sections import FIGURES_BY_KEY, SECTIONS, Inputs, report_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "report" / "templates"
@@ -88,3 +88,12 @@ def test_a_section_shown_with_its_own_context_builds_it():
     for section in SECTIONS:
         if section.context is not None:
             assert section.parts is not None, section.id
+
+
+def test_inputs_read_a_json_input_or_each_file_of_one_by_its_name(tmp_path):
+    one, two = tmp_path / "a.json", tmp_path / "b.json"
+    one.write_text('{"dataset": "glyphs"}')
+    two.write_text('{"dataset": "digits"}')
+    inputs = Inputs({"manifest": str(one), "manifests": [str(one), two]}, tmp_path)
+    assert inputs.json("manifest") == {"dataset": "glyphs"}
+    assert inputs.json("manifests") == [{"dataset": "glyphs"}, {"dataset": "digits"}]

@@ -23,6 +23,7 @@ Snakemake reads this package when it plans the workflow, so it imports nothing h
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,10 +112,14 @@ class Inputs:
 
         return pd.read_csv(self.files[name], **options)
 
-    def json(self, path) -> Any:
+    def json(self, name: str) -> Any:
+        """The parsed JSON file of input ``name``, or a list of them for an input of several files."""
         import json
 
-        return json.loads(Path(path).read_text())
+        value = self.files[name]
+        if isinstance(value, (str, os.PathLike)):
+            return json.loads(Path(value).read_text())
+        return [json.loads(Path(path).read_text()) for path in value]
 
 
 #: What a section hands the renderer: ``{"tables": {key: HTML}, "context": {key: value}}``.

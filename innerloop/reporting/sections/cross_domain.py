@@ -19,10 +19,10 @@ def parts(inputs, config, context):
     from innerloop.evaluation.cross_domain import describe_conversion
     from innerloop.reporting.tables import cross_domain_tables
 
-    network = inputs.json(inputs["manifest"])
+    network = inputs.json("manifest")
     directions = [{"train": network["dataset"], "test": m["dataset"],
                    "conversion": describe_conversion(tuple(m["shape"][1:]), tuple(network["shape"][1:]))}
-                  for m in map(inputs.json, inputs["cross_domain_manifests"])]
+                  for m in inputs.json("cross_domain_manifests")]
     return {"tables": cross_domain_tables(inputs.csv("cross_domain_table"), inputs.csv("cross_domain_probe_changes")),
             "context": {"cross_domain": directions}}
 
