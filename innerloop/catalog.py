@@ -6,10 +6,14 @@ config name, label, family, colour, and whether it learns inner rates), not its 
 every Snakemake start and each of a run's statistics, figure and report jobs would pay for five
 strings. So this module reads the declarations from the package's source instead:
 
-* the order is that of the ``LEARNERS`` tuple in ``innerloop/algorithms/__init__.py``;
+* a learner is a class of the package that assigns its own ``name`` and has a base class in
+  the package (so not :class:`~innerloop.algorithms.base.MetaLearner` itself), as
+  :mod:`innerloop.algorithms` registers them; the order is their declared ``order``;
 * each field is the class-level literal assignment (``label = "MAML"``) in the learner's class,
   or else in the nearest base class of the package that assigns it, down to
-  :class:`~innerloop.algorithms.base.MetaLearner`'s defaults, as Python's attribute lookup does.
+  :class:`~innerloop.algorithms.base.MetaLearner`'s defaults, as Python's attribute lookup does;
+* its options are the annotated fields of its ``Options`` dataclass (its own, or the nearest
+  base class's), with those of the ``X.Options`` it extends first, as dataclasses order them.
 
 The learner classes stay the one place where an algorithm says these things; this is a second
 way of reading them. tests/algorithms/test_declarations.py checks that the two readings agree
@@ -26,7 +30,16 @@ from pathlib import Path
 #: The package whose source is read.
 PACKAGE = Path(__file__).resolve().parent / "algorithms"
 #: The declared fields read here (innerloop/algorithms/base.py documents each).
-FIELDS = ("name", "label", "family", "color", "learns_rates")
+FIELDS = ("name", "label", "order", "family", "color", "learns_rates", "sine_comparison", "inner_steps_sweep")
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One field of a learner's ``Options``: its name, its annotation (as written) and default."""
+
+    name: str
+    annotation: str
+    default: object
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,9 +48,16 @@ class Declaration:
 
     name: str
     label: str
+    order: int
     family: str
     color: str
     learns_rates: bool
+    sine_comparison: bool
+    inner_steps_sweep: bool
+    #: Its class and the file that defines it.
+    class_name: str = ""
+    module: str = ""
+    options: tuple[Option, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +65,9 @@ class _Class:
     module: str
     base: str | None
     assigned: dict
+    #: Its own ``Options``: (the class whose Options it extends, or None; its fields), a
+    #: class whose options it takes (``Options = NoOptions``: "NoOptions"), or None.
+    options: tuple[str | None, tuple[Option, ...]] | str | None = None
 
 
 def _literal_assignments(node: ast.ClassDef, where: str) -> dict:
@@ -65,6 +88,34 @@ def _literal_assignments(node: ast.ClassDef, where: str) -> dict:
     return assigned
 
 
+def _options(node: ast.ClassDef, where: str) -> tuple[str | None, tuple[Option, ...]] | str | None:
+    """The ``Options`` a learner class defines in its body (see :attr:`_Class.options`)."""
+    for statement in node.body:
+        if isinstance(statement, ast.ClassDef) and statement.name == "Options":
+            extends = None
+            if statement.bases:
+                base = statement.bases[0]
+                if not (isinstance(base, ast.Attribute) and base.attr == "Options" and isinstance(base.value, ast.Name)):
+                    raise ValueError(f"{where}: {node.name}.Options extends {ast.unparse(base)}; innerloop.catalog "
+                                     "follows only another learner's X.Options")
+                extends = base.value.id
+            fields = []
+            for field in statement.body:
+                if isinstance(field, ast.AnnAssign) and isinstance(field.target, ast.Name):
+                    try:
+                        default = ast.literal_eval(field.value) if field.value is not None else dataclasses.MISSING
+                    except ValueError:
+                        raise ValueError(f"{where}: the default of {node.name}.Options.{field.target.id} is not a "
+                                         "literal") from None
+                    fields.append(Option(field.target.id, ast.unparse(field.annotation), default))
+            return extends, tuple(fields)
+        if (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name) and statement.targets[0].id == "Options"
+                and isinstance(statement.value, ast.Name)):
+            return statement.value.id
+    return None
+
+
 def _classes() -> dict[str, _Class]:
     """Every class defined at the top of a module of the package, by name."""
     classes: dict[str, _Class] = {}
@@ -78,19 +129,15 @@ def _classes() -> dict[str, _Class]:
                 raise ValueError(f"{where}: {node.name} has {len(node.bases)} bases; innerloop.catalog follows one")
             if node.name in classes:
                 raise ValueError(f"{where}: a second class named {node.name} (also in {classes[node.name].module})")
-            classes[node.name] = _Class(where, bases[0] if bases else None, _literal_assignments(node, where))
+            classes[node.name] = _Class(where, bases[0] if bases else None, _literal_assignments(node, where),
+                                        _options(node, where))
     return classes
 
 
-def _registered_class_names() -> list[str]:
-    """The class names of the ``LEARNERS`` tuple, in its order."""
-    init = PACKAGE / "__init__.py"
-    for node in ast.parse(init.read_text(), filename=str(init)).body:
-        target = node.target if isinstance(node, ast.AnnAssign) else (
-            node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
-        if isinstance(target, ast.Name) and target.id == "LEARNERS" and isinstance(node.value, ast.Tuple):
-            return [element.id for element in node.value.elts]
-    raise ValueError("innerloop/algorithms/__init__.py has no LEARNERS tuple of class names")
+def _registered_class_names(classes: dict[str, _Class]) -> list[str]:
+    """The learners (a class with its own ``name`` and a base in the package), by ``order``."""
+    learners = [name for name, cls in classes.items() if "name" in cls.assigned and cls.base in classes]
+    return sorted(learners, key=lambda name: _field(classes, name, "order"))
 
 
 def _field(classes: dict[str, _Class], class_name: str, field: str):
@@ -102,13 +149,36 @@ def _field(classes: dict[str, _Class], class_name: str, field: str):
     raise ValueError(f"{class_name} declares no {field!r}, nor does a base class of innerloop/algorithms")
 
 
+def _option_fields(classes: dict[str, _Class], class_name: str) -> tuple[Option, ...]:
+    """The fields of the ``Options`` that ``class_name`` has, as ``dataclasses.fields`` lists them."""
+    name = class_name
+    while name is not None and name in classes and classes[name].options is None:
+        name = classes[name].base
+    if name is None or name not in classes:
+        return ()
+    options = classes[name].options
+    if isinstance(options, str):  # Options = NoOptions (or another class's): no fields of its own
+        return () if options not in classes else _option_fields(classes, options)
+    extends, own = options
+    inherited = list(_option_fields(classes, extends)) if extends else []
+    names = [o.name for o in inherited]
+    for option in own:  # a redefined field keeps its place, as in a dataclass
+        if option.name in names:
+            inherited[names.index(option.name)] = option
+        else:
+            inherited.append(option)
+            names.append(option.name)
+    return tuple(inherited)
+
+
 def _declarations() -> tuple[Declaration, ...]:
     classes = _classes()
-    return tuple(Declaration(**{field: _field(classes, cls, field) for field in FIELDS})
-                 for cls in _registered_class_names())
+    return tuple(Declaration(**{field: _field(classes, cls, field) for field in FIELDS}, class_name=cls,
+                             module=classes[cls].module, options=_option_fields(classes, cls))
+                 for cls in _registered_class_names(classes))
 
 
-#: Every registered learner's declaration, in the order of ``LEARNERS`` (the order tables list them).
+#: Every registered learner's declaration, by ``order`` (the order tables list them, as ``LEARNERS``).
 DECLARATIONS: tuple[Declaration, ...] = _declarations()
 #: Config name -> label (as :data:`innerloop.algorithms.DISPLAY_NAMES`).
 DISPLAY_NAMES: dict[str, str] = {d.name: d.label for d in DECLARATIONS}

@@ -97,12 +97,23 @@ def _lazy_of(package_file: Path) -> dict[str, str]:
     return _lazy_names(_tree(package_file))
 
 
+def _loads_all_modules(package_file: Path) -> bool:
+    """Whether a package imports every module of its own (``pkgutil.iter_modules(__path__)``,
+    as innerloop.algorithms does to find its learners): then it depends on all of them."""
+    for node in ast.walk(_tree(package_file)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "iter_modules"
+                and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == "__path__"):
+            return True
+    return False
+
+
 def imported_modules(script: Path | str, root: Path | str) -> dict[str, Path]:
     """Every ``innerloop`` module that ``script`` imports, transitively: name -> source file.
 
     ``root`` is the directory that holds the ``innerloop`` package. Importing ``a.b.c`` runs
     ``a/__init__.py`` and ``a/b/__init__.py`` too, so those count; ``from pkg import name``
-    also counts the module a package's lazy ``_LAZY`` table loads for ``name``. The modules
+    also counts the module a package's lazy ``_LAZY`` table loads for ``name``, and a package
+    that imports all of its modules (:func:`_loads_all_modules`) counts them all. The modules
     of :data:`NOT_HASHED` (and what only they import) do not count.
     """
     root = Path(root)
@@ -110,6 +121,12 @@ def imported_modules(script: Path | str, root: Path | str) -> dict[str, Path]:
     queue: list[tuple[Path, str, bool]] = [(Path(script), "__main__", False)]
     while queue:
         path, module, is_package = queue.pop()
+        if is_package and _loads_all_modules(path):
+            for file in sorted(path.parent.glob("*.py")):
+                name = f"{module}.{file.stem}"
+                if file.name != "__init__.py" and name not in found and name not in NOT_HASHED:
+                    found[name] = file
+                    queue.append((file, name, False))
         for target, names in _imports_of(path, module, is_package):
             if target.split(".")[0] != PACKAGE:
                 continue

@@ -32,6 +32,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from innerloop import catalog
 from innerloop.runs import cross_domain_targets, sweep_datasets
 from innerloop.tuning import candidate_id, candidates
 
@@ -126,8 +127,64 @@ def load_schema() -> dict:
 
 @functools.lru_cache(maxsize=1)
 def _schema() -> dict:
-    """The parsed schema, read once per process (with libyaml's parser where PyYAML has it)."""
-    return yaml.load(SCHEMA_PATH.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    """The parsed schema, read once per process (with libyaml's parser where PyYAML has it),
+    with the algorithms filled in from their declarations (:func:`with_algorithms`)."""
+    return with_algorithms(yaml.load(SCHEMA_PATH.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+
+
+#: JSON Schema types of the annotations an ``Options`` field may have.
+_JSON_TYPES = {"float": "number", "int": "integer", "bool": "boolean", "str": "string"}
+
+
+def option_schema(option: catalog.Option, declaration: catalog.Declaration) -> dict:
+    """The schema of one field of a learner's ``Options``: its type and default, from the class."""
+    kinds = [kind.strip() for kind in option.annotation.split("|")]
+    types, items = [], None
+    for kind in kinds:
+        if kind == "None":
+            types.append("null")
+        elif kind in _JSON_TYPES:
+            types.append(_JSON_TYPES[kind])
+        elif kind.startswith("tuple[") and kind.endswith(", ...]") and kind[6:-6] in _JSON_TYPES:
+            types.append("array")
+            items = {"type": _JSON_TYPES[kind[6:-6]]}
+        else:
+            raise ValueError(f"{declaration.module}: {declaration.class_name}.Options.{option.name}: annotation "
+                             f"{option.annotation!r} has no config type; give algorithm_options.{declaration.name} "
+                             "a block in config/schema.yaml")
+    default = list(option.default) if isinstance(option.default, tuple) else option.default
+    block = {"description": f"{declaration.label}: {option.name} ({declaration.module}, "
+                            f"{declaration.class_name}.Options).",
+             "type": types[0] if len(types) == 1 else types, "default": default}
+    return {**block, "items": items} if items else block
+
+
+def with_algorithms(schema: dict, declarations: tuple[catalog.Declaration, ...] | None = None) -> dict:
+    """``schema`` with each ``x-algorithms`` list made an enum of the registered algorithms
+    (``registered``: all; a flag such as ``sine_comparison``: those whose class sets it), and
+    a block under ``algorithm_options`` for each algorithm the schema has none for, made from
+    its ``Options`` (:func:`option_schema`). ``declarations``: the registry's (catalog.DECLARATIONS)."""
+    declarations = catalog.DECLARATIONS if declarations is None else declarations
+
+    def fill(node):
+        if isinstance(node, dict):
+            if "x-algorithms" in node:
+                flag = node["x-algorithms"]
+                node["enum"] = [d.name for d in declarations if flag == "registered" or getattr(d, flag)]
+            for value in node.values():
+                fill(value)
+        elif isinstance(node, list):
+            for value in node:
+                fill(value)
+
+    fill(schema)
+    blocks = schema["properties"]["algorithm_options"]["properties"]
+    for d in declarations:
+        if d.name not in blocks:
+            blocks[d.name] = {"type": "object", "additionalProperties": False, "default": {},
+                              "properties": {"clip_grad_norm": {"$ref": "#/$defs/clip_grad_norm"},
+                                             **{o.name: option_schema(o, d) for o in d.options}}}
+    return schema
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,8 +1,8 @@
 """Each registered algorithm's test parameters: what tests/algorithms/ needs to know of it
 beyond the class's own declarations (innerloop/algorithms/base.py).
 
-Registering a learner (``innerloop.algorithms.LEARNERS``) puts it in every parametrised test
-of tests/algorithms/: its meta-gradient batched against the per-task loop in float64, a
+A registered learner (``innerloop.algorithms.LEARNERS``: its module states its ``name``) is
+in every parametrised test of tests/algorithms/: its meta-gradient batched against the per-task loop in float64, a
 short training run with its default settings against chance and its untrained reference,
 saving and reloading, and CUDA where present. Those tests fail until it has a ``Case`` here
 (tests/algorithms/test_every_algorithm.py), and the case must name the test that holds its

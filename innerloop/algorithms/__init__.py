@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Any
 
 import torch
 from torch import nn
 
-from innerloop.algorithms.alpha_maml import AlphaMAML
-from innerloop.algorithms.anil import ANIL, BOIL
 from innerloop.algorithms.base import MetaLearner
-from innerloop.algorithms.lstm_meta import LSTMMetaLearner, LSTMMetaLearnerPlus
-from innerloop.algorithms.maml import MAML, FOMAML, FiniteDifferenceMAML, NegativeMAML
+from innerloop.algorithms.maml import MAML
 from innerloop.algorithms.metasgd import MetaSGD
-from innerloop.algorithms.multitask import Multitask
-from innerloop.algorithms.protonet import ProtoNet
-from innerloop.algorithms.transfer import BaselinePlusPlus, Finetuning, TrainFromScratch
-from innerloop.algorithms.reptile import Reptile
-from innerloop.algorithms.turtle import FOTurtle, Turtle
 from innerloop.models import Params
 
-#: Every learner, in the order tables list them (within each family, see innerloop.stats.order).
-LEARNERS: tuple[type[MetaLearner], ...] = (
-    MAML, FOMAML, FiniteDifferenceMAML, MetaSGD, AlphaMAML, NegativeMAML, ANIL, BOIL, Multitask, ProtoNet,
-    TrainFromScratch, Finetuning, BaselinePlusPlus, LSTMMetaLearner, LSTMMetaLearnerPlus, Turtle, FOTurtle,
-    Reptile,
-)
+
+def _registered() -> tuple[type[MetaLearner], ...]:
+    """Every learner class of this package's modules that states its own ``name``, by ``order``."""
+    learners = []
+    for module in pkgutil.iter_modules(__path__):
+        loaded = importlib.import_module(f"{__name__}.{module.name}")
+        learners += [cls for cls in vars(loaded).values()
+                     if isinstance(cls, type) and issubclass(cls, MetaLearner) and cls is not MetaLearner
+                     and cls.__module__ == loaded.__name__ and "name" in vars(cls)]
+    return tuple(sorted(learners, key=lambda cls: cls.order))
+
+
+#: Every learner, in the order tables list them (within each family, see innerloop.stats.order):
+#: a new learner is registered by its own module, with nothing to add here.
+LEARNERS: tuple[type[MetaLearner], ...] = _registered()
 
 # The tables below are read off the learners' declarations (innerloop/algorithms/base.py).
 #: Config name -> learner class.

@@ -82,6 +82,7 @@ class HypergradientSGD(torch.optim.Optimizer):
 class AlphaMAML(MetaLearner):
     name = "alpha_maml"
     label = "Alpha-MAML"
+    order = 50
     family = "meta"
     color = "#f28e2b"
     learns_rates = True

@@ -19,6 +19,7 @@ from innerloop.models import is_head
 class ANIL(MAML):
     name = "anil"
     label = "ANIL"
+    order = 70
     family = "meta"
     color = "#2a9d8f"
 
@@ -33,6 +34,7 @@ class ANIL(MAML):
 class BOIL(MAML):
     name = "boil"
     label = "BOIL"
+    order = 80
     family = "meta"
     color = "#86cfc2"
 

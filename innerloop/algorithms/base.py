@@ -2,13 +2,14 @@
 outer loop's hooks.
 
 Each learner class declares itself: its config ``name``, its ``label`` in figures and
-tables, its ``family`` (the block of the tables), its ``color``, whether its learned inner
-learning rates are reported (``learns_rates``), which of the config's restricted algorithm
-lists offer it (``sine_comparison``, ``inner_steps_sweep``) and ``Options``, a frozen
-dataclass of its config options (``algorithm_options.<name>`` in config/schema.yaml) with
-their defaults. :meth:`MetaLearner.from_config` fills a config's options from ``Options``;
-the registry of :mod:`innerloop.algorithms` derives its tables from these declarations and
-tests/algorithms/test_declarations.py holds the schema to them.
+tables, its ``order`` there, its ``family`` (the block of the tables), its ``color``,
+whether its learned inner learning rates are reported (``learns_rates``), which of the
+config's restricted algorithm lists offer it (``sine_comparison``, ``inner_steps_sweep``)
+and ``Options``, a frozen dataclass of its config options (``algorithm_options.<name>`` in
+config/schema.yaml) with their defaults. :meth:`MetaLearner.from_config` fills a config's options from ``Options``.
+A class that declares its own ``name`` is registered: :mod:`innerloop.algorithms` finds it in
+its module and derives its tables from these declarations, and config/schema.yaml's algorithm
+lists and any options block it lacks are derived from them (innerloop.catalog).
 
 A learner holds the meta-initialisation ``theta`` (``self.init``) plus whatever else the
 outer loop learns, in named groups in ``self.extra`` (Meta-SGD's rates, TURTLE's update
@@ -77,12 +78,15 @@ def _defined_by(cls: type, method: str) -> type:
 class MetaLearner:
     """Base class: a meta-initialisation adapted by the shared inner-loop engine."""
 
-    # -- the declaration: every registered learner states its own name, label, family, color
-    # and Options (tests/algorithms/test_declarations.py); the flags may be inherited ------
+    # -- the declaration: every registered learner states its own name, label, order, family,
+    # color and Options (tests/algorithms/test_declarations.py); the flags may be inherited --
     #: Config name: the algorithm enum and the ``algorithm_options`` key of config/schema.yaml.
+    #: A subclass of this package that states its own ``name`` is registered (innerloop.algorithms).
     name = "base"
     #: Display name in figures and tables.
     label = ""
+    #: Where tables and figures list it within its family (ascending; distinct across learners).
+    order = 0
     #: Block of the tables (:data:`innerloop.stats.order.GROUP_LABELS`): "transfer" for the
     #: transfer-learning baselines of Chen et al. (2019), "meta" for the meta-learners.
     family = "meta"

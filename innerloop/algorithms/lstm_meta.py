@@ -79,6 +79,7 @@ def _affine(bias: torch.Tensor, x: torch.Tensor, weight_t: torch.Tensor) -> torc
 class LSTMMetaLearner(CoordinatewiseLearner):
     name = "lstm_meta"
     label = "Meta-learner LSTM"
+    order = 140
     family = "meta"
     color = "#59a14f"
     sine_comparison = True
@@ -180,6 +181,7 @@ class LSTMMetaLearnerPlus(LSTMMetaLearner):
 
     name = "lstm_meta_plus"
     label = "Meta-learner LSTM (enhanced)"
+    order = 150
     family = "meta"
     color = "#1e5a1e"
 

@@ -33,6 +33,7 @@ from innerloop.models import Params
 class MAML(MetaLearner):
     name = "maml"
     label = "MAML"
+    order = 10
     family = "meta"
     color = "#1f6fb4"
     sine_comparison = True
@@ -55,6 +56,7 @@ class MAML(MetaLearner):
 class FOMAML(MAML):
     name = "fomaml"
     label = "FO-MAML"
+    order = 20
     family = "meta"
     color = "#74a9cf"
 
@@ -69,6 +71,7 @@ class FOMAML(MAML):
 class FiniteDifferenceMAML(MAML):
     name = "maml_fd"
     label = "MAML (FD Hessian)"
+    order = 30
     family = "meta"
     color = "#0b2f5b"
     inner_steps_sweep = False
@@ -93,6 +96,7 @@ class FiniteDifferenceMAML(MAML):
 class NegativeMAML(MAML):
     name = "negmaml"
     label = "MAML, negative inner lr"
+    order = 60
     family = "meta"
     color = "#9467bd"
 

@@ -30,6 +30,7 @@ def inverse_softplus(x: torch.Tensor) -> torch.Tensor:
 class MetaSGD(MetaLearner):
     name = "metasgd"
     label = "Meta-SGD"
+    order = 40
     family = "meta"
     color = "#d1495b"
     learns_rates = True

@@ -26,6 +26,7 @@ from innerloop.models import Params
 class Multitask(Finetuning):
     name = "multitask"
     label = "Multi-task"
+    order = 90
     family = "meta"  # trained on the meta-learners' episodes, not one of Chen et al.'s baselines
     color = "#8c564b"
 

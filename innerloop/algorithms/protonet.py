@@ -44,6 +44,7 @@ def prototypes(features: torch.Tensor, y: torch.Tensor, ways: int) -> torch.Tens
 class ProtoNet(MetaLearner):
     name = "protonet"
     label = "ProtoNet"
+    order = 100
     family = "meta"
     color = "#a8a81e"
     Options = NoOptions

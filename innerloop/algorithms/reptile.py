@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 class Reptile(MetaLearner):
     name = "reptile"
     label = "Reptile"
+    order = 180
     family = "meta"
     color = "#17becf"
 

@@ -83,6 +83,7 @@ class _SGDFinetuning(MetaLearner):
 class TrainFromScratch(_SGDFinetuning):
     name = "scratch"
     label = "TrainFromScratch"
+    order = 110
     family = "transfer"
     color = "#7f7f7f"
     meta_trained = False
@@ -102,6 +103,7 @@ class Finetuning(_SGDFinetuning):
 
     name = "finetune"
     label = "Finetuning"
+    order = 120
     family = "transfer"
     color = "#c49c94"
 
@@ -205,6 +207,7 @@ class BaselinePlusPlus(Finetuning):
 
     name = "baselinepp"
     label = "Baseline++"
+    order = 130
     family = "transfer"
     color = "#e377c2"
 

@@ -96,6 +96,7 @@ def init_update_network(net: nn.Sequential, generator: torch.Generator, gradient
 class Turtle(CoordinatewiseLearner):
     name = "turtle"
     label = "TURTLE"
+    order = 160
     family = "meta"
     color = "#d4a017"
     learns_rates = True
@@ -199,6 +200,7 @@ class FOTurtle(Turtle):
 
     name = "fo_turtle"
     label = "FO-TURTLE"
+    order = 170
     family = "meta"
     color = "#b07aa1"
 

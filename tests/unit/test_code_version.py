@@ -44,6 +44,21 @@ def test_imported_modules_follow_relative_function_level_and_lazy_imports(packag
     assert set(imported_modules(lazy, package)) == {"innerloop", "innerloop.sub", "innerloop.sub.heavy"}
 
 
+def test_a_package_that_loads_all_its_modules_depends_on_each(package):
+    """As innerloop.algorithms finds its learners: a new module in it counts with no import naming it."""
+    write(package / "innerloop/plugins/__init__.py",
+          "import importlib, pkgutil\nfor m in pkgutil.iter_modules(__path__):\n"
+          "    importlib.import_module(f'{__name__}.{m.name}')\n")
+    write(package / "innerloop/plugins/one.py", "from innerloop.sub import c\n")
+    script = write(package / "scripts/p.py", "from innerloop import plugins\n")
+    assert set(imported_modules(script, package)) == {"innerloop", "innerloop.plugins", "innerloop.plugins.one",
+                                                      "innerloop.sub", "innerloop.sub.c"}
+    before = source_hash(script, package)
+    write(package / "innerloop/plugins/two.py", "x = 1\n")
+    assert "innerloop.plugins.two" in imported_modules(script, package)
+    assert source_hash(script, package) != before
+
+
 def test_source_hash_changes_exactly_when_an_imported_module_does(package):
     script = write(package / "scripts/s.py", "import innerloop.a\n")
     before = source_hash(script, package)
