@@ -21,6 +21,7 @@ in the library's top layer, with nothing importing it (tests/unit/test_import_gr
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 import math
@@ -152,6 +153,9 @@ def option_schema(option: catalog.Option, declaration: catalog.Declaration) -> d
             raise ValueError(f"{declaration.module}: {declaration.class_name}.Options.{option.name}: annotation "
                              f"{option.annotation!r} has no config type; give algorithm_options.{declaration.name} "
                              "a block in config/schema.yaml")
+    if option.default is dataclasses.MISSING:
+        raise ValueError(f"{declaration.module}: {declaration.class_name}.Options.{option.name} has no default; "
+                         "every option needs one")
     default = list(option.default) if isinstance(option.default, tuple) else option.default
     block = {"description": f"{declaration.label}: {option.name} ({declaration.module}, "
                             f"{declaration.class_name}.Options).",
@@ -170,6 +174,9 @@ def with_algorithms(schema: dict, declarations: tuple[catalog.Declaration, ...] 
         if isinstance(node, dict):
             if "x-algorithms" in node:
                 flag = node["x-algorithms"]
+                if flag != "registered" and flag not in catalog.FIELDS:
+                    raise ValueError(f"config/schema.yaml: x-algorithms {flag!r} is neither 'registered' nor a "
+                                     f"declared field ({', '.join(catalog.FIELDS)})")
                 node["enum"] = [d.name for d in declarations if flag == "registered" or getattr(d, flag)]
             for value in node.values():
                 fill(value)

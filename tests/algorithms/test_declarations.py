@@ -226,13 +226,20 @@ def test_the_registry_finds_a_learner_in_a_new_module(tmp_path, monkeypatch):
     assert [cls.name for cls in found] == ["maml", "sketch", *[cls.name for cls in LEARNERS[1:]]]
 
 
-def test_an_options_field_without_a_config_type_asks_for_a_schema_block(tmp_path, monkeypatch, fresh_schema):
+def test_an_option_the_schema_cannot_be_made_for_is_an_error_naming_it(tmp_path, monkeypatch, fresh_schema):
     odd = SKETCH.replace("rate: float | None = None", "rate: complex = 1j").replace("1j", "0")
     monkeypatch.setattr(catalog, "PACKAGE", write_package(tmp_path, sketch=odd))
     raw = copy.deepcopy(config.yaml.safe_load(config.SCHEMA_PATH.read_text()))
     with pytest.raises(ValueError, match="Sketch.Options.rate: annotation 'complex' has no config type; give "
                                          "algorithm_options.sketch a block"):
         config.with_algorithms(raw, catalog._declarations())
+    no_default = SKETCH.replace("steps: int = 3", "steps: int")
+    monkeypatch.setattr(catalog, "PACKAGE", write_package(tmp_path, sketch=no_default))
+    with pytest.raises(ValueError, match="Sketch.Options.steps has no default"):
+        config.with_algorithms(copy.deepcopy(raw), catalog._declarations())
+    raw["properties"]["algorithms"]["items"]["x-algorithms"] = "sine_comparisons"
+    with pytest.raises(ValueError, match="x-algorithms 'sine_comparisons' is neither 'registered' nor a declared field"):
+        config.with_algorithms(raw, catalog.DECLARATIONS)
 
 
 def test_the_catalog_fails_on_a_declaration_it_cannot_read(tmp_path, monkeypatch):
