@@ -103,7 +103,7 @@ def _runs_on_gpu():
 #: so `--cores N` runs N of them side by side, which on small networks is faster than giving
 #: one job N threads. Both depend on whether the jobs compute on CUDA, known only when the
 #: workflow starts, so the rules state them; runtime, memory, and any other per-rule request
-#: of a scheduler are the profiles' (`set-resources`, `set-threads` in profiles/slurm).
+#: of a scheduler are the profiles' (`set-resources` in profiles/slurm; `set-threads` overrides).
 ON_GPU = _runs_on_gpu()
 NETWORK_RESOURCES = {"gpu": 1 if ON_GPU else 0}
 NETWORK_THREADS = 2 if ON_GPU else 1

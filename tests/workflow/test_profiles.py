@@ -1,6 +1,6 @@
 """What each job asks for, as Snakemake plans it: the rules' own request (a GPU and two
 threads for a job that runs a network, when the jobs compute on CUDA), and the SLURM
-profile's per-rule runtime, memory, GPU and threads (profiles/slurm/config.yaml)."""
+profile's per-rule runtime, memory and GPU (profiles/slurm/config.yaml)."""
 
 import re
 from pathlib import Path
@@ -59,16 +59,15 @@ def test_network_jobs_ask_for_a_gpu_and_two_threads_only_when_they_compute_on_cu
 def test_the_slurm_profile_sets_each_rules_request_and_names_only_rules_that_exist(workflow):
     profile = yaml.safe_load(SLURM.read_text())
     jobs = planned(workflow, "--profile", "profiles/slurm", "--slurm-no-account")
-    per_rule, per_thread = profile["set-resources"], profile["set-threads"]
+    per_rule, per_thread = profile["set-resources"], profile.get("set-threads", {})
     assert set(per_rule) | set(per_thread) <= set(jobs), sorted((set(per_rule) | set(per_thread)) - set(jobs))
     network = network_rules()
     assert {rule for rule, request in per_rule.items() if request.get("gpu")} == network
-    assert set(per_thread) == network and set(per_thread.values()) == {2}
     for rule, planned_jobs in jobs.items():
         wanted = {**profile["default-resources"], **per_rule.get(rule, {})}
         for resources, threads in planned_jobs:
             assert {key: resources.get(key) for key in wanted} == {key: str(v) for key, v in wanted.items()}, rule
-            assert threads == per_thread.get(rule, 1), rule
+            assert threads == per_thread.get(rule, 1), rule  # the rules' own on a machine without CUDA
             assert resources.get("gpu", "0") == ("1" if rule in network else "0"), rule
 
 
