@@ -1,6 +1,5 @@
 """Rule report_html: every table and figure of the run in one self-contained HTML report."""
 
-import json
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from innerloop.reporting.render import build_context, render_html
 from innerloop.reporting.sections import FIGURES_BY_KEY, Inputs, add_parts
 
 inp = snakemake.input
+inputs = Inputs(inp, Path(snakemake.scriptdir))
 config_yaml = Path(inp.config).read_text()
 config = yaml.safe_load(config_yaml)  # the config as run
 frames = {key: pd.read_csv(inp[key]) for key in (
@@ -28,7 +28,7 @@ statuses = [read_status(p) for p in inp.models]
 # The report's common context: setup, findings, the meta-test, learning-rate and probe tables.
 context = build_context(
     frames=frames,
-    setup=setup_info(config, json.loads(Path(inp.manifest).read_text())),
+    setup=setup_info(config, inputs.json("manifest")),
     provenance=provenance_info(config_yaml=config_yaml, devices=[s["device"] for s in statuses],
                                command=last_command(Path(snakemake.params.command_record)),
                                started=earliest_mtime(inp.benchmarks)),
@@ -38,5 +38,5 @@ context = build_context(
     caption_dir="report/captions",
 )
 # Then each section's own tables and context (innerloop/reporting/sections/<section>.py).
-add_parts(context, Inputs(inp, Path(snakemake.scriptdir)), config)
+add_parts(context, inputs, config)
 render_html(context, Path(snakemake.params.templates), Path(snakemake.output.html))
