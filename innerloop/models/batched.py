@@ -13,6 +13,12 @@ The result equals ``torch.stack([forward(model, params[t], x[t]) for t in range(
   (``track_running_stats=False``), and the linear head is one batched matrix product.
   The ReLU and max-pool are applied as pool-then-ReLU (equal values; the max-pool
   gradient of a window whose maximum is negative is zeroed by the ReLU either way).
+* On the CPU the folded activations are channels-last (:func:`layout`): there a
+  contiguous NCHW max-pool is about ten times slower than a channels-last one. A
+  channels-last ``(N, C, H, W)`` tensor is the matrix ``(N * H * W, C)`` in memory, and
+  BatchNorm runs on that matrix view (:func:`_batch_norm`): the same statistics, while
+  PyTorch's BatchNorm double backward on a 4-d channels-last tensor reduces it one
+  dimension at a time through strided copies (``benchmarks/peers.py`` measures the step).
 * MLP: every linear layer is one batched matrix product.
 
 Any other model has no batched forward (:func:`unsupported` says why) and is run one
@@ -59,17 +65,24 @@ def forward(model: nn.Module, params: Params, x: torch.Tensor, *, embed_only: bo
     return _conv4(model, params, x, embed_only, activations)
 
 
+def layout(device: torch.device) -> torch.memory_format:
+    """The memory format of Conv4's folded activations on ``device``: channels-last on the
+    CPU (see the module docstring), contiguous elsewhere."""
+    return torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
+
 def _conv4(model: Conv4, params: Params, x: torch.Tensor, embed_only: bool, activations: dict | None) -> torch.Tensor:
     tasks, n = x.shape[:2]
     h = x.transpose(0, 1).reshape(n, tasks * x.shape[2], *x.shape[3:])
+    h = h.contiguous(memory_format=layout(h.device))
     for i, block in enumerate(model.blocks):
         prefix = f"blocks.{i}"
         weight = params[f"{prefix}.conv.weight"]
         conv, norm = block.conv, block.norm
         h = F.conv2d(h, weight.reshape(-1, *weight.shape[2:]), params[f"{prefix}.conv.bias"].reshape(-1),
                      stride=conv.stride, padding=conv.padding, dilation=conv.dilation, groups=tasks)
-        h = F.batch_norm(h, None, None, params[f"{prefix}.norm.weight"].reshape(-1),
-                         params[f"{prefix}.norm.bias"].reshape(-1), training=True, eps=norm.eps)
+        h = _batch_norm(h, params[f"{prefix}.norm.weight"].reshape(-1), params[f"{prefix}.norm.bias"].reshape(-1),
+                        norm.eps)
         if block.smooth:
             h = F.avg_pool2d(F.softplus(h), 2)
         else:
@@ -80,6 +93,16 @@ def _conv4(model: Conv4, params: Params, x: torch.Tensor, embed_only: bool, acti
     if embed_only:
         return features
     return torch.baddbmm(params["head.bias"].unsqueeze(1), features, params["head.weight"].transpose(1, 2))
+
+
+def _batch_norm(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float) -> torch.Tensor:
+    """BatchNorm with batch statistics over every channel of ``h`` ``(N, C, H, W)``; on a
+    channels-last ``h``, computed on its ``(N * H * W, C)`` matrix view (no copy)."""
+    if not h.is_contiguous(memory_format=torch.channels_last) or h.is_contiguous():
+        return F.batch_norm(h, None, None, weight, bias, training=True, eps=eps)
+    n, c, height, width = h.shape
+    rows = F.batch_norm(h.permute(0, 2, 3, 1).reshape(-1, c), None, None, weight, bias, training=True, eps=eps)
+    return rows.view(n, height, width, c).permute(0, 3, 1, 2)
 
 
 def _mlp(model: MLP, params: Params, x: torch.Tensor, embed_only: bool) -> torch.Tensor:

@@ -16,7 +16,7 @@ from innerloop.data.sampler import Batch
 from innerloop.data.sampler import TaskSampler
 from innerloop.evaluation.probe import feature_probe
 from innerloop.evaluation.representations import representation_change
-from innerloop.models import MLP, Conv4, batched, forward, init_mlp, init_params
+from innerloop.models import MLP, Conv4, batched, embed, forward, init_mlp, init_params
 from innerloop.scoring import evaluate
 
 WAYS, SHOTS, QUERIES, SIZE, STEPS, TASKS = 3, 2, 2, 16, 2, 3
@@ -134,6 +134,31 @@ def test_batched_forward_equals_one_network_per_task(smooth):
     assert activations["blocks.3"].shape == (TASKS, WAYS * QUERIES, 3, 1, 1)
 
 
+@pytest.mark.parametrize("size", [23, 42])
+def test_batched_embeddings_and_activations_equal_one_network_per_task(size):
+    """Odd sides (pooling drops a row) and a final map larger than 1x1, where the flattening
+    order of the channels-last activations shows."""
+    model = Conv4(in_channels=1, ways=WAYS, filters=3, image_size=size).double()
+    gen = torch.Generator().manual_seed(4)
+    params = {n: p.unsqueeze(0) + 0.1 * torch.randn((TASKS, *p.shape), generator=gen, dtype=torch.float64)
+              for n, p in init_params(model, gen).items()}
+    x = torch.rand(TASKS, 4, 1, size, size, generator=gen, dtype=torch.float64)
+    activations = {}
+    features = batched.forward(model, params, x, embed_only=True, activations=activations)
+    for t in range(TASKS):
+        own = {}
+        hooks = [model.blocks[i].register_forward_hook(lambda m, i_, out, i=i: own.__setitem__(i, out))
+                 for i in range(4)]
+        try:
+            torch.testing.assert_close(features[t], embed(model, batched.unstack(params, t), x[t]), rtol=1e-12,
+                                       atol=1e-13)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        for i in range(4):
+            torch.testing.assert_close(activations[f"blocks.{i}"][t], own[i], rtol=1e-12, atol=1e-13)
+
+
 def test_batched_mlp_equals_the_loop_for_sine_regression():
     model = MLP(smooth=True).double()
     init = {k: v.double() for k, v in init_mlp(model, torch.Generator().manual_seed(0)).items()}
@@ -213,12 +238,18 @@ def test_stack_tasks_keeps_each_tasks_classes():
     assert batch.classes == tuple(t.classes for t in tasks)
 
 
-def test_large_images_keep_the_loop_on_the_cpu():
-    """At 84x84 the batch gains no time on the CPU and holds every task's graph at once."""
+def test_large_images_keep_the_loop_on_the_cpu_unless_freed_memory_is_kept(monkeypatch):
+    """At 84x84 the batch is slower than the loop on the CPU where every large block is
+    mapped afresh, and faster where the process keeps freed memory (as the workflow's jobs do)."""
+    from innerloop import devices
+
     model = Conv4(in_channels=3, ways=WAYS, filters=3, image_size=84)
     learner = build_learner("maml", {"inner_lr": 0.1}, model=model, init=init_params(model, torch.Generator()),
                             inner_steps=1, generator=torch.Generator())
     task = SimpleNamespace(support_x=torch.zeros(WAYS, 3, 84, 84), query_x=torch.zeros(WAYS, 3, 84, 84))
-    assert learner.batch_unsupported() is None and not learner.batches([task, task])
     small = SimpleNamespace(support_x=torch.zeros(WAYS, 3, 32, 32), query_x=torch.zeros(WAYS, 3, 32, 32))
+    monkeypatch.setattr(devices, "_keeping_freed_memory", False)
+    assert learner.batch_unsupported() is None and not learner.batches([task, task])
     assert learner.batches([small, small])
+    monkeypatch.setattr(devices, "_keeping_freed_memory", True)
+    assert learner.batches([task, task]) and learner.batches([small, small])
