@@ -16,11 +16,18 @@ reaches (convolution and matrix-product FLOPs of the step, counted by
 ``torch.utils.flop_counter`` on the per-task loop, over the time; the peak is measured
 here, as the best of a few 2048x2048 fp32 products on the same threads).
 
+``--allocators`` runs every process under each of glibc's allocator settings named, as
+its own column of the interleaving: ``default`` (glibc as it starts) and ``keep-freed``
+(:func:`innerloop.devices.keep_freed_memory`, which the workflow's training and evaluation
+jobs turn on: freed memory is reused instead of being unmapped and faulted in again). The
+ratio to learn2learn is always to learn2learn under the same setting.
+
 learn2learn and higher are optional (``pip install .[bench]``; see the README for
 learn2learn on Python 3.11); a missing one is reported and skipped.
 
     python benchmarks/peers.py [--sizes 28 84] [--orders second first] [--filters 32 64]
                                [--steps 3] [--repetitions 2] [--threads 2]
+                               [--allocators default keep-freed]
 """
 
 from __future__ import annotations
@@ -154,8 +161,16 @@ def make_step(implementation: str, size: int, filters: int, second_order: bool):
     return step, count
 
 
+ALLOCATORS = ("default", "keep-freed")
+
+
 def measure(implementation: str, size: int, filters: int, second_order: bool, steps: int, threads: int,
-            flops: bool) -> dict:
+            flops: bool, allocator: str = "default") -> dict:
+    if allocator == "keep-freed":
+        from innerloop.devices import keep_freed_memory
+
+        if not keep_freed_memory():
+            raise RuntimeError("keep-freed needs glibc's malloc (Linux)")
     import torch
 
     torch.set_num_threads(threads)
@@ -186,6 +201,9 @@ def main() -> None:
     parser.add_argument("--repetitions", type=int, default=2, help="interleaved rounds over all implementations")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--implementations", nargs="+", choices=IMPLEMENTATIONS, default=list(IMPLEMENTATIONS))
+    parser.add_argument("--allocators", nargs="+", choices=ALLOCATORS, default=["default"],
+                        help="glibc allocator settings, each its own column (see the docstring)")
+    parser.add_argument("--allocator", choices=ALLOCATORS, default="default", help=argparse.SUPPRESS)
     parser.add_argument("--one", nargs=4, metavar=("IMPLEMENTATION", "SIZE", "FILTERS", "ORDER"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--flops", action="store_true", help=argparse.SUPPRESS)
@@ -194,7 +212,7 @@ def main() -> None:
     if args.one:
         implementation, size, filters, order = args.one
         print(json.dumps(measure(implementation, int(size), int(filters), order == "second", args.steps,
-                                 args.threads, args.flops)))
+                                 args.threads, args.flops, args.allocator)))
         return
 
     skipped = {i: why for i in args.implementations if (why := available(i))}
@@ -203,53 +221,55 @@ def main() -> None:
         print(f"skipped {i}: {why}")
     peak = matmul_peak(args.threads)
     configs = [(s, f, o) for s in args.sizes for o in args.orders for f in args.filters]
-    results: dict = {(c, i): {"times": [], "peak_mib": [], "growth_mib": []} for c in configs for i in implementations}
+    columns = [(i, a) for a in args.allocators for i in implementations]
+    results: dict = {(c, column): {"times": [], "peak_mib": [], "growth_mib": []} for c in configs for column in columns}
     flops: dict = {}
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "OMP_NUM_THREADS": str(args.threads)}
     print(f"MAML meta-step: Conv4, {WAYS}-way {SHOTS}-shot, {QUERIES} queries, meta-batch {META_BATCH}, "
           f"{INNER_STEPS} inner steps; {args.threads} threads; {args.steps} timed steps per process, "
-          f"{args.repetitions} interleaved rounds; fp32 matmul peak {peak:.0f} GFLOP/s", flush=True)
+          f"{args.repetitions} interleaved rounds; allocator {', '.join(args.allocators)}; "
+          f"fp32 matmul peak {peak:.0f} GFLOP/s", flush=True)
     for repetition in range(args.repetitions):
         for config in configs:
             size, filters, order = config
-            for implementation in implementations:
+            for implementation, allocator in columns:
                 count = implementation == "innerloop_loop" and config not in flops
                 cmd = [sys.executable, __file__, "--one", implementation, str(size), str(filters), order,
-                       "--steps", str(args.steps), "--threads", str(args.threads)] + (["--flops"] if count else [])
+                       "--steps", str(args.steps), "--threads", str(args.threads), "--allocator", allocator]
+                cmd += ["--flops"] if count else []
                 done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd="/")
                 if done.returncode != 0:
                     print(f"{implementation} {config} failed: {(done.stderr.strip().splitlines() or [''])[-1]}",
                           flush=True)
                     continue
                 r = json.loads(done.stdout.strip().splitlines()[-1])
-                entry = results[(config, implementation)]
+                entry = results[(config, (implementation, allocator))]
                 entry["times"] += r["times"]
                 entry["peak_mib"].append(r["peak_mib"])
                 entry["growth_mib"].append(r["growth_mib"])
                 if r["flops"] is not None:
                     flops[config] = r["flops"]
-                print(f"  {size}x{size} {order} order, {filters} filters, {implementation}: median "
+                print(f"  {size}x{size} {order} order, {filters} filters, {implementation} ({allocator}): median "
                       f"{statistics.median(r['times']):.3f} s, peak {r['peak_mib']:.0f} MiB", flush=True)
         print(f"round {repetition + 1} of {args.repetitions} done", flush=True)
 
     print()
-    print(f"| size | order | filters | implementation | median step (s) | learn2learn / this | "
+    print(f"| size | order | filters | allocator | implementation | median step (s) | learn2learn / this | "
           f"fraction of fp32 peak | peak RSS (MiB) | growth over start (MiB) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for config in configs:
         size, filters, order = config
-        base = results.get((config, "learn2learn"), {}).get("times")
-        base_median = statistics.median(base) if base else None
-        for implementation in implementations:
-            entry = results[(config, implementation)]
+        for implementation, allocator in columns:
+            entry = results[(config, (implementation, allocator))]
             if not entry["times"]:
                 continue
+            base = results.get((config, ("learn2learn", allocator)), {}).get("times")
             median = statistics.median(entry["times"])
-            ratio = f"{base_median / median:.2f}x" if base_median else "n/a"
+            ratio = f"{statistics.median(base) / median:.2f}x" if base else "n/a"
             fraction = f"{flops[config] / median / 1e9 / peak:.1%}" if config in flops else "n/a"
-            print(f"| {size}x{size} | {order} | {filters} | {implementation} | {median:.3f} | {ratio} | {fraction} | "
-                  f"{max(entry['peak_mib']):.0f} | {max(entry['growth_mib']):.0f} |")
+            print(f"| {size}x{size} | {order} | {filters} | {allocator} | {implementation} | {median:.3f} | {ratio} | "
+                  f"{fraction} | {max(entry['peak_mib']):.0f} | {max(entry['growth_mib']):.0f} |")
     for config, count in flops.items():
         print(f"FLOPs of one step at {config[0]}x{config[0]}, {config[2]} order, {config[1]} filters: "
               f"{count / 1e9:.1f} GFLOP (convolutions and matrix products)")

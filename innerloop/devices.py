@@ -78,3 +78,39 @@ def release_all() -> None:
     """Give back every slot this process holds (a finished job's process does so by ending)."""
     while _held:
         os.close(_held.pop())
+
+
+#: glibc's ``mallopt`` parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_keeping_freed_memory = False
+
+
+def keep_freed_memory() -> bool:
+    """Let this process reuse the memory of freed tensors instead of returning it to the
+    system: glibc's ``malloc`` then serves every allocation from its heap (no ``mmap`` per
+    large block) and never trims it. Returns whether the setting took (False off glibc).
+
+    By default glibc maps each block above its threshold (at most 32 MiB) afresh and unmaps
+    it when freed, so every large activation of a step costs page faults on its first
+    touch; a Conv4 step at 84x84 allocates hundreds of MiB that way. The process's
+    resident memory then stays at its peak until it ends. ``benchmarks/peers.py`` measures
+    the step with and without it; every job of the workflow that runs torch calls it
+    (:meth:`innerloop.job.Job.threads`), and the batched inner loop takes large images on
+    the CPU only where it took (``MetaLearner.batches``).
+    """
+    import ctypes
+    import platform
+
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        return False
+    global _keeping_freed_memory
+    libc = ctypes.CDLL(None)
+    if not hasattr(libc, "mallopt"):
+        return False
+    _keeping_freed_memory = bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
+    return _keeping_freed_memory
+
+
+def keeps_freed_memory() -> bool:
+    """Whether :func:`keep_freed_memory` took in this process."""
+    return _keeping_freed_memory

@@ -54,9 +54,14 @@ class Job:
         print(*args, file=sys.stderr)
 
     def threads(self) -> int:
-        """The rule's threads, set for torch."""
+        """The rule's threads, set for torch; and the allocator set to reuse freed memory
+        (:func:`innerloop.devices.keep_freed_memory`: a job's steps allocate and free the same
+        large activations over and over)."""
         import torch
 
+        from innerloop.devices import keep_freed_memory
+
+        keep_freed_memory()
         torch.set_num_threads(self.snakemake.threads)
         return self.snakemake.threads
 

@@ -54,6 +54,7 @@ from torch.nn import functional as F
 from innerloop.algorithms import engine
 from innerloop.algorithms.engine import StepContext
 from innerloop.data.sampler import Task
+from innerloop.devices import keeps_freed_memory
 from innerloop.models import Params, batched, forward
 
 #: Separator between a meta-parameter's group ("init", "lr", ...) and its tensor name.
@@ -112,7 +113,8 @@ class MetaLearner:
     batch_tasks = True
     #: Why this learner's adaptation has no batched form (None: it has one).
     no_batched_adaptation: str | None = None
-    #: Largest input (values per example: channels x height x width) batched on the CPU.
+    #: Largest input (values per example: channels x height x width) batched on the CPU
+    #: while freed memory is returned to the system (see :meth:`batches`).
     cpu_batch_pixels = 32 * 32 * 3
     #: Largest norm of the meta-gradient (all meta-parameters together) at an outer update; None: no clip.
     clip_grad_norm: float | None = None
@@ -307,13 +309,19 @@ class MetaLearner:
 
     def batches(self, tasks: list[Task]) -> bool:
         """Whether ``tasks`` run as one batch: batching on, supported, one shape for all, and
-        on the CPU images of at most ``cpu_batch_pixels`` values (measured with
-        ``benchmarks/peers.py``: larger images gain no time on the CPU, and a batch holds every
-        task's graph at once where the loop frees each after its backward pass)."""
+        on the CPU, images of at most ``cpu_batch_pixels`` values unless the process keeps
+        freed memory (:func:`innerloop.devices.keep_freed_memory`, as the workflow's jobs do).
+
+        Measured with ``benchmarks/peers.py`` at 84x84: where glibc maps every large block
+        afresh, the batch's activations (all tasks at once) are faulted in on every step and
+        the batch is slower than the loop; with freed memory kept it is faster. Either way
+        it holds every task's graph at once, where the loop frees each after its backward.
+        """
         if not self.batch_tasks or len(tasks) < 2 or self.batch_unsupported() is not None:
             return False
         first = tasks[0]
-        if first.support_x.device.type == "cpu" and first.support_x[0].numel() > self.cpu_batch_pixels:
+        if (first.support_x.device.type == "cpu" and first.support_x[0].numel() > self.cpu_batch_pixels
+                and not keeps_freed_memory()):
             return False
         return all(t.support_x.shape == first.support_x.shape and t.query_x.shape == first.query_x.shape
                    for t in tasks)

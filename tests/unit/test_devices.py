@@ -1,6 +1,9 @@
 """Network jobs spread over the GPUs of a machine, slot by slot."""
 
 import os
+import platform
+import subprocess
+import sys
 
 import pytest
 
@@ -80,3 +83,39 @@ def test_where_cuda_is_ruled_out_torch_sees_none():
 
     assert devices.may_have_cuda() or not torch.cuda.is_available()
 
+
+
+FAULTS_OF_A_REUSED_BLOCK = """
+import ctypes, resource, sys
+from innerloop import devices
+kept = devices.keep_freed_memory() if sys.argv[1] == "keep" else None
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+size = 64 * 2**20
+block = libc.malloc(size); ctypes.memset(block, 1, size); libc.free(block)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+block = libc.malloc(size); ctypes.memset(block, 1, size); libc.free(block)
+print(kept, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+                    reason="glibc's allocator on Linux")
+def test_keep_freed_memory_reuses_a_freed_block_without_faulting_it_in_again():
+    def run(mode):
+        out = subprocess.run([sys.executable, "-c", FAULTS_OF_A_REUSED_BLOCK, mode], capture_output=True, text=True,
+                             check=True).stdout.split()
+        return out[0], int(out[1])
+
+    pages = 64 * 2**20 // os.sysconf("SC_PAGE_SIZE")
+    kept, faults = run("keep")
+    _, default_faults = run("default")
+    assert kept == "True"
+    assert default_faults > pages // 2  # glibc maps a 64 MiB block afresh: every page faults again
+    assert faults < pages // 100
+
+
+def test_keep_freed_memory_declines_off_glibc(monkeypatch):
+    monkeypatch.setattr(devices.sys, "platform", "darwin")
+    assert devices.keep_freed_memory() is False

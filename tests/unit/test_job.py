@@ -58,3 +58,18 @@ def test_a_cross_domain_or_ablation_job_says_so_in_its_rows(make_job, tmp_path):
     make_job(target="digits", study="steps3").write("probe", pd.DataFrame({"iteration": [0]}))
     row = pd.read_csv(tmp_path / "out" / "probe.csv").iloc[0]
     assert (row["setting"], row["target"], row["study"]) == ("glyphs_to_digits_5w1s", "digits", "steps3")
+
+
+def test_a_job_sets_torchs_threads_and_keeps_freed_memory(make_job, monkeypatch):
+    import torch
+
+    from innerloop import devices
+
+    calls = []
+    monkeypatch.setattr(devices, "keep_freed_memory", lambda: calls.append(True) or True)
+    before = torch.get_num_threads()
+    try:
+        assert make_job().threads() == 1
+        assert torch.get_num_threads() == 1 and calls == [True]
+    finally:
+        torch.set_num_threads(before)
