@@ -9,6 +9,7 @@ config (``--config``, defaults filled in from the schema); the network is Conv4 
 (default 28x28; 84 is the paper's miniImageNet size), since speed does not depend on the
 pixels. Each (algorithm, size) runs in its own process so that its peak memory is its
 own: peak resident set size on the CPU, ``torch.cuda.max_memory_allocated`` on a GPU.
+Each process keeps freed memory, as the workflow's jobs do (``innerloop.devices``).
 Algorithms the schema knows but ``innerloop.algorithms.ALGORITHMS`` does not register yet
 are skipped with a note, and so is a learner that is not meta-trained (train from scratch).
 
@@ -141,6 +142,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.one:
+        from innerloop.devices import keep_freed_memory
+
+        keep_freed_memory()  # as every job of the workflow does
         print(json.dumps(measure(args.one[0], int(args.one[1]), args.filters, args.steps,
                                  resolve_device(args.device), args.config, args.loop)))
         return
