@@ -18,6 +18,7 @@ from workflow_copy import ROOT, SMOKE_ARGS, copy_workflow, snakemake
 
 from innerloop.algorithms import ALGORITHMS, LEARNS_RATES
 from innerloop.config import load_config
+from innerloop.reporting.format import typographic_minus
 
 SECTIONS = ["summary", "setup", "training", "learning-rates", "feature-probe", "representations", "cross-domain",
             "comparison", "sine", "methods", "provenance"]
@@ -41,7 +42,8 @@ def test_smoke_report_has_every_section_and_figure(smoke_run):
 def test_smoke_report_numbers_come_from_the_result_tables(smoke_run):
     html = (smoke_run / "results/report/report.html").read_text()
     ttest = pd.read_csv(smoke_run / "results/tables/probe_ttest.csv").iloc[0]
-    assert f"t = {ttest['statistic']:.2f}" in html
+    statistic = typographic_minus(f"{ttest['statistic']:.2f}")  # a negative t prints with the minus sign
+    assert f"t = {statistic}" in html
     runs = pd.read_csv(smoke_run / "results/tables/meta_test_runs.csv")
     assert sorted(set(runs["algorithm"])) == sorted(SMOKE["algorithms"])
     assert len(runs) == len(SMOKE["algorithms"]) * len(SMOKE["seeds"])
