@@ -58,7 +58,7 @@ def _config(**tuning):
 
 
 def test_the_default_tunes_the_configured_algorithms_that_have_a_grid():
-    assert tuned_algorithms(validate_config(load_config("config/config.yaml"))) == ["maml", "metasgd"]
+    assert tuned_algorithms(validate_config(load_config("config/config.yaml"))) == ["maml", "fomaml", "metasgd"]
     config = validate_config(load_config("config/config.yaml", "config/presets/comparison.yaml", sources=False))
     tuned = tuned_algorithms(config)
     assert {"maml", "metasgd", "reptile", "finetune", "scratch"} <= set(tuned)
