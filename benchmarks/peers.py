@@ -18,9 +18,9 @@ here, as the best of a few 2048x2048 fp32 products on the same threads).
 
 ``--allocators`` runs every process under each of glibc's allocator settings named, as
 its own column of the interleaving: ``default`` (glibc as it starts) and ``keep-freed``
-(:func:`innerloop.devices.keep_freed_memory`, which the workflow's training and evaluation
-jobs turn on: freed memory is reused instead of being unmapped and faulted in again). The
-ratio to learn2learn is always to learn2learn under the same setting.
+(:func:`innerloop.devices.keep_freed_memory`, which every workflow job that runs torch turns
+on through ``Job.threads()``: freed memory is reused instead of being unmapped and faulted in
+again). The ratio to learn2learn is always to learn2learn under the same setting.
 
 learn2learn and higher are optional (``pip install .[bench]``; see the README for
 learn2learn on Python 3.11); a missing one is reported and skipped.
