@@ -2,9 +2,10 @@
 
 One meta-training step is exactly what ``innerloop.training.fit`` does per iteration:
 ``learner.accumulate_tasks(tasks, 1 / meta_batch)`` for the tasks of a meta-batch (one
-batch, or task by task with ``--loop``), then the learner's own optimiser's ``step()``. The task setting (ways, first entry of shots,
-queries, meta-batch, inner steps) and each algorithm's options come from the workflow's
-config (``--config``, defaults filled in from the schema); the network is Conv4 with
+batch, or task by task with ``--loop``), then the learner's own optimiser's ``step()``. The
+task setting (ways, first entry of shots, queries, meta-batch, inner steps) and each
+algorithm's options come from the workflow's config (``--config``: files merged as
+Snakemake merges them, defaults filled in from the schema); the network is Conv4 with
 ``--filters`` filters (default 32, as the default config) on random ``--sizes`` images
 (default 28x28; 84 is the paper's miniImageNet size), since speed does not depend on the
 pixels. Each (algorithm, size) runs in its own process so that its peak memory is its
@@ -15,6 +16,7 @@ are skipped with a note, and so is a learner that is not meta-trained (train fro
 
     python benchmarks/meta_step.py [--steps 10] [--sizes 28 84] [--filters 32] [--device auto]
                                    [--threads N] [--algorithms maml metasgd ...] [--loop]
+                                   [--config config/config.yaml config/presets/omniglot.yaml]
 """
 
 from __future__ import annotations
@@ -29,17 +31,17 @@ import time
 from pathlib import Path
 
 import torch
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 N_CLASSES = 64  # classes of the (pretend) store: the width of the transfer baselines' pre-training head
 
 
-def setting(config_path: Path) -> dict:
+def setting(config_paths: list[Path]) -> dict:
     """The workflow's task setting and algorithm options, defaults filled in."""
-    from innerloop.config import validate_config
+    from innerloop.config import load_config
 
-    config = validate_config(yaml.safe_load(config_path.read_text()))
+    # The datasets' directories are not checked: the steps run on random images.
+    config = load_config(*config_paths, sources=False)
     return {"ways": config["task"]["ways"], "shots": config["task"]["shots"][0],
             "queries": config["task"]["queries"], "meta_batch": config["train"]["meta_batch"],
             "inner_steps": config["train"]["inner_steps"], "outer_lr": config["train"]["outer_lr"],
@@ -61,14 +63,14 @@ def random_store(size: int, per_class: int):
     return Store(images, np.repeat(np.arange(N_CLASSES), per_class), classes, {"dataset": "random"}, ROOT)
 
 
-def measure(name: str, size: int, filters: int, steps: int, device: torch.device, config_path: Path,
+def measure(name: str, size: int, filters: int, steps: int, device: torch.device, config_paths: list[Path],
             loop: bool = False) -> dict:
     """Median and minimum seconds of ``steps`` timed meta-training steps after one warm-up step."""
     from innerloop.algorithms import build_learner
     from innerloop.models import Conv4, init_params
     from innerloop.runs import RunSpec
 
-    s = setting(config_path)
+    s = setting(config_paths)
     ways, shots, queries = s["ways"], s["shots"], s["queries"]
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     generator = torch.Generator().manual_seed(0)
@@ -129,8 +131,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[28], help="image sizes (84: miniImageNet's)")
     parser.add_argument("--filters", type=int, default=32, help="Conv4 filters (the default config's 32)")
     parser.add_argument("--algorithms", nargs="+", default=None, help="default: every algorithm of the schema")
-    parser.add_argument("--config", type=Path, default=ROOT / "config" / "config.yaml",
-                        help="task setting and algorithm options")
+    parser.add_argument("--config", type=Path, nargs="+", default=[ROOT / "config" / "config.yaml"],
+                        help="task setting and algorithm options: config files merged left to right, as "
+                             "Snakemake's --configfile (e.g. config/config.yaml config/presets/omniglot.yaml)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--loop", action="store_true", help="one task at a time (the reference loop), not batched")
@@ -164,7 +167,7 @@ def main() -> None:
             continue
         for size in args.sizes:
             cmd = [sys.executable, __file__, "--one", name, str(size), "--steps", str(args.steps), "--device",
-                   args.device, "--filters", str(args.filters), "--config", str(args.config)]
+                   args.device, "--filters", str(args.filters), "--config", *map(str, args.config)]
             if args.threads:
                 cmd += ["--threads", str(args.threads)]
             if args.loop:

@@ -87,7 +87,7 @@ def test_the_step_benchmark_times_its_meta_training_step(name):
     spec = importlib.util.spec_from_file_location("meta_step", ROOT / "benchmarks/meta_step.py")
     meta_step = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(meta_step)
-    result = meta_step.measure(name, 16, 4, 1, torch.device("cpu"), ROOT / "config/config.yaml")
+    result = meta_step.measure(name, 16, 4, 1, torch.device("cpu"), [ROOT / "config/config.yaml"])
     if not ALGORITHMS[name].meta_trained:
         assert result["note"].startswith("not meta-trained")
     else:
