@@ -49,11 +49,15 @@ CASES: dict[str, Case] = {
                    learning_overrides={"iterations": 100}),
     "maml_fd": Case(f"{MAML_FAMILY}::test_finite_difference_hessian_matches_exact_second_order",
                     {"inner_lr": 0.5, "epsilon": 1e-4}),
+    # With its rates held positive Meta-SGD learns more slowly: on one 2-core AVX2 machine 0.505
+    # held-out after 60 iterations, 0.537 after 80, 0.563 after 100, against 0.461 untrained (free
+    # rates: 0.571, 0.601, 0.643). At 60 the gain sits on the 0.05 margin, where a CPU's rounding
+    # decides the test.
     "metasgd": Case(f"{MAML_FAMILY}::test_metasgd_matches_reference_and_rates_get_gradients",
                     {"lr_init_low": 0.05, "lr_init_high": 0.5},
                     gradient_variants={"first_order": {"first_order": True}, "positive": {"positive": True}},
                     # the rate-sign ablation's run (ablations.rate_signs.positive_trained)
-                    learning_variants={"positive": {"positive": True}}),
+                    learning_variants={"positive": {"positive": True}}, learning_overrides={"iterations": 100}),
     "alpha_maml": Case("test_alpha_maml_and_reptile.py::test_alpha_hypergradient_matches_finite_difference_for_two_steps",
                        {"inner_lr": 0.5}, gradient_variants={"first_order": {"first_order": True}}),
     "negmaml": Case(f"{MAML_FAMILY}::test_negative_maml_ascends_in_training_and_descends_at_evaluation",
