@@ -160,6 +160,29 @@ def source_hash(script: Path | str, root: Path | str) -> str:
     return digest.hexdigest()[:16]
 
 
+def files_hash(paths: Iterable[Path | str], root: Path | str) -> str:
+    """sha256 (first 16 hex digits) of the files at ``paths`` (relative to ``root``; a directory
+    stands for every file under it): their relative names and bytes, not their mtimes.
+
+    For what a script reads besides modules, such as the report's templates, style sheet and
+    captions: as a rule parameter it reruns the rule when one of them changes.
+    """
+    root = Path(root)
+    files: set[Path] = set()
+    for path in paths:
+        path = root / path
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist: it was named as a source of a rule")
+        if path.is_dir():
+            files.update(f for f in path.rglob("*") if f.is_file())
+        else:
+            files.add(path)
+    digest = hashlib.sha256()
+    for file in sorted(files):
+        digest.update(file.relative_to(root).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def git_state(directory: Path | str) -> tuple[str, bool]:
     """(commit, dirty) of the git checkout holding ``directory``; ("unknown", False) outside one.
 

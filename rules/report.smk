@@ -4,7 +4,11 @@
 
 import sys
 
+from innerloop.code_version import files_hash
 from innerloop.reporting.sections import report_inputs
+
+#: What report_html reads besides its inputs and the library (innerloop.reporting).
+REPORT_SOURCES = ["report/templates", "report/style.css", "report/captions"]
 
 
 rule config_as_run:
@@ -53,6 +57,8 @@ rule report_html:
     params:
         command_record=COMMAND_RECORD,
         templates="report/templates",
+        # The templates, style sheet and captions by content: editing one reruns the report.
+        report_sources=files_hash(REPORT_SOURCES, workflow.basedir),
     log:
         "results/logs/report_html.log",
     conda:

@@ -3,6 +3,7 @@ and every job leaves a record of the code it ran."""
 
 import ast
 import json
+import os
 import sys
 import types
 from pathlib import Path
@@ -134,3 +135,29 @@ def test_the_report_expects_records_only_of_what_scripts_made(tmp_path, monkeypa
     assert made == ["results/runs/r/model.pt", "results/tables/a.csv"]
     assert in_runs == ["results/runs/r/cross_domain/d/probe.csv", "results/runs/r/model.pt"]
     assert model.exists()
+
+
+def test_files_hash_follows_content_and_names_not_mtimes(tmp_path):
+    from innerloop.code_version import files_hash
+
+    (tmp_path / "templates" / "sections").mkdir(parents=True)
+    (tmp_path / "templates" / "sections" / "a.j2").write_text("A")
+    (tmp_path / "style.css").write_text("body {}")
+    sources = ["templates", "style.css"]
+    before = files_hash(sources, tmp_path)
+    os.utime(tmp_path / "style.css", ns=(0, 0))
+    assert files_hash(sources, tmp_path) == before
+    (tmp_path / "templates" / "sections" / "a.j2").write_text("B")
+    edited = files_hash(sources, tmp_path)
+    assert edited != before
+    (tmp_path / "templates" / "sections" / "a.j2").rename(tmp_path / "templates" / "sections" / "b.j2")
+    assert files_hash(sources, tmp_path) != edited
+    with pytest.raises(FileNotFoundError, match="captions"):
+        files_hash(["captions"], tmp_path)
+
+
+def test_the_report_reruns_when_its_templates_style_or_captions_change():
+    text = (ROOT / "rules" / "report.smk").read_text()
+    assert "report_sources=files_hash(REPORT_SOURCES" in text
+    for source in ("report/templates", "report/style.css", "report/captions"):
+        assert f'"{source}"' in text and (ROOT / source).exists(), source
