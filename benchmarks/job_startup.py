@@ -29,11 +29,10 @@ import sys
 from pathlib import Path
 
 TIMED = """
-import json, resource, sys, time
+import json, resource, time
 def cpu():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-wall0, cpu0 = time.perf_counter(), cpu()
 {setup}
 wall1, cpu1 = time.perf_counter(), cpu()
 {timed}

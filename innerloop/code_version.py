@@ -154,8 +154,13 @@ def source_hash(script: Path | str, root: Path | str) -> str:
     clone of the same commit gives the same hash. The script itself does not count: Snakemake
     already reruns a rule whose script changed.
     """
+    return _digest(imported_modules(script, root).items())
+
+
+def _digest(named_files: Iterable[tuple[str, Path]]) -> str:
+    """sha256 (first 16 hex digits) of each file's name and bytes, in the order given."""
     digest = hashlib.sha256()
-    for name, file in imported_modules(script, root).items():
+    for name, file in named_files:
         digest.update(name.encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -177,10 +182,7 @@ def files_hash(paths: Iterable[Path | str], root: Path | str) -> str:
             files.update(f for f in path.rglob("*") if f.is_file())
         else:
             files.add(path)
-    digest = hashlib.sha256()
-    for file in sorted(files):
-        digest.update(file.relative_to(root).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+    return _digest((file.relative_to(root).as_posix(), file) for file in sorted(files))
 
 
 def git_state(directory: Path | str) -> tuple[str, bool]:

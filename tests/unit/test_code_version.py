@@ -154,10 +154,3 @@ def test_files_hash_follows_content_and_names_not_mtimes(tmp_path):
     assert files_hash(sources, tmp_path) != edited
     with pytest.raises(FileNotFoundError, match="captions"):
         files_hash(["captions"], tmp_path)
-
-
-def test_the_report_reruns_when_its_templates_style_or_captions_change():
-    text = (ROOT / "rules" / "report.smk").read_text()
-    assert "report_sources=files_hash(REPORT_SOURCES" in text
-    for source in ("report/templates", "report/style.css", "report/captions"):
-        assert f'"{source}"' in text and (ROOT / source).exists(), source

@@ -135,6 +135,24 @@ def test_rerun_has_nothing_to_do(smoke_run):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("source", ["report/style.css", "report/templates/sections/summary.html.j2",
+                                    "report/captions/training_curves.rst"])
+def test_a_report_source_edit_plans_only_the_report(smoke_run, source):
+    """The report's templates, style sheet and captions are sources of rule report_html
+    (its parameter report_sources): editing one reruns the report and nothing else."""
+    path = smoke_run / source
+    original = path.read_text()
+    path.write_text(original + "\n")
+    try:
+        result = snakemake(smoke_run, "-n", *SMOKE_ARGS)
+    finally:
+        path.write_text(original)
+    assert result.returncode == 0, result.stderr[-3000:]
+    stats = result.stdout.split("Job stats:")[1].split("total")[0]
+    planned = {m[1] for m in re.finditer(r"^(\w+)\s+\d+$", stats, re.M)}
+    assert "report_html" in planned and planned <= {"report_html", "report_pdf", "all"}, planned
+
+
 def test_snakemake_report_with_captions(smoke_run):
     result = snakemake(smoke_run, "--configfile", "config/presets/smoke.yaml", "--report", "results/snakemake_report.zip")
     assert result.returncode == 0, result.stderr[-3000:]
