@@ -18,7 +18,9 @@ The result equals ``torch.stack([forward(model, params[t], x[t]) for t in range(
   channels-last ``(N, C, H, W)`` tensor is the matrix ``(N * H * W, C)`` in memory, and
   BatchNorm runs on that matrix view (:func:`_batch_norm`): the same statistics, while
   PyTorch's BatchNorm double backward on a 4-d channels-last tensor reduces it one
-  dimension at a time through strided copies (``benchmarks/peers.py`` measures the step).
+  dimension at a time through strided copies. On the matrix, the double backward is
+  :mod:`innerloop.models.norm`'s closed form, a few passes where PyTorch's makes about
+  thirty (``benchmarks/peers.py`` measures the step).
 * MLP: every linear layer is one batched matrix product.
 
 Any other model has no batched forward (:func:`unsupported` says why) and is run one
@@ -33,6 +35,7 @@ from torch.nn import functional as F
 
 from innerloop.models.conv4 import Conv4, ConvBlock, Params
 from innerloop.models.mlp import MLP
+from innerloop.models.norm import batch_norm_rows
 
 
 def unsupported(model: nn.Module) -> str | None:
@@ -101,7 +104,7 @@ def _batch_norm(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: 
     if not h.is_contiguous(memory_format=torch.channels_last) or h.is_contiguous():
         return F.batch_norm(h, None, None, weight, bias, training=True, eps=eps)
     n, c, height, width = h.shape
-    rows = F.batch_norm(h.permute(0, 2, 3, 1).reshape(-1, c), None, None, weight, bias, training=True, eps=eps)
+    rows = batch_norm_rows(h.permute(0, 2, 3, 1).reshape(-1, c), weight, bias, eps)
     return rows.view(n, height, width, c).permute(0, 3, 1, 2)
 
 

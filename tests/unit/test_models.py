@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from innerloop.models import MLP, Conv4, embed, embedding_size, forward, init_mlp, init_params, is_head, layer_of
+from innerloop.models.norm import batch_norm_rows
 
 
 def test_embedding_is_1600_at_84_with_64_filters():
@@ -88,3 +89,53 @@ def test_smooth_mlp_has_a_nonzero_second_derivative():
 def test_mlp_rejects_bad_widths():
     with pytest.raises(ValueError, match="hidden"):
         MLP(hidden=(40, 0))
+
+
+# --------------------------------------------------------------------------------------
+# BatchNorm of a matrix with a closed-form double backward (innerloop.models.norm)
+
+def _norm_inputs(rows=37, channels=6, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    x = (3 * torch.randn(rows, channels, generator=gen, dtype=torch.float64) + 1).requires_grad_(True)
+    weight = torch.randn(channels, generator=gen, dtype=torch.float64).requires_grad_(True)
+    bias = torch.randn(channels, generator=gen, dtype=torch.float64).requires_grad_(True)
+    return gen, x, weight, bias
+
+
+def test_batch_norm_rows_passes_gradcheck_and_gradgradcheck():
+    _, x, weight, bias = _norm_inputs()
+    f = lambda x, w, b: batch_norm_rows(x, w, b, 1e-5)  # noqa: E731
+    assert torch.autograd.gradcheck(f, (x, weight, bias))
+    assert torch.autograd.gradgradcheck(f, (x, weight, bias))
+
+
+# which of (gx, gw, gb) the second loss uses: all, and each one alone (the others' upstream is None)
+@pytest.mark.parametrize("uses", [(1, 1, 1), (1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 1, 1)])
+def test_batch_norm_rows_double_backward_equals_pytorchs(uses):
+    gen, x, weight, bias = _norm_inputs(seed=1)
+    gy = torch.randn(x.shape, generator=gen, dtype=torch.float64)
+    probe = [torch.randn(t.shape, generator=gen, dtype=torch.float64) for t in (x, weight, bias)]
+
+    def second(norm):
+        y = norm(x, weight, bias)
+        grads = torch.autograd.grad(y, (x, weight, bias), gy * torch.tanh(y), create_graph=True)
+        loss = sum((g * p * g).sum() for g, p, use in zip(grads, probe, uses) if use)
+        return torch.autograd.grad(loss, (x, weight, bias), allow_unused=True, materialize_grads=True)
+
+    ours = second(lambda x, w, b: batch_norm_rows(x, w, b, 1e-5))
+    theirs = second(lambda x, w, b: torch.nn.functional.batch_norm(x, None, None, w, b, training=True, eps=1e-5))
+    for name, a, b in zip(("x", "weight", "bias"), ours, theirs):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12, msg=f"d/d{name}")
+
+
+def test_batch_norm_rows_first_backward_is_pytorchs_and_a_third_is_refused():
+    _, x, weight, bias = _norm_inputs(seed=2)
+    y = batch_norm_rows(x, weight, bias, 1e-5)
+    torch.testing.assert_close(y, torch.nn.functional.batch_norm(x, None, None, weight, bias, training=True, eps=1e-5),
+                               rtol=0, atol=0)
+    (gx,) = torch.autograd.grad(y.pow(3).sum(), x, create_graph=True)  # (the sum of y^2 is constant in x)
+    (ggx,) = torch.autograd.grad(gx.pow(3).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="third derivative"):
+        torch.autograd.grad(ggx.sum(), x)
+    with pytest.raises(ValueError, match="matrix"):
+        batch_norm_rows(x.view(37, 6, 1), weight, bias, 1e-5)
