@@ -16,6 +16,11 @@ reaches (convolution and matrix-product FLOPs of the step, counted by
 ``torch.utils.flop_counter`` on the per-task loop, over the time; the peak is measured
 here, as the best of a few 2048x2048 fp32 products on the same threads).
 
+``--baseline PATH`` adds a column ``innerloop@baseline``: the batched path of the innerloop
+checkout at ``PATH`` (a git worktree of an earlier commit, say), imported in place of this
+one's, interleaved with the rest, so a change to the engine is measured before and after in
+one run.
+
 ``--allocators`` runs every process under each of glibc's allocator settings named, as
 its own column of the interleaving: ``default`` (glibc as it starts) and ``keep-freed``
 (:func:`innerloop.devices.keep_freed_memory`, which every workflow job that runs torch turns
@@ -27,7 +32,7 @@ learn2learn on Python 3.11); a missing one is reported and skipped.
 
     python benchmarks/peers.py [--sizes 28 84] [--orders second first] [--filters 32 64]
                                [--steps 3] [--repetitions 2] [--threads 2]
-                               [--allocators default keep-freed]
+                               [--allocators default keep-freed] [--baseline PATH]
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 IMPLEMENTATIONS = ("innerloop", "innerloop_loop", "learn2learn", "higher", "functional")
+BASELINE = "innerloop@baseline"  # the batched path of the checkout given by --baseline
 WAYS, SHOTS, QUERIES, META_BATCH, INNER_STEPS, INNER_LR, OUTER_LR = 5, 1, 15, 4, 5, 0.1, 1e-3
 
 
@@ -203,6 +209,7 @@ def main() -> None:
     parser.add_argument("--implementations", nargs="+", choices=IMPLEMENTATIONS, default=list(IMPLEMENTATIONS))
     parser.add_argument("--allocators", nargs="+", choices=ALLOCATORS, default=["default"],
                         help="glibc allocator settings, each its own column (see the docstring)")
+    parser.add_argument("--baseline", type=Path, help="an innerloop checkout whose batched path is timed too")
     parser.add_argument("--allocator", choices=ALLOCATORS, default="default", help=argparse.SUPPRESS)
     parser.add_argument("--one", nargs=4, metavar=("IMPLEMENTATION", "SIZE", "FILTERS", "ORDER"),
                         help=argparse.SUPPRESS)
@@ -217,6 +224,10 @@ def main() -> None:
 
     skipped = {i: why for i in args.implementations if (why := available(i))}
     implementations = [i for i in args.implementations if i not in skipped]
+    if args.baseline is not None:
+        if not (args.baseline / "innerloop" / "__init__.py").is_file():
+            parser.error(f"--baseline {args.baseline}: no innerloop package there")
+        implementations.append(BASELINE)
     for i, why in skipped.items():
         print(f"skipped {i}: {why}")
     peak = matmul_peak(args.threads)
@@ -226,6 +237,7 @@ def main() -> None:
     flops: dict = {}
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "OMP_NUM_THREADS": str(args.threads)}
+    baseline_env = {**env, "PYTHONPATH": os.pathsep.join([str(args.baseline), os.environ.get("PYTHONPATH", "")])}
     print(f"MAML meta-step: Conv4, {WAYS}-way {SHOTS}-shot, {QUERIES} queries, meta-batch {META_BATCH}, "
           f"{INNER_STEPS} inner steps; {args.threads} threads; {args.steps} timed steps per process, "
           f"{args.repetitions} interleaved rounds; allocator {', '.join(args.allocators)}; "
@@ -235,10 +247,12 @@ def main() -> None:
             size, filters, order = config
             for implementation, allocator in columns:
                 count = implementation == "innerloop_loop" and config not in flops
-                cmd = [sys.executable, __file__, "--one", implementation, str(size), str(filters), order,
+                cmd = [sys.executable, __file__, "--one", "innerloop" if implementation == BASELINE else implementation,
+                       str(size), str(filters), order,
                        "--steps", str(args.steps), "--threads", str(args.threads), "--allocator", allocator]
                 cmd += ["--flops"] if count else []
-                done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd="/")
+                done = subprocess.run(cmd, capture_output=True, text=True, cwd="/",
+                                      env=baseline_env if implementation == BASELINE else env)
                 if done.returncode != 0:
                     print(f"{implementation} {config} failed: {(done.stderr.strip().splitlines() or [''])[-1]}",
                           flush=True)
